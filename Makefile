@@ -1,0 +1,134 @@
+# tlswall: plain GNU make. `make` builds build/tlswall; `make check` runs every test; `make demo` shows it working.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC ?= cc
+CLANG ?= clang
+PKG_CONFIG ?= pkg-config
+VERSION := 0.1.0
+
+PKGS := libnftnl libmnl libconfig
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wshadow -Wpointer-arith \
+	    -Wundef -Wvla -Wwrite-strings -Wmissing-declarations -Wold-style-definition
+ifneq ($(CI),)
+WARNINGS += -Werror
+endif
+BASE_CPPFLAGS := -Iinclude -D_DEFAULT_SOURCE -DTLSWALL_VERSION='"$(VERSION)"' -DTLSWALL_SYSCONFDIR='"$(SYSCONFDIR)"'
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 $(BASE_CPPFLAGS) $(PKG_CFLAGS) $(WARNINGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-8s %s\n' $(1) $(2)
+endif
+
+SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+OBJS := $(SRCS:src/%.c=build/obj/%.o)
+ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
+ASAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/asan/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:src/%.c=build/fuzz/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_TIME ?= 20
+
+.PHONY: all clean install uninstall check deps demo unit golden netns fuzz valgrind asan
+.DELETE_ON_ERROR:
+
+all: build/tlswall
+
+build/tlswall: $(OBJS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/obj/%.o: src/%.c | build/obj
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The same program with AddressSanitizer and UndefinedBehaviorSanitizer, used by the unit and golden tests.
+asan: build/asan/tlswall
+build/asan/tlswall: $(ASAN_OBJS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(SANITIZE) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/asan/%.o: src/%.c | build/asan
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 -c -o $@ $<
+
+build/tests/test_%: tests/unit/test_%.c $(ASAN_LIB_OBJS) | build/tests
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) \
+		$(shell $(PKG_CONFIG) --libs cmocka)
+
+# libFuzzer needs clang; the library objects get coverage instrumentation, the target links the fuzzer runtime.
+build/fuzz/%.o: src/%.c | build/fuzz
+	$(call say,CLANG,$@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) | build/fuzz
+	$(call say,CLANG,$@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS)
+
+build/obj build/asan build/tests build/fuzz:
+	$(Q)mkdir -p $@
+
+deps:
+	$(Q)scripts/deps.sh
+
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+golden: build/asan/tlswall
+	$(Q)tests/golden/run.sh build/asan/tlswall
+
+netns: build/tlswall
+	$(Q)tests/netns/run.sh build/tlswall
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+		echo "== $$n for $(FUZZ_TIME)s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log || \
+			{ tail -n 60 build/fuzz/$$n.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$n.log; done
+
+valgrind: build/tlswall
+	$(Q)tests/valgrind.sh build/tlswall
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all asan $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory unit golden valgrind netns fuzz
+	@echo "make check: all tests passed"
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh build/tlswall policies/default.conf
+
+install: build/tlswall
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)/tlswall
+	install -m 0755 build/tlswall $(DESTDIR)$(SBINDIR)/tlswall
+	install -m 0644 man/tlswall.8 $(DESTDIR)$(MANDIR)/man8/tlswall.8
+	install -m 0644 man/tlswall.conf.5 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
+	test -e $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf || \
+		install -m 0600 policies/default.conf $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tlswall $(DESTDIR)$(MANDIR)/man8/tlswall.8 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

@@ -1,0 +1,38 @@
+/* What every verb shares: global options, exit codes, and the verbs' entry points. */
+#ifndef TLSWALL_CLI_H
+#define TLSWALL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#ifndef TLSWALL_VERSION
+#define TLSWALL_VERSION "0.1.0"
+#endif
+
+#ifndef TLSWALL_SYSCONFDIR
+#define TLSWALL_SYSCONFDIR "/etc"
+#endif
+
+#define DEFAULT_POLICY_PATH TLSWALL_SYSCONFDIR "/tlswall/tlswall.conf"
+
+enum exit_code {
+	EXIT_OK = 0,      /* success; no changes */
+	EXIT_ERROR = 1,   /* bad policy, kernel refused, I/O */
+	EXIT_CHANGES = 2, /* diff or apply --dry-run found changes */
+	EXIT_REFUSED = 3, /* refused for safety unless --force */
+};
+
+struct cli {
+	const char *policy_path;
+	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
+};
+
+/* Each verb: argv[0] is the verb's name, its own options follow. */
+int check_main(const struct cli *cli, int argc, char **argv);
+int generate_main(const struct cli *cli, int argc, char **argv);
+int services_main(const struct cli *cli, int argc, char **argv);
+int help_main(const struct cli *cli, int argc, char **argv);
+
+void usage_print(FILE *out);
+
+#endif

@@ -1,0 +1,15 @@
+/* The compiler: a validated policy -> the ruleset model of table inet <table>. */
+#ifndef TLSWALL_COMPILE_H
+#define TLSWALL_COMPILE_H
+
+struct policy;
+struct rs_table;
+
+/* Deterministic: the same policy always gives the same model. The policy must be free of errors. */
+struct rs_table *compile_policy(const struct policy *p);
+
+/* Names tlswall gives the objects it creates (shared with read-back, which must recognize them). */
+#define COMPILE_INPUT_CHAIN "input"
+#define COMPILE_SERVICE_MAP "services"
+
+#endif

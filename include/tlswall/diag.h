@@ -1,0 +1,46 @@
+/* Located diagnostics: collected while a policy is loaded, printed once, sorted, gcc style. */
+#ifndef TLSWALL_DIAG_H
+#define TLSWALL_DIAG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "tlswall/util.h"
+
+enum diag_severity {
+	DIAG_WARNING,
+	DIAG_ERROR,
+};
+
+struct diag {
+	const char *file;   /* owned by the list; NULL for diagnostics about no file */
+	unsigned line;      /* 0: the file as a whole */
+	enum diag_severity severity;
+	char *message;
+	size_t seq;         /* emission order, keeps the sort stable */
+	size_t file_rank;   /* order in which the file was first named */
+};
+
+struct diag_list;
+
+struct diag_list *diag_list_alloc(void);
+void diag_list_free(struct diag_list *list);
+
+void diag_error(struct diag_list *list, const char *file, unsigned line, const char *fmt, ...) TW_PRINTF(4, 5);
+void diag_warning(struct diag_list *list, const char *file, unsigned line, const char *fmt, ...) TW_PRINTF(4, 5);
+
+size_t diag_errors(const struct diag_list *list);
+size_t diag_warnings(const struct diag_list *list);
+
+/* Sorted by file (in order of first mention), then line, then emission order. */
+size_t diag_count(const struct diag_list *list);
+const struct diag *diag_at(struct diag_list *list, size_t i);
+
+/* "FILE:LINE: error: message" lines; returns the number of errors printed. */
+size_t diag_print(struct diag_list *list, FILE *out);
+
+/* Lets a bad list file stop reporting after a while instead of printing a million lines. */
+bool diag_file_saturated(const struct diag_list *list, const char *file, size_t limit);
+
+#endif

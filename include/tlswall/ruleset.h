@@ -1,0 +1,206 @@
+/* The ruleset model: what the kernel holds for tlswall's table. It is built by the compiler, printed as nft text,
+ * encoded to netlink, decoded from a kernel dump and diffed: one model for all four, so diff never compares text. */
+#ifndef TLSWALL_RULESET_H
+#define TLSWALL_RULESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a set's keys are (and how they print). */
+enum rs_keytype {
+	RS_KEY_IPV4,       /* 4 bytes, network order */
+	RS_KEY_IPV6,       /* 16 bytes, network order */
+	RS_KEY_PROTO_PORT, /* inet_proto . inet_service: protocol byte, then port in network order */
+};
+
+/* Bytes per key in the model (memcmp order is numeric order for all of them). */
+size_t rs_keylen(enum rs_keytype type);
+
+enum rs_verdict_code {
+	RS_ACCEPT,
+	RS_DROP,
+	RS_JUMP,
+	RS_GOTO,
+	RS_RETURN,
+	RS_CONTINUE,
+};
+
+struct rs_verdict {
+	enum rs_verdict_code code;
+	char *chain; /* RS_JUMP, RS_GOTO */
+};
+
+/* A named set or verdict map. Elements are packed for memory: a million IPv4 ranges take 8 MB. */
+struct rs_set {
+	char *name;
+	char *comment;
+	enum rs_keytype key;
+	bool interval;
+	bool vmap;             /* data is a verdict */
+	size_t nelem, capelem;
+	uint8_t *elems;        /* nelem * stride; interval sets store first, last (inclusive) */
+	struct rs_verdict *data; /* vmap: one per element */
+	uint64_t handle;       /* from a dump; 0 when planned */
+	const char *src_file;  /* what in the policy made it (for error messages) */
+	unsigned src_line;
+};
+
+size_t rs_set_stride(const struct rs_set *s);
+const uint8_t *rs_set_elem(const struct rs_set *s, size_t i);
+/* last == NULL for a single key; for non-interval sets last must be NULL or equal to first. */
+void rs_set_add(struct rs_set *s, const uint8_t *first, const uint8_t *last, const struct rs_verdict *data);
+void rs_set_sort(struct rs_set *s);
+
+/* What a match reads from the packet or its metadata. */
+enum rs_selector {
+	RS_SEL_CT_STATE,    /* ct state: a bitmask, matched with "any of" */
+	RS_SEL_IIF,         /* meta iif: values are interface names, resolved to an index when loaded */
+	RS_SEL_IIFNAME,     /* meta iifname: names, a trailing '*' matches a prefix */
+	RS_SEL_NFPROTO,     /* meta nfproto */
+	RS_SEL_L4PROTO,     /* meta l4proto */
+	RS_SEL_IP_SADDR,    /* ip saddr */
+	RS_SEL_IP6_SADDR,   /* ip6 saddr */
+	RS_SEL_ICMP_TYPE,   /* icmp type */
+	RS_SEL_ICMPV6_TYPE, /* icmpv6 type */
+	RS_SEL_IP6_HOPLIMIT,
+	RS_SEL_TH_DPORT,    /* th dport */
+	RS_SEL_L4PROTO_DPORT, /* meta l4proto . th dport (only with a named set or map) */
+};
+
+/* ct state bits, as the kernel's NF_CT_STATE_*_BIT */
+#define RS_CT_INVALID     0x01u
+#define RS_CT_ESTABLISHED 0x02u
+#define RS_CT_RELATED     0x04u
+#define RS_CT_NEW         0x08u
+#define RS_CT_UNTRACKED   0x40u
+
+#define RS_IFNAMSIZ 16
+
+struct rs_value {
+	uint32_t num;           /* ct state bits, l4proto, nfproto, icmp type, hop limit, port */
+	char str[RS_IFNAMSIZ];  /* interface names */
+};
+
+enum rs_op {
+	RS_OP_EQ,      /* one value, or any of several (an anonymous set) */
+	RS_OP_NEQ,
+	RS_OP_FLAGS,   /* (value & mask) != 0: "ct state established,related" */
+	RS_OP_SET,     /* lookup in a named set: "ip saddr @office.v4" */
+	RS_OP_VMAP,    /* verdict map lookup: "meta l4proto . th dport vmap @services" */
+};
+
+struct rs_match {
+	enum rs_selector sel;
+	enum rs_op op;
+	struct rs_value *vals;
+	size_t nvals;
+	char *set;     /* RS_OP_SET, RS_OP_VMAP */
+};
+
+enum rs_reject {
+	RS_REJECT_TCP_RESET,
+	RS_REJECT_ICMPX_ADMIN_PROHIBITED,
+};
+
+enum rs_rate_unit {
+	RS_PER_SECOND,
+	RS_PER_MINUTE,
+	RS_PER_HOUR,
+	RS_PER_DAY,
+};
+
+enum rs_stmt_kind {
+	RS_STMT_MATCH,
+	RS_STMT_COUNTER,
+	RS_STMT_LIMIT,
+	RS_STMT_LOG,
+	RS_STMT_VERDICT,
+	RS_STMT_REJECT,
+};
+
+struct rs_stmt {
+	enum rs_stmt_kind kind;
+	union {
+		struct rs_match match;
+		struct {
+			uint64_t packets, bytes;
+		} counter;
+		struct {
+			uint64_t rate;
+			enum rs_rate_unit unit;
+			uint32_t burst;
+		} limit;
+		struct {
+			char *prefix;
+		} log;
+		struct rs_verdict verdict;
+		enum rs_reject reject;
+	} u;
+};
+
+struct rs_rule {
+	struct rs_stmt *stmts;
+	size_t nstmts;
+	char *comment;
+	uint64_t handle;
+	/* A rule tlswall cannot express in this model (someone added it by hand): text says what it does. */
+	bool foreign;
+	char *foreign_text;
+	const char *src_file;
+	unsigned src_line;
+};
+
+enum rs_hook {
+	RS_HOOK_NONE, /* a regular chain */
+	RS_HOOK_INPUT,
+};
+
+struct rs_chain {
+	char *name;
+	char *comment;
+	enum rs_hook hook;
+	int priority;
+	enum rs_verdict_code policy; /* base chains: RS_ACCEPT or RS_DROP */
+	struct rs_rule **rules;
+	size_t nrules, caprules;
+	uint64_t handle;
+	const char *src_file;
+	unsigned src_line;
+};
+
+struct rs_table {
+	char *name;
+	char *comment;
+	struct rs_set **sets;
+	size_t nsets, capsets;
+	struct rs_chain **chains;
+	size_t nchains, capchains;
+	uint64_t handle;
+};
+
+struct rs_table *rs_table_alloc(const char *name);
+void rs_table_free(struct rs_table *t);
+
+struct rs_set *rs_table_add_set(struct rs_table *t, const char *name, enum rs_keytype key, bool interval);
+struct rs_chain *rs_table_add_chain(struct rs_table *t, const char *name);
+struct rs_set *rs_table_find_set(const struct rs_table *t, const char *name);
+struct rs_chain *rs_table_find_chain(const struct rs_table *t, const char *name);
+
+struct rs_rule *rs_chain_add_rule(struct rs_chain *c);
+/* Statement builders; they return the statement so callers can fill in details. */
+struct rs_stmt *rs_rule_add(struct rs_rule *r, enum rs_stmt_kind kind);
+struct rs_match *rs_rule_match(struct rs_rule *r, enum rs_selector sel, enum rs_op op);
+void rs_match_add_num(struct rs_match *m, uint32_t num);
+void rs_match_add_str(struct rs_match *m, const char *s);
+void rs_rule_counter(struct rs_rule *r);
+void rs_rule_verdict(struct rs_rule *r, enum rs_verdict_code code, const char *chain);
+
+void rs_rule_free(struct rs_rule *r);
+void rs_chain_free(struct rs_chain *c);
+void rs_set_free(struct rs_set *s);
+
+/* Structural equality, ignoring counter values and kernel handles. */
+bool rs_rule_equal(const struct rs_rule *a, const struct rs_rule *b);
+
+#endif

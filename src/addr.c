@@ -1,0 +1,343 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/addr.h"
+#include "tlswall/util.h"
+
+void ip6_from_bytes(struct ip6 *ip, const uint8_t b[16])
+{
+	ip->hi = ip->lo = 0;
+	for (int i = 0; i < 8; i++) {
+		ip->hi = ip->hi << 8 | b[i];
+		ip->lo = ip->lo << 8 | b[i + 8];
+	}
+}
+
+void ip6_to_bytes(const struct ip6 *ip, uint8_t b[16])
+{
+	for (int i = 0; i < 8; i++) {
+		b[7 - i] = (uint8_t)(ip->hi >> (8 * i));
+		b[15 - i] = (uint8_t)(ip->lo >> (8 * i));
+	}
+}
+
+static int ip6_cmp(const struct ip6 *a, const struct ip6 *b)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return 0;
+}
+
+/* a + 1 == b, without overflowing at the top of the space */
+static bool ip6_adjacent(const struct ip6 *a, const struct ip6 *b)
+{
+	if (a->lo == UINT64_MAX)
+		return a->hi != UINT64_MAX && b->lo == 0 && b->hi == a->hi + 1;
+	return b->hi == a->hi && b->lo == a->lo + 1;
+}
+
+/* Mask with the low (128 - len) bits set. */
+static struct ip6 ip6_host_mask(unsigned len)
+{
+	struct ip6 m;
+
+	if (len == 0) {
+		m.hi = m.lo = UINT64_MAX;
+	} else if (len <= 64) {
+		m.hi = len == 64 ? 0 : UINT64_MAX >> len;
+		m.lo = UINT64_MAX;
+	} else {
+		m.hi = 0;
+		m.lo = len == 128 ? 0 : UINT64_MAX >> (len - 64);
+	}
+	return m;
+}
+
+static bool parse_one(const char *s, size_t len, enum addr_family *fam, uint8_t bytes[16])
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (memchr(buf, ':', len)) {
+		*fam = ADDR_V6;
+		return inet_pton(AF_INET6, buf, bytes) == 1;
+	}
+	*fam = ADDR_V4;
+	return inet_pton(AF_INET, buf, bytes) == 1;
+}
+
+static uint32_t be32(const uint8_t b[4])
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static bool parse_prefix_len(const char *s, size_t len, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (len == 0 || len > 3)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (len > 1 && s[0] == '0')
+		return false;
+	*out = v;
+	return v <= max;
+}
+
+bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **why)
+{
+	const char *slash = memchr(s, '/', len);
+	const char *dash = memchr(s, '-', len);
+	uint8_t a[16], b[16];
+	enum addr_family fa, fb;
+
+	memset(out, 0, sizeof(*out));
+	*why = "not an IPv4 or IPv6 address, CIDR or range";
+	if (slash && dash)
+		return false;
+	if (dash) {
+		if (!parse_one(s, (size_t)(dash - s), &fa, a) ||
+		    !parse_one(dash + 1, len - (size_t)(dash - s) - 1, &fb, b))
+			return false;
+		if (fa != fb) {
+			*why = "a range cannot mix IPv4 and IPv6";
+			return false;
+		}
+		out->family = fa;
+		if (fa == ADDR_V4) {
+			out->r4.first = be32(a);
+			out->r4.last = be32(b);
+			if (out->r4.first > out->r4.last) {
+				*why = "range ends before it starts";
+				return false;
+			}
+		} else {
+			ip6_from_bytes(&out->r6.first, a);
+			ip6_from_bytes(&out->r6.last, b);
+			if (ip6_cmp(&out->r6.first, &out->r6.last) > 0) {
+				*why = "range ends before it starts";
+				return false;
+			}
+		}
+		return true;
+	}
+
+	if (!parse_one(s, slash ? (size_t)(slash - s) : len, &fa, a))
+		return false;
+	out->family = fa;
+	if (fa == ADDR_V4) {
+		unsigned plen = 32;
+		uint32_t host;
+
+		if (slash && !parse_prefix_len(slash + 1, len - (size_t)(slash - s) - 1, 32, &plen)) {
+			*why = "IPv4 prefix length must be 0-32";
+			return false;
+		}
+		host = plen == 0 ? UINT32_MAX : plen == 32 ? 0 : UINT32_MAX >> plen;
+		out->host_bits = (be32(a) & host) != 0;
+		out->r4.first = be32(a) & ~host;
+		out->r4.last = out->r4.first | host;
+	} else {
+		unsigned plen = 128;
+		struct ip6 ip, host;
+
+		if (slash && !parse_prefix_len(slash + 1, len - (size_t)(slash - s) - 1, 128, &plen)) {
+			*why = "IPv6 prefix length must be 0-128";
+			return false;
+		}
+		ip6_from_bytes(&ip, a);
+		host = ip6_host_mask(plen);
+		out->host_bits = (ip.hi & host.hi) || (ip.lo & host.lo);
+		out->r6.first.hi = ip.hi & ~host.hi;
+		out->r6.first.lo = ip.lo & ~host.lo;
+		out->r6.last.hi = out->r6.first.hi | host.hi;
+		out->r6.last.lo = out->r6.first.lo | host.lo;
+	}
+	return true;
+}
+
+/* Prefix length if first..last is exactly one CIDR block, else -1. */
+static int range4_prefix(const struct range4 *r)
+{
+	uint32_t host = r->first ^ r->last;
+
+	if ((host & (host + 1)) != 0 || (r->first & host) != 0)
+		return -1;
+	for (int len = 32; len >= 0; len--)
+		if ((len == 0 ? UINT32_MAX : len == 32 ? 0 : UINT32_MAX >> len) == host)
+			return len;
+	return -1;
+}
+
+static int range6_prefix(const struct range6 *r)
+{
+	struct ip6 host = { r->first.hi ^ r->last.hi, r->first.lo ^ r->last.lo };
+
+	if ((r->first.hi & host.hi) || (r->first.lo & host.lo))
+		return -1;
+	for (int len = 128; len >= 0; len--) {
+		struct ip6 m = ip6_host_mask((unsigned)len);
+
+		if (m.hi == host.hi && m.lo == host.lo)
+			return len;
+	}
+	return -1;
+}
+
+static void format4(uint32_t v, char *buf)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	inet_ntop(AF_INET, b, buf, INET_ADDRSTRLEN);
+}
+
+static void format6(const struct ip6 *v, char *buf)
+{
+	uint8_t b[16];
+
+	ip6_to_bytes(v, b);
+	inet_ntop(AF_INET6, b, buf, INET6_ADDRSTRLEN);
+}
+
+void range4_format(const struct range4 *r, char *buf)
+{
+	int plen = range4_prefix(r);
+
+	format4(r->first, buf);
+	if (plen == 32)
+		return;
+	if (plen >= 0) {
+		sprintf(buf + strlen(buf), "/%d", plen);
+		return;
+	}
+	strcat(buf, "-");
+	format4(r->last, buf + strlen(buf));
+}
+
+void range6_format(const struct range6 *r, char *buf)
+{
+	int plen = range6_prefix(r);
+
+	format6(&r->first, buf);
+	if (plen == 128)
+		return;
+	if (plen >= 0) {
+		sprintf(buf + strlen(buf), "/%d", plen);
+		return;
+	}
+	strcat(buf, "-");
+	format6(&r->last, buf + strlen(buf));
+}
+
+void addr_entry_format(const struct addr_entry *e, char *buf)
+{
+	if (e->family == ADDR_V4)
+		range4_format(&e->r4, buf);
+	else
+		range6_format(&e->r6, buf);
+}
+
+void addr_list_add(struct addr_list *list, const struct addr_entry *e)
+{
+	if (e->family == ADDR_V4) {
+		x_grow(&list->v4, &list->cap4, list->n4 + 1, sizeof(*list->v4));
+		list->v4[list->n4++] = e->r4;
+	} else {
+		x_grow(&list->v6, &list->cap6, list->n6 + 1, sizeof(*list->v6));
+		list->v6[list->n6++] = e->r6;
+	}
+}
+
+void addr_list_append(struct addr_list *dst, const struct addr_list *src)
+{
+	if (src->n4) {
+		x_grow(&dst->v4, &dst->cap4, dst->n4 + src->n4, sizeof(*dst->v4));
+		memcpy(dst->v4 + dst->n4, src->v4, src->n4 * sizeof(*src->v4));
+		dst->n4 += src->n4;
+	}
+	if (src->n6) {
+		x_grow(&dst->v6, &dst->cap6, dst->n6 + src->n6, sizeof(*dst->v6));
+		memcpy(dst->v6 + dst->n6, src->v6, src->n6 * sizeof(*src->v6));
+		dst->n6 += src->n6;
+	}
+}
+
+static int cmp4(const void *a, const void *b)
+{
+	const struct range4 *x = a, *y = b;
+
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return (x->last > y->last) - (x->last < y->last);
+}
+
+static int cmp6(const void *a, const void *b)
+{
+	const struct range6 *x = a, *y = b;
+	int c = ip6_cmp(&x->first, &y->first);
+
+	return c ? c : ip6_cmp(&x->last, &y->last);
+}
+
+void addr_list_normalize(struct addr_list *list)
+{
+	size_t out = 0;
+
+	if (list->n4 > 1) {
+		qsort(list->v4, list->n4, sizeof(*list->v4), cmp4);
+		for (size_t i = 1; i < list->n4; i++) {
+			struct range4 *cur = &list->v4[out];
+			const struct range4 *next = &list->v4[i];
+
+			/* overlapping or touching: extend; cur->last + 1 cannot overflow when cur->last < next->first */
+			if (next->first <= cur->last || next->first == cur->last + 1) {
+				if (next->last > cur->last)
+					cur->last = next->last;
+			} else {
+				list->v4[++out] = *next;
+			}
+		}
+		list->n4 = out + 1;
+	}
+	out = 0;
+	if (list->n6 > 1) {
+		qsort(list->v6, list->n6, sizeof(*list->v6), cmp6);
+		for (size_t i = 1; i < list->n6; i++) {
+			struct range6 *cur = &list->v6[out];
+			const struct range6 *next = &list->v6[i];
+
+			if (ip6_cmp(&next->first, &cur->last) <= 0 || ip6_adjacent(&cur->last, &next->first)) {
+				if (ip6_cmp(&next->last, &cur->last) > 0)
+					cur->last = next->last;
+			} else {
+				list->v6[++out] = *next;
+			}
+		}
+		list->n6 = out + 1;
+	}
+}
+
+bool addr_list_equal(const struct addr_list *a, const struct addr_list *b)
+{
+	return a->n4 == b->n4 && a->n6 == b->n6 &&
+	       (a->n4 == 0 || memcmp(a->v4, b->v4, a->n4 * sizeof(*a->v4)) == 0) &&
+	       (a->n6 == 0 || memcmp(a->v6, b->v6, a->n6 * sizeof(*a->v6)) == 0);
+}
+
+void addr_list_release(struct addr_list *list)
+{
+	free(list->v4);
+	free(list->v6);
+	memset(list, 0, sizeof(*list));
+}

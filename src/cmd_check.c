@@ -1,0 +1,126 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/cli.h"
+#include "tlswall/diag.h"
+#include "tlswall/pipeline.h"
+#include "tlswall/policy.h"
+#include "tlswall/util.h"
+
+static void put_sources(struct sbuf *sb, const struct source_list *l)
+{
+	char buf[ADDR_TEXT_MAX];
+
+	for (size_t i = 0; i < l->nrefs; i++)
+		sbuf_addf(sb, " @%s", l->refs[i].name);
+	for (size_t i = 0; i < l->literals.n4; i++) {
+		range4_format(&l->literals.v4[i], buf);
+		sbuf_addf(sb, " %s", buf);
+	}
+	for (size_t i = 0; i < l->literals.n6; i++) {
+		range6_format(&l->literals.v6[i], buf);
+		sbuf_addf(sb, " %s", buf);
+	}
+}
+
+static const char *tls_label(const struct service *s)
+{
+	if (s->exemption)
+		return "exempt";
+	if (!s->cat)
+		return "TLS";
+	return s->cat->kind == TLS_UPGRADABLE ? "STARTTLS" : "TLS";
+}
+
+static char *ports_text(const struct service *s)
+{
+	struct sbuf sb = { 0 };
+
+	for (size_t j = 0; j < s->nports; j++) {
+		char port[32];
+
+		port_range_format(&s->ports[j], port, sizeof(port));
+		sbuf_addf(&sb, "%s%s", j ? " " : "", port);
+	}
+	return sbuf_detach(&sb);
+}
+
+/* What a reviewer needs: every opened port, how it is protected, who may reach it, and every exemption's reason. */
+static void print_summary(const struct policy *p, int verbosity)
+{
+	size_t nopen = 0, nexempt = 0, wname = 4, wports = 5;
+
+	printf("%s: OK: table inet %s, policy %s, icmp %s%s\n", p->path, p->table,
+	       p->verdict == VERDICT_DROP ? "drop" : "reject", p->icmp == ICMP_ALL ? "all" : "essential",
+	       p->log.enabled ? ", drops logged" : "");
+	for (size_t i = 0; i < p->nservices; i++) {
+		char *ports = ports_text(&p->services[i]);
+
+		if (strlen(p->services[i].name) > wname)
+			wname = strlen(p->services[i].name);
+		if (strlen(ports) > wports)
+			wports = strlen(ports);
+		free(ports);
+	}
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct service *s = &p->services[i];
+		char *ports = ports_text(s);
+		struct sbuf line = { 0 };
+
+		sbuf_addf(&line, "  %-8s %-*s  %-*s", tls_label(s), (int)wname, s->name, (int)wports, ports);
+		if (s->from.present) {
+			sbuf_puts(&line, "  from");
+			put_sources(&line, &s->from);
+		}
+		if (s->nifaces) {
+			sbuf_puts(&line, "  on");
+			for (size_t j = 0; j < s->nifaces; j++)
+				sbuf_addf(&line, " %s", s->ifaces[j]);
+		}
+		while (line.len && line.buf[line.len - 1] == ' ')
+			line.buf[--line.len] = '\0';
+		puts(line.buf);
+		if (s->exemption)
+			printf("  %-8s %-*s  reason: %s (%s:%u)\n", "", (int)wname, "", s->reason, s->loc.file, s->loc.line);
+		sbuf_release(&line);
+		free(ports);
+		if (s->exemption)
+			nexempt++;
+		else
+			nopen++;
+	}
+	if (p->deny.present) {
+		struct sbuf sb = { 0 };
+
+		put_sources(&sb, &p->deny);
+		printf("  %-8s%s\n", "deny", sb.buf ? sb.buf : " (nothing)");
+		sbuf_release(&sb);
+	}
+	for (size_t i = 0; i < p->nsets && verbosity > 0; i++)
+		printf("  %-8s @%s: %zu IPv4 and %zu IPv6 ranges after merging%s%s\n", "set", p->sets[i].name,
+		       p->sets[i].addrs.n4, p->sets[i].addrs.n6, p->sets[i].file ? ", from " : "",
+		       p->sets[i].file ? p->sets[i].file : "");
+	printf("%zu service%s, %zu exemption%s\n", nopen, nopen == 1 ? "" : "s", nexempt, nexempt == 1 ? "" : "s");
+}
+
+int check_main(const struct cli *cli, int argc, char **argv)
+{
+	struct pipeline pl;
+	int ret = EXIT_ERROR;
+
+	if (argc > 1) {
+		fprintf(stderr, "tlswall check: unexpected argument \"%s\"\n", argv[1]);
+		return EXIT_ERROR;
+	}
+	if (pipeline_build(&pl, cli->policy_path, TRUST_WARN))
+		ret = EXIT_OK;
+	diag_print(pl.diags, stderr);
+	if (ret == EXIT_OK && cli->verbosity >= 0)
+		print_summary(pl.policy, cli->verbosity);
+	else if (ret != EXIT_OK)
+		fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
+			diag_errors(pl.diags) == 1 ? "" : "s");
+	pipeline_release(&pl);
+	return ret;
+}

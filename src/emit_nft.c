@@ -1,0 +1,384 @@
+#include <string.h>
+
+#include "tlswall/addr.h"
+#include "tlswall/emit_nft.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/util.h"
+
+struct named_value {
+	uint32_t value;
+	const char *name;
+};
+
+/* Names as nft 1.0 prints them. */
+static const struct named_value icmp_types[] = {
+	{ 0, "echo-reply" }, { 3, "destination-unreachable" }, { 4, "source-quench" }, { 5, "redirect" },
+	{ 8, "echo-request" }, { 9, "router-advertisement" }, { 10, "router-solicitation" }, { 11, "time-exceeded" },
+	{ 12, "parameter-problem" }, { 13, "timestamp-request" }, { 14, "timestamp-reply" }, { 15, "info-request" },
+	{ 16, "info-reply" }, { 17, "address-mask-request" }, { 18, "address-mask-reply" },
+};
+
+static const struct named_value icmpv6_types[] = {
+	{ 1, "destination-unreachable" }, { 2, "packet-too-big" }, { 3, "time-exceeded" }, { 4, "parameter-problem" },
+	{ 128, "echo-request" }, { 129, "echo-reply" }, { 130, "mld-listener-query" }, { 131, "mld-listener-report" },
+	{ 132, "mld-listener-done" }, { 133, "nd-router-solicit" }, { 134, "nd-router-advert" },
+	{ 135, "nd-neighbor-solicit" }, { 136, "nd-neighbor-advert" }, { 137, "nd-redirect" },
+	{ 138, "router-renumbering" }, { 141, "ind-neighbor-solicit" }, { 142, "ind-neighbor-advert" },
+	{ 143, "mld2-listener-report" },
+};
+
+static const struct named_value l4protos[] = {
+	{ 1, "icmp" }, { 2, "igmp" }, { 6, "tcp" }, { 17, "udp" }, { 41, "ipv6" }, { 47, "gre" }, { 50, "esp" },
+	{ 51, "ah" }, { 58, "ipv6-icmp" }, { 132, "sctp" }, { 136, "udplite" },
+};
+
+static const struct named_value ct_states[] = {
+	{ RS_CT_INVALID, "invalid" }, { RS_CT_ESTABLISHED, "established" }, { RS_CT_RELATED, "related" },
+	{ RS_CT_NEW, "new" }, { RS_CT_UNTRACKED, "untracked" },
+};
+
+static void put_named(struct sbuf *sb, const struct named_value *table, size_t n, uint32_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].value == v) {
+			sbuf_puts(sb, table[i].name);
+			return;
+		}
+	sbuf_addf(sb, "%u", v);
+}
+
+static const char *selector_text(enum rs_selector sel)
+{
+	switch (sel) {
+	case RS_SEL_CT_STATE:
+		return "ct state";
+	case RS_SEL_IIF:
+		return "iif";
+	case RS_SEL_IIFNAME:
+		return "iifname";
+	case RS_SEL_NFPROTO:
+		return "meta nfproto";
+	case RS_SEL_L4PROTO:
+		return "meta l4proto";
+	case RS_SEL_IP_SADDR:
+		return "ip saddr";
+	case RS_SEL_IP6_SADDR:
+		return "ip6 saddr";
+	case RS_SEL_ICMP_TYPE:
+		return "icmp type";
+	case RS_SEL_ICMPV6_TYPE:
+		return "icmpv6 type";
+	case RS_SEL_IP6_HOPLIMIT:
+		return "ip6 hoplimit";
+	case RS_SEL_TH_DPORT:
+		return "th dport";
+	case RS_SEL_L4PROTO_DPORT:
+		return "meta l4proto . th dport";
+	}
+	return "?";
+}
+
+static void put_value(struct sbuf *sb, enum rs_selector sel, const struct rs_value *v)
+{
+	switch (sel) {
+	case RS_SEL_IIF:
+	case RS_SEL_IIFNAME:
+		sbuf_addf(sb, "\"%s\"", v->str);
+		break;
+	case RS_SEL_NFPROTO:
+		sbuf_puts(sb, v->num == 2 ? "ipv4" : v->num == 10 ? "ipv6" : "?");
+		break;
+	case RS_SEL_L4PROTO:
+		put_named(sb, l4protos, ARRAY_SIZE(l4protos), v->num);
+		break;
+	case RS_SEL_ICMP_TYPE:
+		put_named(sb, icmp_types, ARRAY_SIZE(icmp_types), v->num);
+		break;
+	case RS_SEL_ICMPV6_TYPE:
+		put_named(sb, icmpv6_types, ARRAY_SIZE(icmpv6_types), v->num);
+		break;
+	case RS_SEL_CT_STATE: {
+		bool first = true;
+
+		for (size_t i = 0; i < ARRAY_SIZE(ct_states); i++)
+			if (v->num & ct_states[i].value) {
+				sbuf_addf(sb, "%s%s", first ? "" : ",", ct_states[i].name);
+				first = false;
+			}
+		break;
+	}
+	default:
+		sbuf_addf(sb, "%u", v->num);
+		break;
+	}
+}
+
+static void put_match(struct sbuf *sb, const struct rs_match *m)
+{
+	sbuf_puts(sb, selector_text(m->sel));
+	switch (m->op) {
+	case RS_OP_SET:
+		sbuf_addf(sb, " @%s", m->set);
+		return;
+	case RS_OP_VMAP:
+		sbuf_addf(sb, " vmap @%s", m->set);
+		return;
+	case RS_OP_NEQ:
+		sbuf_puts(sb, " !=");
+		break;
+	case RS_OP_EQ:
+	case RS_OP_FLAGS:
+		break;
+	}
+	sbuf_putc(sb, ' ');
+	if (m->nvals == 1) {
+		put_value(sb, m->sel, &m->vals[0]);
+		return;
+	}
+	sbuf_puts(sb, "{ ");
+	for (size_t i = 0; i < m->nvals; i++) {
+		if (i)
+			sbuf_puts(sb, ", ");
+		put_value(sb, m->sel, &m->vals[i]);
+	}
+	sbuf_puts(sb, " }");
+}
+
+static void put_verdict(struct sbuf *sb, const struct rs_verdict *v)
+{
+	switch (v->code) {
+	case RS_ACCEPT:
+		sbuf_puts(sb, "accept");
+		break;
+	case RS_DROP:
+		sbuf_puts(sb, "drop");
+		break;
+	case RS_JUMP:
+		sbuf_addf(sb, "jump %s", v->chain);
+		break;
+	case RS_GOTO:
+		sbuf_addf(sb, "goto %s", v->chain);
+		break;
+	case RS_RETURN:
+		sbuf_puts(sb, "return");
+		break;
+	case RS_CONTINUE:
+		sbuf_puts(sb, "continue");
+		break;
+	}
+}
+
+static const char *const rate_units[] = { "second", "minute", "hour", "day" };
+
+void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
+{
+	if (r->foreign) {
+		sbuf_puts(sb, r->foreign_text ? r->foreign_text : "# a rule tlswall cannot read");
+		return;
+	}
+	for (size_t i = 0; i < r->nstmts; i++) {
+		const struct rs_stmt *st = &r->stmts[i];
+
+		if (i)
+			sbuf_putc(sb, ' ');
+		switch (st->kind) {
+		case RS_STMT_MATCH:
+			put_match(sb, &st->u.match);
+			break;
+		case RS_STMT_COUNTER:
+			if (flags & EMIT_COUNTERS)
+				sbuf_addf(sb, "counter packets %llu bytes %llu",
+					    (unsigned long long)st->u.counter.packets,
+					    (unsigned long long)st->u.counter.bytes);
+			else
+				sbuf_puts(sb, "counter");
+			break;
+		case RS_STMT_LIMIT:
+			sbuf_addf(sb, "limit rate %llu/%s", (unsigned long long)st->u.limit.rate,
+				    rate_units[st->u.limit.unit]);
+			if (st->u.limit.burst != 5)
+				sbuf_addf(sb, " burst %u packets", st->u.limit.burst);
+			break;
+		case RS_STMT_LOG:
+			sbuf_puts(sb, "log");
+			if (st->u.log.prefix)
+				sbuf_addf(sb, " prefix \"%s\"", st->u.log.prefix);
+			break;
+		case RS_STMT_VERDICT:
+			put_verdict(sb, &st->u.verdict);
+			break;
+		case RS_STMT_REJECT:
+			sbuf_puts(sb, st->u.reject == RS_REJECT_TCP_RESET ? "reject with tcp reset"
+									: "reject with icmpx admin-prohibited");
+			break;
+		}
+	}
+	if (r->comment)
+		sbuf_addf(sb, " comment \"%s\"", r->comment);
+	if ((flags & EMIT_HANDLES) && r->handle)
+		sbuf_addf(sb, " # handle %llu", (unsigned long long)r->handle);
+}
+
+static void put_key(struct sbuf *sb, enum rs_keytype type, const uint8_t *first, const uint8_t *last)
+{
+	char buf[ADDR_TEXT_MAX];
+
+	switch (type) {
+	case RS_KEY_IPV4: {
+		struct range4 r = {
+			(uint32_t)first[0] << 24 | (uint32_t)first[1] << 16 | (uint32_t)first[2] << 8 | first[3],
+			(uint32_t)last[0] << 24 | (uint32_t)last[1] << 16 | (uint32_t)last[2] << 8 | last[3],
+		};
+
+		range4_format(&r, buf);
+		sbuf_puts(sb, buf);
+		break;
+	}
+	case RS_KEY_IPV6: {
+		struct range6 r;
+
+		ip6_from_bytes(&r.first, first);
+		ip6_from_bytes(&r.last, last);
+		range6_format(&r, buf);
+		sbuf_puts(sb, buf);
+		break;
+	}
+	case RS_KEY_PROTO_PORT: {
+		unsigned lo = (unsigned)first[1] << 8 | first[2], hi = (unsigned)last[1] << 8 | last[2];
+
+		put_named(sb, l4protos, ARRAY_SIZE(l4protos), first[0]);
+		if (lo == hi)
+			sbuf_addf(sb, " . %u", lo);
+		else
+			sbuf_addf(sb, " . %u-%u", lo, hi);
+		break;
+	}
+	}
+}
+
+void emit_nft_elem(const struct rs_set *s, size_t i, struct sbuf *sb)
+{
+	const uint8_t *e = rs_set_elem(s, i);
+
+	put_key(sb, s->key, e, s->interval ? e + rs_keylen(s->key) : e);
+	if (s->vmap) {
+		sbuf_puts(sb, " : ");
+		put_verdict(sb, &s->data[i]);
+	}
+}
+
+static const char *key_type_text(enum rs_keytype t)
+{
+	switch (t) {
+	case RS_KEY_IPV4:
+		return "ipv4_addr";
+	case RS_KEY_IPV6:
+		return "ipv6_addr";
+	case RS_KEY_PROTO_PORT:
+		return "inet_proto . inet_service";
+	}
+	return "?";
+}
+
+void emit_nft_set_header(const struct rs_set *s, const char *indent, struct sbuf *sb)
+{
+	sbuf_addf(sb, "%stype %s%s\n", indent, key_type_text(s->key), s->vmap ? " : verdict" : "");
+	if (s->interval)
+		sbuf_addf(sb, "%sflags interval\n", indent);
+	if (s->comment)
+		sbuf_addf(sb, "%scomment \"%s\"\n", indent, s->comment);
+}
+
+/* Short sets on one line as nft prints them; long ones one element per line so a diff of two scripts reads well. */
+#define INLINE_ELEMENTS 4
+
+/* Writes out what sb holds once it is large, so a million-element set is never held as text all at once. */
+static void spill(struct sbuf *sb, FILE *out)
+{
+	if (sb->len < 65536)
+		return;
+	fwrite(sb->buf, 1, sb->len, out);
+	sb->len = 0;
+}
+
+static void put_set(struct sbuf *sb, const struct rs_set *s, FILE *out)
+{
+	sbuf_addf(sb, "\t%s %s {\n", s->vmap ? "map" : "set", s->name);
+	emit_nft_set_header(s, "\t\t", sb);
+	if (s->nelem == 0) {
+		sbuf_puts(sb, "\t}\n");
+		return;
+	}
+	sbuf_puts(sb, "\t\telements = {");
+	for (size_t i = 0; i < s->nelem; i++) {
+		if (s->nelem <= INLINE_ELEMENTS) {
+			sbuf_puts(sb, i ? ", " : " ");
+		} else {
+			sbuf_puts(sb, i ? ",\n\t\t\t" : "\n\t\t\t");
+		}
+		emit_nft_elem(s, i, sb);
+		spill(sb, out);
+	}
+	sbuf_puts(sb, s->nelem <= INLINE_ELEMENTS ? " }\n" : "\n\t\t}\n");
+	sbuf_puts(sb, "\t}\n");
+}
+
+static void put_chain(struct sbuf *sb, const struct rs_chain *c, unsigned flags)
+{
+	sbuf_addf(sb, "\tchain %s {\n", c->name);
+	if (c->comment)
+		sbuf_addf(sb, "\t\tcomment \"%s\"\n", c->comment);
+	if (c->hook != RS_HOOK_NONE) {
+		sbuf_puts(sb, "\t\ttype filter hook input priority ");
+		if (c->priority == 0)
+			sbuf_puts(sb, "filter");
+		else
+			sbuf_addf(sb, "filter %c %d", c->priority < 0 ? '-' : '+', c->priority < 0 ? -c->priority : c->priority);
+		sbuf_addf(sb, "; policy %s;\n", c->policy == RS_DROP ? "drop" : "accept");
+	}
+	for (size_t i = 0; i < c->nrules; i++) {
+		sbuf_puts(sb, "\t\t");
+		emit_nft_rule(c->rules[i], flags, sb);
+		sbuf_putc(sb, '\n');
+	}
+	sbuf_puts(sb, "\t}\n");
+}
+
+void emit_nft_table(const struct rs_table *t, unsigned flags, FILE *out)
+{
+	struct sbuf sb = { 0 };
+	bool first = true;
+
+	sbuf_addf(&sb, "table inet %s {\n", t->name);
+	if (t->comment)
+		sbuf_addf(&sb, "\tcomment \"%s\"\n", t->comment);
+	for (size_t i = 0; i < t->nsets; i++) {
+		if (!first || t->comment)
+			sbuf_putc(&sb, '\n');
+		first = false;
+		put_set(&sb, t->sets[i], out);
+	}
+	for (size_t i = 0; i < t->nchains; i++) {
+		if (!first || t->comment)
+			sbuf_putc(&sb, '\n');
+		first = false;
+		put_chain(&sb, t->chains[i], flags);
+	}
+	sbuf_puts(&sb, "}\n");
+	fwrite(sb.buf, 1, sb.len, out);
+	sbuf_release(&sb);
+}
+
+void emit_nft_script(const struct rs_table *t, FILE *out)
+{
+	fprintf(out,
+		"#!/usr/sbin/nft -f\n"
+		"# Generated by tlswall. Loading this file replaces table inet %s in one transaction\n"
+		"# and leaves every other table alone.\n"
+		"\n"
+		"table inet %s\n"
+		"delete table inet %s\n"
+		"\n",
+		t->name, t->name, t->name);
+	emit_nft_table(t, 0, out);
+}

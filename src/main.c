@@ -1,0 +1,98 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/cli.h"
+#include "tlswall/util.h"
+
+static const struct verb {
+	const char *name;
+	int (*main)(const struct cli *cli, int argc, char **argv);
+	const char *args;
+	const char *description;
+} verbs[] = {
+	{ "check", check_main, "", "validate the policy and list what it opens" },
+	{ "generate", generate_main, "", "print an nft script that installs the policy (load it with nft -f)" },
+	{ "services", services_main, "", "print the service catalogue" },
+	{ "help", help_main, "", "show this help" },
+};
+
+void usage_print(FILE *out)
+{
+	fprintf(out,
+		"Usage: tlswall [-f FILE] [-v|-q] VERB [ARGS]\n"
+		"\n"
+		"Allow inbound traffic only on TLS-secured service ports, through one nftables table.\n"
+		"\n"
+		"Verbs:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].description);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -f, --file FILE  policy file (default %s)\n"
+		"  -v, --verbose    say more\n"
+		"  -q, --quiet      print only errors\n"
+		"  -h, --help       show this help\n"
+		"  -V, --version    print the version\n"
+		"\n"
+		"Exit status: 0 success, 1 error, 2 changes found (diff), 3 refused for safety.\n"
+		"See tlswall(8) and tlswall.conf(5).\n",
+		DEFAULT_POLICY_PATH);
+}
+
+int help_main(const struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	(void)argv;
+	usage_print(stdout);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "file", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },      { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },    { NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { DEFAULT_POLICY_PATH, 0 };
+	int c;
+
+	/* '+': options stop at the verb, which parses its own */
+	while ((c = getopt_long(argc, argv, "+f:vqhV", options, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			cli.policy_path = optarg;
+			break;
+		case 'v':
+			cli.verbosity = 1;
+			break;
+		case 'q':
+			cli.verbosity = -1;
+			break;
+		case 'h':
+			usage_print(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("tlswall %s\n", TLSWALL_VERSION);
+			return EXIT_OK;
+		default:
+			usage_print(stderr);
+			return EXIT_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		usage_print(stderr);
+		return EXIT_ERROR;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(argv[optind], verbs[i].name) == 0) {
+			optind++;
+			return verbs[i].main(&cli, argc - optind + 1, argv + optind - 1);
+		}
+	fprintf(stderr, "tlswall: unknown verb \"%s\"; try \"tlswall help\"\n", argv[optind]);
+	return EXIT_ERROR;
+}

@@ -1,0 +1,332 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/ruleset.h"
+#include "tlswall/util.h"
+
+size_t rs_keylen(enum rs_keytype type)
+{
+	switch (type) {
+	case RS_KEY_IPV4:
+		return 4;
+	case RS_KEY_IPV6:
+		return 16;
+	case RS_KEY_PROTO_PORT:
+		return 3;
+	}
+	return 0;
+}
+
+size_t rs_set_stride(const struct rs_set *s)
+{
+	return rs_keylen(s->key) * (s->interval ? 2 : 1);
+}
+
+const uint8_t *rs_set_elem(const struct rs_set *s, size_t i)
+{
+	return s->elems + i * rs_set_stride(s);
+}
+
+void rs_set_add(struct rs_set *s, const uint8_t *first, const uint8_t *last, const struct rs_verdict *data)
+{
+	size_t klen = rs_keylen(s->key), stride = rs_set_stride(s);
+	size_t cap = s->capelem;
+	uint8_t *e;
+
+	x_grow(&s->elems, &s->capelem, s->nelem + 1, stride);
+	if (s->vmap)
+		x_grow(&s->data, &cap, s->nelem + 1, sizeof(*s->data));
+	e = s->elems + s->nelem * stride;
+	memcpy(e, first, klen);
+	if (s->interval)
+		memcpy(e + klen, last ? last : first, klen);
+	if (s->vmap) {
+		s->data[s->nelem].code = data->code;
+		s->data[s->nelem].chain = data->chain ? x_strdup(data->chain) : NULL;
+	}
+	s->nelem++;
+}
+
+/* qsort cannot carry the stride, and sets are sorted one at a time: a file-scope width is enough. */
+static size_t sort_keylen;
+
+static int cmp_elem(const void *a, const void *b)
+{
+	return memcmp(a, b, sort_keylen);
+}
+
+struct indexed {
+	const uint8_t *key;
+	size_t index;
+};
+
+static int cmp_indexed(const void *a, const void *b)
+{
+	const struct indexed *x = a, *y = b;
+
+	return memcmp(x->key, y->key, sort_keylen);
+}
+
+void rs_set_sort(struct rs_set *s)
+{
+	size_t stride = rs_set_stride(s);
+
+	if (s->nelem < 2)
+		return;
+	sort_keylen = rs_keylen(s->key);
+	if (!s->vmap) {
+		qsort(s->elems, s->nelem, stride, cmp_elem);
+		return;
+	}
+	/* maps: sort keys and their verdicts together */
+	struct indexed *idx = x_calloc(s->nelem, sizeof(*idx));
+	uint8_t *elems = x_calloc(s->nelem, stride);
+	struct rs_verdict *data = x_calloc(s->nelem, sizeof(*data));
+
+	for (size_t i = 0; i < s->nelem; i++) {
+		idx[i].key = s->elems + i * stride;
+		idx[i].index = i;
+	}
+	qsort(idx, s->nelem, sizeof(*idx), cmp_indexed);
+	for (size_t i = 0; i < s->nelem; i++) {
+		memcpy(elems + i * stride, idx[i].key, stride);
+		data[i] = s->data[idx[i].index];
+	}
+	free(idx);
+	free(s->elems);
+	free(s->data);
+	s->elems = elems;
+	s->data = data;
+	s->capelem = s->nelem;
+}
+
+struct rs_table *rs_table_alloc(const char *name)
+{
+	struct rs_table *t = x_calloc(1, sizeof(*t));
+
+	t->name = x_strdup(name);
+	return t;
+}
+
+void rs_set_free(struct rs_set *s)
+{
+	if (!s)
+		return;
+	if (s->data)
+		for (size_t i = 0; i < s->nelem; i++)
+			free(s->data[i].chain);
+	free(s->data);
+	free(s->elems);
+	free(s->name);
+	free(s->comment);
+	free(s);
+}
+
+static void stmt_release(struct rs_stmt *st)
+{
+	switch (st->kind) {
+	case RS_STMT_MATCH:
+		free(st->u.match.vals);
+		free(st->u.match.set);
+		break;
+	case RS_STMT_LOG:
+		free(st->u.log.prefix);
+		break;
+	case RS_STMT_VERDICT:
+		free(st->u.verdict.chain);
+		break;
+	default:
+		break;
+	}
+}
+
+void rs_rule_free(struct rs_rule *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nstmts; i++)
+		stmt_release(&r->stmts[i]);
+	free(r->stmts);
+	free(r->comment);
+	free(r->foreign_text);
+	free(r);
+}
+
+void rs_chain_free(struct rs_chain *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nrules; i++)
+		rs_rule_free(c->rules[i]);
+	free(c->rules);
+	free(c->name);
+	free(c->comment);
+	free(c);
+}
+
+void rs_table_free(struct rs_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nsets; i++)
+		rs_set_free(t->sets[i]);
+	for (size_t i = 0; i < t->nchains; i++)
+		rs_chain_free(t->chains[i]);
+	free(t->sets);
+	free(t->chains);
+	free(t->name);
+	free(t->comment);
+	free(t);
+}
+
+struct rs_set *rs_table_add_set(struct rs_table *t, const char *name, enum rs_keytype key, bool interval)
+{
+	struct rs_set *s = x_calloc(1, sizeof(*s));
+
+	s->name = x_strdup(name);
+	s->key = key;
+	s->interval = interval;
+	x_grow(&t->sets, &t->capsets, t->nsets + 1, sizeof(*t->sets));
+	t->sets[t->nsets++] = s;
+	return s;
+}
+
+struct rs_chain *rs_table_add_chain(struct rs_table *t, const char *name)
+{
+	struct rs_chain *c = x_calloc(1, sizeof(*c));
+
+	c->name = x_strdup(name);
+	c->policy = RS_ACCEPT;
+	x_grow(&t->chains, &t->capchains, t->nchains + 1, sizeof(*t->chains));
+	t->chains[t->nchains++] = c;
+	return c;
+}
+
+struct rs_set *rs_table_find_set(const struct rs_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->nsets; i++)
+		if (strcmp(t->sets[i]->name, name) == 0)
+			return t->sets[i];
+	return NULL;
+}
+
+struct rs_chain *rs_table_find_chain(const struct rs_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->nchains; i++)
+		if (strcmp(t->chains[i]->name, name) == 0)
+			return t->chains[i];
+	return NULL;
+}
+
+struct rs_rule *rs_chain_add_rule(struct rs_chain *c)
+{
+	struct rs_rule *r = x_calloc(1, sizeof(*r));
+
+	x_grow(&c->rules, &c->caprules, c->nrules + 1, sizeof(*c->rules));
+	c->rules[c->nrules++] = r;
+	return r;
+}
+
+struct rs_stmt *rs_rule_add(struct rs_rule *r, enum rs_stmt_kind kind)
+{
+	struct rs_stmt *st;
+
+	r->stmts = x_reallocarray(r->stmts, r->nstmts + 1, sizeof(*r->stmts));
+	st = &r->stmts[r->nstmts++];
+	memset(st, 0, sizeof(*st));
+	st->kind = kind;
+	return st;
+}
+
+struct rs_match *rs_rule_match(struct rs_rule *r, enum rs_selector sel, enum rs_op op)
+{
+	struct rs_stmt *st = rs_rule_add(r, RS_STMT_MATCH);
+
+	st->u.match.sel = sel;
+	st->u.match.op = op;
+	return &st->u.match;
+}
+
+static struct rs_value *add_value(struct rs_match *m)
+{
+	struct rs_value *v;
+
+	m->vals = x_reallocarray(m->vals, m->nvals + 1, sizeof(*m->vals));
+	v = &m->vals[m->nvals++];
+	memset(v, 0, sizeof(*v));
+	return v;
+}
+
+void rs_match_add_num(struct rs_match *m, uint32_t num)
+{
+	add_value(m)->num = num;
+}
+
+void rs_match_add_str(struct rs_match *m, const char *s)
+{
+	struct rs_value *v = add_value(m);
+
+	strncpy(v->str, s, sizeof(v->str) - 1);
+}
+
+void rs_rule_counter(struct rs_rule *r)
+{
+	rs_rule_add(r, RS_STMT_COUNTER);
+}
+
+void rs_rule_verdict(struct rs_rule *r, enum rs_verdict_code code, const char *chain)
+{
+	struct rs_stmt *st = rs_rule_add(r, RS_STMT_VERDICT);
+
+	st->u.verdict.code = code;
+	st->u.verdict.chain = chain ? x_strdup(chain) : NULL;
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool match_equal(const struct rs_match *a, const struct rs_match *b)
+{
+	if (a->sel != b->sel || a->op != b->op || a->nvals != b->nvals || !str_equal(a->set, b->set))
+		return false;
+	for (size_t i = 0; i < a->nvals; i++)
+		if (a->vals[i].num != b->vals[i].num || strcmp(a->vals[i].str, b->vals[i].str) != 0)
+			return false;
+	return true;
+}
+
+static bool stmt_equal(const struct rs_stmt *a, const struct rs_stmt *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case RS_STMT_MATCH:
+		return match_equal(&a->u.match, &b->u.match);
+	case RS_STMT_COUNTER:
+		return true;
+	case RS_STMT_LIMIT:
+		return a->u.limit.rate == b->u.limit.rate && a->u.limit.unit == b->u.limit.unit &&
+		       a->u.limit.burst == b->u.limit.burst;
+	case RS_STMT_LOG:
+		return str_equal(a->u.log.prefix, b->u.log.prefix);
+	case RS_STMT_VERDICT:
+		return a->u.verdict.code == b->u.verdict.code && str_equal(a->u.verdict.chain, b->u.verdict.chain);
+	case RS_STMT_REJECT:
+		return a->u.reject == b->u.reject;
+	}
+	return false;
+}
+
+bool rs_rule_equal(const struct rs_rule *a, const struct rs_rule *b)
+{
+	if (a->foreign || b->foreign)
+		return a->foreign && b->foreign && str_equal(a->foreign_text, b->foreign_text);
+	if (a->nstmts != b->nstmts || !str_equal(a->comment, b->comment))
+		return false;
+	for (size_t i = 0; i < a->nstmts; i++)
+		if (!stmt_equal(&a->stmts[i], &b->stmts[i]))
+			return false;
+	return true;
+}

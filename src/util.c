@@ -1,0 +1,175 @@
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/util.h"
+
+static void out_of_memory(void)
+{
+	fputs("tlswall: out of memory\n", stderr);
+	exit(1);
+}
+
+void *x_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *x_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+void *x_reallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		out_of_memory();
+	p = realloc(p, n * size > 0 ? n * size : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+char *x_strdup(const char *s)
+{
+	return x_strndup(s, strlen(s));
+}
+
+char *x_strndup(const char *s, size_t n)
+{
+	char *p = x_malloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *x_vasprintf(const char *fmt, va_list ap)
+{
+	va_list copy;
+	int n;
+	char *p;
+
+	va_copy(copy, ap);
+	n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		out_of_memory();
+	p = x_malloc((size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *x_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = x_vasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void x_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	void **pp = p;
+	size_t n = *cap ? *cap : 8;
+
+	if (need <= *cap)
+		return;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	*pp = x_reallocarray(*pp, n, size);
+	*cap = n;
+}
+
+void sbuf_add(struct sbuf *sb, const char *s, size_t n)
+{
+	x_grow(&sb->buf, &sb->cap, sb->len + n + 1, 1);
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+void sbuf_puts(struct sbuf *sb, const char *s)
+{
+	sbuf_add(sb, s, strlen(s));
+}
+
+void sbuf_putc(struct sbuf *sb, char c)
+{
+	sbuf_add(sb, &c, 1);
+}
+
+void sbuf_addf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap, copy;
+	int n;
+
+	va_start(ap, fmt);
+	va_copy(copy, ap);
+	n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		out_of_memory();
+	x_grow(&sb->buf, &sb->cap, sb->len + (size_t)n + 1, 1);
+	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	sb->len += (size_t)n;
+	va_end(ap);
+}
+
+char *sbuf_detach(struct sbuf *sb)
+{
+	char *p = sb->buf ? sb->buf : x_strdup("");
+
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
+	return p;
+}
+
+void sbuf_release(struct sbuf *sb)
+{
+	free(sb->buf);
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
+}
+
+size_t levenshtein(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row = x_calloc(lb + 1, sizeof(*row));
+	size_t result;
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	result = row[lb];
+	free(row);
+	return result;
+}
