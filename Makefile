@@ -1,5 +1,7 @@
 # tlswall: plain GNU make. `make` builds build/tlswall; `make check` runs every test; `make demo` shows it working.
 
+# O=DIR puts every build product under DIR instead of build/ (parallel builds of one tree do not collide).
+O ?= build
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
@@ -34,54 +36,54 @@ endif
 
 SRCS := $(wildcard src/*.c)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
-OBJS := $(SRCS:src/%.c=build/obj/%.o)
-ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
-ASAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/asan/%.o)
-FUZZ_LIB_OBJS := $(LIB_SRCS:src/%.c=build/fuzz/%.o)
+OBJS := $(SRCS:src/%.c=$(O)/obj/%.o)
+ASAN_OBJS := $(SRCS:src/%.c=$(O)/asan/%.o)
+ASAN_LIB_OBJS := $(LIB_SRCS:src/%.c=$(O)/asan/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:src/%.c=$(O)/fuzz/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tests/%)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_TIME ?= 20
 
 .PHONY: all clean install uninstall check deps demo unit golden netns fuzz valgrind asan
 .DELETE_ON_ERROR:
 
-all: build/tlswall
+all: $(O)/tlswall
 
-build/tlswall: $(OBJS)
+$(O)/tlswall: $(OBJS)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/obj/%.o: src/%.c | build/obj
+$(O)/obj/%.o: src/%.c | $(O)/obj
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The same program with AddressSanitizer and UndefinedBehaviorSanitizer, used by the unit and golden tests.
-asan: build/asan/tlswall
-build/asan/tlswall: $(ASAN_OBJS)
+asan: $(O)/asan/tlswall
+$(O)/asan/tlswall: $(ASAN_OBJS)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(SANITIZE) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/asan/%.o: src/%.c | build/asan
+$(O)/asan/%.o: src/%.c | $(O)/asan
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 -c -o $@ $<
 
-build/tests/test_%: tests/unit/test_%.c $(ASAN_LIB_OBJS) | build/tests
+$(O)/tests/test_%: tests/unit/test_%.c $(ASAN_LIB_OBJS) | $(O)/tests
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) \
 		$(shell $(PKG_CONFIG) --libs cmocka)
 
 # libFuzzer needs clang; the library objects get coverage instrumentation, the target links the fuzzer runtime.
-build/fuzz/%.o: src/%.c | build/fuzz
+$(O)/fuzz/%.o: src/%.c | $(O)/fuzz
 	$(call say,CLANG,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) | build/fuzz
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) | $(O)/fuzz
 	$(call say,CLANG,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS)
 
-build/obj build/asan build/tests build/fuzz:
+$(O)/obj $(O)/asan $(O)/tests $(O)/fuzz:
 	$(Q)mkdir -p $@
 
 deps:
@@ -90,22 +92,22 @@ deps:
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
 
-golden: build/asan/tlswall
-	$(Q)tests/golden/run.sh build/asan/tlswall
+golden: $(O)/asan/tlswall
+	$(Q)tests/golden/run.sh $(O)/asan/tlswall
 
-netns: build/tlswall
-	$(Q)tests/netns/run.sh build/tlswall
+netns: $(O)/tlswall
+	$(Q)tests/netns/run.sh $(O)/tlswall
 
 fuzz: $(FUZZ_BINS)
-	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(O)/fuzz/corpus-$$n; \
 		echo "== $$n for $(FUZZ_TIME)s"; \
 		$$f -max_total_time=$(FUZZ_TIME) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
-			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log || \
-			{ tail -n 60 build/fuzz/$$n.log; exit 1; }; \
-		grep -E 'stat::number_of_executed_units|stat::peak_rss' build/fuzz/$$n.log; done
+			$(O)/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>$(O)/fuzz/$$n.log || \
+			{ tail -n 60 $(O)/fuzz/$$n.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|stat::peak_rss' $(O)/fuzz/$$n.log; done
 
-valgrind: build/tlswall
-	$(Q)tests/valgrind.sh build/tlswall
+valgrind: $(O)/tlswall
+	$(Q)tests/valgrind.sh $(O)/tlswall
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all asan $(UNIT_BINS)
@@ -114,12 +116,12 @@ check: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)scripts/demo.sh build/tlswall policies/default.conf
+	$(Q)scripts/demo.sh $(O)/tlswall policies/default.conf
 
-install: build/tlswall
+install: $(O)/tlswall
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/tlswall
-	install -m 0755 build/tlswall $(DESTDIR)$(SBINDIR)/tlswall
+	install -m 0755 $(O)/tlswall $(DESTDIR)$(SBINDIR)/tlswall
 	install -m 0644 man/tlswall.8 $(DESTDIR)$(MANDIR)/man8/tlswall.8
 	install -m 0644 man/tlswall.conf.5 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf || \
@@ -129,6 +131,6 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tlswall $(DESTDIR)$(MANDIR)/man8/tlswall.8 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
 
 clean:
-	rm -rf build
+	rm -rf $(O)
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
