@@ -13,7 +13,7 @@ CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-PKGS := libnftnl libmnl libconfig
+PKGS := libnftnl libmnl libconfig jansson
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wshadow -Wpointer-arith \
 	    -Wundef -Wvla -Wwrite-strings -Wmissing-declarations -Wold-style-definition
@@ -48,6 +48,9 @@ FUZZ_TIME ?= 20
 
 .PHONY: all clean install uninstall check deps demo unit golden netns fuzz valgrind asan
 .DELETE_ON_ERROR:
+# These objects are named only as prerequisites of pattern rules, so make would take them for intermediate files
+# and delete them after each build, rebuilding every library object on every `make fuzz` or `make unit`.
+.SECONDARY: $(ASAN_LIB_OBJS) $(FUZZ_LIB_OBJS)
 
 all: $(O)/tlswall
 

@@ -269,7 +269,9 @@ static void pass_input(struct compiler *c)
 	struct loc top = { p->path, 0 };
 	struct rs_rule *r;
 
+	input->base = true;
 	input->hook = RS_HOOK_INPUT;
+	input->type = x_strdup("filter");
 	input->priority = PRIORITY_FILTER;
 	input->policy = RS_DROP;
 	input->src_file = p->path;

@@ -328,8 +328,11 @@ static void put_chain(struct sbuf *sb, const struct rs_chain *c, unsigned flags)
 	sbuf_addf(sb, "\tchain %s {\n", c->name);
 	if (c->comment)
 		sbuf_addf(sb, "\t\tcomment \"%s\"\n", c->comment);
-	if (c->hook != RS_HOOK_NONE) {
-		sbuf_puts(sb, "\t\ttype filter hook input priority ");
+	if (c->base) {
+		static const char *const hooks[] = { "prerouting", "input", "forward", "output", "postrouting", "ingress" };
+
+		sbuf_addf(sb, "\t\ttype %s hook %s priority ", c->type ? c->type : "filter",
+			  c->hook < ARRAY_SIZE(hooks) ? hooks[c->hook] : "?");
 		if (c->priority == 0)
 			sbuf_puts(sb, "filter");
 		else

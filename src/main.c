@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tlswall/cli.h"
+#include "tlswall/state.h"
 #include "tlswall/util.h"
 
 static const struct verb {
@@ -14,6 +15,10 @@ static const struct verb {
 } verbs[] = {
 	{ "check", check_main, "", "validate the policy and list what it opens" },
 	{ "generate", generate_main, "", "print an nft script that installs the policy (load it with nft -f)" },
+	{ "apply", apply_main, "", "make the kernel match the policy, in one transaction (--dry-run: show only)" },
+	{ "diff", diff_main, "", "show what apply would change: planned vs the live table (exit 2: changes)" },
+	{ "show", show_main, "", "print the live table with per-service counters and drops" },
+	{ "remove", remove_main, "", "delete tlswall's table (and nothing else)" },
 	{ "services", services_main, "", "print the service catalogue" },
 	{ "help", help_main, "", "show this help" },
 };
@@ -32,6 +37,7 @@ void usage_print(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -f, --file FILE  policy file (default %s)\n"
+		"      --state-dir DIR  state directory (default $TLSWALL_STATE_DIR or %s)\n"
 		"  -v, --verbose    say more\n"
 		"  -q, --quiet      print only errors\n"
 		"  -h, --help       show this help\n"
@@ -39,7 +45,7 @@ void usage_print(FILE *out)
 		"\n"
 		"Exit status: 0 success, 1 error, 2 changes found (diff), 3 refused for safety.\n"
 		"See tlswall(8) and tlswall.conf(5).\n",
-		DEFAULT_POLICY_PATH);
+		DEFAULT_POLICY_PATH, TLSWALL_STATEDIR);
 }
 
 int help_main(const struct cli *cli, int argc, char **argv)
@@ -56,11 +62,14 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "file", required_argument, NULL, 'f' }, { "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },      { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },    { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },    { "state-dir", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct cli cli = { DEFAULT_POLICY_PATH, 0 };
+	struct cli cli = { DEFAULT_POLICY_PATH, NULL, 0 };
 	int c;
 
+	/* line-buffered: reports on stdout and diagnostics on stderr stay in order when both go to one log */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* '+': options stop at the verb, which parses its own */
 	while ((c = getopt_long(argc, argv, "+f:vqhV", options, NULL)) != -1) {
 		switch (c) {
@@ -69,6 +78,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			cli.verbosity = 1;
+			break;
+		case 'S':
+			cli.state_dir = optarg;
 			break;
 		case 'q':
 			cli.verbosity = -1;

@@ -119,6 +119,7 @@ void rs_set_free(struct rs_set *s)
 	free(s->elems);
 	free(s->name);
 	free(s->comment);
+	free(s->foreign_text);
 	free(s);
 }
 
@@ -161,6 +162,7 @@ void rs_chain_free(struct rs_chain *c)
 	free(c->rules);
 	free(c->name);
 	free(c->comment);
+	free(c->type);
 	free(c);
 }
 
@@ -329,4 +331,28 @@ bool rs_rule_equal(const struct rs_rule *a, const struct rs_rule *b)
 		if (!stmt_equal(&a->stmts[i], &b->stmts[i]))
 			return false;
 	return true;
+}
+
+void rs_rule_counters(const struct rs_rule *r, uint64_t *packets, uint64_t *bytes)
+{
+	for (size_t i = 0; i < r->nstmts; i++)
+		if (r->stmts[i].kind == RS_STMT_COUNTER) {
+			*packets += r->stmts[i].u.counter.packets;
+			*bytes += r->stmts[i].u.counter.bytes;
+		}
+}
+
+void rs_chain_counters(const struct rs_chain *c, uint64_t *packets, uint64_t *bytes)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		rs_rule_counters(c->rules[i], packets, bytes);
+}
+
+bool rs_rule_drops(const struct rs_rule *r)
+{
+	for (size_t i = 0; i < r->nstmts; i++)
+		if (r->stmts[i].kind == RS_STMT_REJECT ||
+		    (r->stmts[i].kind == RS_STMT_VERDICT && r->stmts[i].u.verdict.code == RS_DROP))
+			return true;
+	return false;
 }

@@ -123,29 +123,37 @@ static int cmp_str(const void *a, const void *b)
 /* Sorted, without duplicates, and without names a wildcard already matches: what the kernel's set will hold. */
 static void normalize_ifaces(struct service *s, struct diag_list *d)
 {
+	bool *drop;
 	size_t out = 0;
 
-	for (size_t i = 0; i < s->nifaces; i++)
-		if (!valid_ifname(s->ifaces[i]))
+	for (size_t i = 0; i < s->nifaces; i++) {
+		if (strcmp(s->ifaces[i], "*") == 0)
+			ERR(d, s->ifaces_loc, "interface \"*\" matches every interface; remove \"interfaces\" instead");
+		else if (!valid_ifname(s->ifaces[i]))
 			ERR(d, s->ifaces_loc,
 			    "interface name \"%s\" is not valid: 1-%d characters, no '/', ':', quotes or spaces, '*' only "
 			    "at the end",
 			    s->ifaces[i], IFNAME_MAX);
+	}
 	qsort(s->ifaces, s->nifaces, sizeof(*s->ifaces), cmp_str);
+	/* decide first, free after: a dropped name may still be compared against */
+	drop = x_calloc(s->nifaces, sizeof(*drop));
 	for (size_t i = 0; i < s->nifaces; i++) {
-		bool drop = out > 0 && strcmp(s->ifaces[out - 1], s->ifaces[i]) == 0;
-
-		for (size_t j = 0; j < s->nifaces && !drop; j++)
+		drop[i] = i > 0 && strcmp(s->ifaces[i - 1], s->ifaces[i]) == 0;
+		for (size_t j = 0; j < s->nifaces && !drop[i]; j++)
 			if (wildcard_covers(s->ifaces[j], s->ifaces[i])) {
 				WARN(d, s->ifaces_loc, "interface \"%s\" is already matched by \"%s\"", s->ifaces[i],
 				     s->ifaces[j]);
-				drop = true;
+				drop[i] = true;
 			}
-		if (drop)
+	}
+	for (size_t i = 0; i < s->nifaces; i++) {
+		if (drop[i])
 			free(s->ifaces[i]);
 		else
 			s->ifaces[out++] = s->ifaces[i];
 	}
+	free(drop);
 	s->nifaces = out;
 }
 
@@ -367,74 +375,91 @@ static void check_duplicates(struct policy *p, struct diag_list *d)
 
 			if (!o->name || strcmp(o->name, s->name) != 0)
 				continue;
-			ERR(d, s->loc, "duplicate %s \"%s\" (first at line %u); give each entry its own name",
-			    s->exemption ? "exemption" : "service", s->name, o->loc.line);
+			if (s->service && o->service && strcmp(s->service, o->service) == 0)
+				ERR(d, s->loc,
+				    "duplicate %s \"%s\" (first at line %u); a port belongs to one entry: merge their "
+				    "\"from\" lists",
+				    s->exemption ? "exemption" : "service", s->name, o->loc.line);
+			else
+				ERR(d, s->name_loc.line ? s->name_loc : s->loc,
+				    "name \"%s\" is already used at line %u; give each entry its own name", s->name,
+				    o->loc.line);
 			break;
 		}
 	}
 }
 
-struct port_owner {
-	struct port_range r;
-	const struct service *s;
-};
-
-static int cmp_owner(const void *a, const void *b)
+static bool same_name(const struct service *a, const struct service *b)
 {
-	const struct port_owner *x = a, *y = b;
-
-	if (x->r.proto != y->r.proto)
-		return x->r.proto < y->r.proto ? -1 : 1;
-	if (x->r.first != y->r.first)
-		return x->r.first < y->r.first ? -1 : 1;
-	/* the entry written first owns the port, so the later one gets the error */
-	return x->s->loc.line < y->s->loc.line ? -1 : x->s->loc.line > y->s->loc.line;
+	return a->name && b->name && strcmp(a->name, b->name) == 0;
 }
 
-/* One port belongs to one entry: the kernel's verdict map cannot send one port to two chains. */
+static bool is_passive(const struct service *s, const struct port_range *r)
+{
+	return s->has_passive && r->proto == s->passive.proto && r->first == s->passive.first &&
+	       r->last == s->passive.last;
+}
+
+/* One port belongs to one entry: the kernel's verdict map cannot send one port to two chains. Every overlapping pair
+ * is reported (a range can cover several services); there are at most a few hundred ranges. */
 static void check_port_conflicts(struct policy *p, struct diag_list *d)
 {
-	struct port_owner *all = NULL;
-	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct service *a = &p->services[i];
 
-	for (size_t i = 0; i < p->nservices; i++)
-		for (size_t j = 0; j < p->services[i].nports; j++) {
-			x_grow(&all, &cap, n + 1, sizeof(*all));
-			all[n].r = p->services[i].ports[j];
-			all[n++].s = &p->services[i];
-		}
-	if (n)
-		qsort(all, n, sizeof(*all), cmp_owner);
-	for (size_t i = 1; i < n; i++) {
-		const struct port_owner *a = &all[i - 1], *b = &all[i];
-		char port[32];
+		for (size_t ai = 0; ai < a->nports; ai++) {
+			const struct port_range *ra = &a->ports[ai];
+			char pa[32];
 
-		if (a->r.proto != b->r.proto || b->r.first > a->r.last)
-			continue;
-		if (a->s == b->s) {
-			port_range_format(&b->r, port, sizeof(port));
-			ERR(d, b->s->passive_loc.line ? b->s->passive_loc : b->s->loc,
-			    "passive_ports %s overlap the ports \"%s\" already uses", port, b->s->name);
-			continue;
+			port_range_format(ra, pa, sizeof(pa));
+			/* within one entry: only its passive range can overlap its own ports */
+			for (size_t bi = 0; bi < ai; bi++) {
+				const struct port_range *rb = &a->ports[bi];
+				char pb[32];
+
+				if (rb->proto != ra->proto || rb->first > ra->last || ra->first > rb->last)
+					continue;
+				port_range_format(rb, pb, sizeof(pb));
+				ERR(d, a->passive_loc.line ? a->passive_loc : a->loc,
+				    "passive_ports %s overlap the port \"%s\" already uses (%s)", pa, a->name ? a->name : "?",
+				    pb);
+			}
+			for (size_t j = 0; j < i; j++) {
+				const struct service *b = &p->services[j];
+
+				if (same_name(a, b))
+					continue; /* reported as a duplicate */
+				for (size_t bi = 0; bi < b->nports; bi++) {
+					const struct port_range *rb = &b->ports[bi];
+					char pb[32];
+
+					if (rb->proto != ra->proto || rb->first > ra->last || ra->first > rb->last)
+						continue;
+					port_range_format(rb, pb, sizeof(pb));
+					if (is_passive(a, ra))
+						ERR(d, a->passive_loc,
+						    "passive_ports %s of \"%s\" overlap %s of \"%s\" (line %u); choose a "
+						    "passive range that leaves it out",
+						    pa, a->name, pb, b->name ? b->name : "?", b->loc.line);
+					else if (is_passive(b, rb))
+						ERR(d, a->loc,
+						    "%s of \"%s\" lies in the passive_ports %s of \"%s\" (line %u); choose "
+						    "a passive range that leaves it out",
+						    pa, a->name ? a->name : "?", pb, b->name ? b->name : "?", b->loc.line);
+					else
+						ERR(d, a->port_loc.line ? a->port_loc : a->loc,
+						    "%s of \"%s\" overlaps %s, already opened by \"%s\" (line %u); a port "
+						    "belongs to one entry: merge their \"from\" lists",
+						    pa, a->name ? a->name : "?", pb, b->name ? b->name : "?", b->loc.line);
+				}
+			}
 		}
-		port_range_format(&b->r, port, sizeof(port));
-		if (a->s->loc.line <= b->s->loc.line)
-			ERR(d, b->s->loc,
-			    "port %s of \"%s\" is already opened by \"%s\" (line %u); a port belongs to one entry: "
-			    "merge their \"from\" lists",
-			    port, b->s->name ? b->s->name : "?", a->s->name ? a->s->name : "?", a->s->loc.line);
-		else
-			ERR(d, a->s->loc,
-			    "port %s of \"%s\" is already opened by \"%s\" (line %u); a port belongs to one entry: "
-			    "merge their \"from\" lists",
-			    port, a->s->name ? a->s->name : "?", b->s->name ? b->s->name : "?", b->s->loc.line);
 	}
-	free(all);
 }
 
 void validate_policy(struct policy *p, struct diag_list *d)
 {
-	struct loc top = { p->path, 1 };
+	struct loc top = { p->path, 0 };
 	size_t nservices = 0, nexemptions = 0;
 
 	check_table(p, d);

@@ -24,14 +24,23 @@ enum exit_code {
 
 struct cli {
 	const char *policy_path;
-	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
+	const char *state_dir; /* NULL: $TLSWALL_STATE_DIR or the built-in default */
+	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 };
+
+/* The table the policy names, or the default when the policy cannot be read (show and remove must work even
+ * when the policy is broken). */
+char *cli_table_name(const struct cli *cli);
 
 /* Each verb: argv[0] is the verb's name, its own options follow. */
 int check_main(const struct cli *cli, int argc, char **argv);
 int generate_main(const struct cli *cli, int argc, char **argv);
 int services_main(const struct cli *cli, int argc, char **argv);
 int help_main(const struct cli *cli, int argc, char **argv);
+int apply_main(const struct cli *cli, int argc, char **argv);
+int diff_main(const struct cli *cli, int argc, char **argv);
+int show_main(const struct cli *cli, int argc, char **argv);
+int remove_main(const struct cli *cli, int argc, char **argv);
 
 void usage_print(FILE *out);
 

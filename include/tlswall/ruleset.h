@@ -44,6 +44,9 @@ struct rs_set {
 	uint64_t handle;       /* from a dump; 0 when planned */
 	const char *src_file;  /* what in the policy made it (for error messages) */
 	unsigned src_line;
+	/* A set of a kind tlswall never makes (someone added it by hand): text describes it, elems stay empty. */
+	bool foreign;
+	char *foreign_text;
 };
 
 size_t rs_set_stride(const struct rs_set *s);
@@ -151,15 +154,15 @@ struct rs_rule {
 	unsigned src_line;
 };
 
-enum rs_hook {
-	RS_HOOK_NONE, /* a regular chain */
-	RS_HOOK_INPUT,
-};
+/* netfilter hook numbers, as the kernel's NF_INET_* */
+#define RS_HOOK_INPUT 1u
 
 struct rs_chain {
 	char *name;
 	char *comment;
-	enum rs_hook hook;
+	bool base;          /* attached to a hook */
+	uint32_t hook;      /* RS_HOOK_INPUT, or whatever a foreign chain uses */
+	char *type;         /* "filter", ... (base chains) */
 	int priority;
 	enum rs_verdict_code policy; /* base chains: RS_ACCEPT or RS_DROP */
 	struct rs_rule **rules;
@@ -199,6 +202,12 @@ void rs_rule_verdict(struct rs_rule *r, enum rs_verdict_code code, const char *c
 void rs_rule_free(struct rs_rule *r);
 void rs_chain_free(struct rs_chain *c);
 void rs_set_free(struct rs_set *s);
+
+/* Sums the counters of a rule (or of every rule in a chain). */
+void rs_rule_counters(const struct rs_rule *r, uint64_t *packets, uint64_t *bytes);
+void rs_chain_counters(const struct rs_chain *c, uint64_t *packets, uint64_t *bytes);
+/* Whether the rule ends in drop or reject: what "show" counts as dropped. */
+bool rs_rule_drops(const struct rs_rule *r);
 
 /* Structural equality, ignoring counter values and kernel handles. */
 bool rs_rule_equal(const struct rs_rule *a, const struct rs_rule *b);

@@ -1,0 +1,20 @@
+/* One kernel transaction for a verb: replace tlswall's table with a planned one, or delete it, guarded by the
+ * generation the plan was made against, with every kernel error reported against the object and policy line. */
+#ifndef TLSWALL_COMMIT_H
+#define TLSWALL_COMMIT_H
+
+#include <stdint.h>
+
+struct nl;
+struct rs_table;
+
+/* planned NULL deletes table inet name. Returns 0 once committed, or -errno (already reported on stderr). */
+int commit_table(struct nl *nl, const struct rs_table *planned, const char *name, uint32_t genid);
+
+/* "Permission denied"-style reasons for failing to reach the kernel at all, with the usual cause. */
+void commit_report_open_error(int err);
+
+/* Opens netfilter and reads table inet name (NULL in *live when absent). 0, or -errno already reported. */
+int live_read(const char *name, struct nl **nl, struct rs_table **live, uint32_t *genid);
+
+#endif

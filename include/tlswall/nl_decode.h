@@ -1,0 +1,15 @@
+/* A kernel dump of tlswall's table -> the ruleset model (the reverse of nl_encode). */
+#ifndef TLSWALL_NL_DECODE_H
+#define TLSWALL_NL_DECODE_H
+
+#include <stdint.h>
+
+struct nl;
+struct rs_table;
+
+/* Reads table inet <name> into *out (NULL when the table does not exist) as one consistent snapshot: if anyone
+ * commits while it is being read, it is read again. *genid is the generation the snapshot belongs to. What tlswall
+ * did not make (a rule or set added by hand) is kept as foreign objects with a description. */
+int nl_read_table(struct nl *nl, const char *name, struct rs_table **out, uint32_t *genid);
+
+#endif

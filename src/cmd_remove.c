@@ -1,0 +1,50 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tlswall/cli.h"
+#include "tlswall/commit.h"
+#include "tlswall/nl.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/state.h"
+
+int remove_main(const struct cli *cli, int argc, char **argv)
+{
+	struct state *st = NULL;
+	struct nl *nl = NULL;
+	struct rs_table *live = NULL;
+	uint32_t genid = 0;
+	char *error = NULL, *table = NULL;
+	int ret = EXIT_ERROR;
+
+	if (argc > 1) {
+		fprintf(stderr, "tlswall remove: unexpected argument \"%s\"\n", argv[1]);
+		return EXIT_ERROR;
+	}
+	table = cli_table_name(cli);
+	st = state_open(cli->state_dir, &error);
+	if (!st || !state_lock(st, 60, &error)) {
+		fprintf(stderr, "tlswall: %s\n", error);
+		goto out;
+	}
+	if (live_read(table, &nl, &live, &genid))
+		goto out;
+	if (!live) {
+		if (cli->verbosity >= 0)
+			printf("tlswall: table inet %s does not exist; nothing to remove\n", table);
+		ret = EXIT_OK;
+		goto out;
+	}
+	/* only this table: every other table, Docker's and libvirt's included, stays as it is */
+	if (commit_table(nl, NULL, table, genid) == 0) {
+		if (cli->verbosity >= 0)
+			printf("tlswall: removed table inet %s; inbound traffic is no longer filtered by tlswall\n", table);
+		ret = EXIT_OK;
+	}
+out:
+	rs_table_free(live);
+	nl_close(nl);
+	state_close(st);
+	free(error);
+	free(table);
+	return ret;
+}

@@ -1,0 +1,259 @@
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/addr.h"
+#include "tlswall/diag.h"
+#include "tlswall/diff.h"
+#include "tlswall/emit_json.h"
+#include "tlswall/emit_nft.h"
+#include "tlswall/policy.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/util.h"
+
+static json_t *oom(json_t *j)
+{
+	if (!j) {
+		fputs("tlswall: out of memory\n", stderr);
+		exit(1);
+	}
+	return j;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? oom(json_string(s)) : json_null();
+}
+
+static void dump(json_t *root, FILE *out)
+{
+	json_object_set_new(root, "schema", json_integer(JSON_SCHEMA_VERSION));
+	json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(root);
+}
+
+static json_t *sources(const struct source_list *l)
+{
+	json_t *a = oom(json_array());
+	char buf[ADDR_TEXT_MAX];
+
+	for (size_t i = 0; i < l->nrefs; i++) {
+		char *ref = x_asprintf("@%s", l->refs[i].name);
+
+		json_array_append_new(a, json_string(ref));
+		free(ref);
+	}
+	for (size_t i = 0; i < l->literals.n4; i++) {
+		range4_format(&l->literals.v4[i], buf);
+		json_array_append_new(a, json_string(buf));
+	}
+	for (size_t i = 0; i < l->literals.n6; i++) {
+		range6_format(&l->literals.v6[i], buf);
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+static json_t *port_json(const struct port_range *r)
+{
+	return json_pack("{s:s, s:i, s:i}", "proto", l4proto_name(r->proto), "first", (json_int_t)r->first, "last",
+			 (json_int_t)r->last);
+}
+
+void emit_json_check(const char *path, const struct policy *p, struct diag_list *diags, bool ok, FILE *out)
+{
+	json_t *root = oom(json_object()), *ds = oom(json_array());
+
+	json_object_set_new(root, "file", json_string(path));
+	json_object_set_new(root, "ok", json_boolean(ok));
+	json_object_set_new(root, "errors", json_integer((json_int_t)diag_errors(diags)));
+	json_object_set_new(root, "warnings", json_integer((json_int_t)diag_warnings(diags)));
+	for (size_t i = 0; i < diag_count(diags); i++) {
+		const struct diag *d = diag_at(diags, i);
+
+		json_array_append_new(ds, json_pack("{s:o, s:o, s:s, s:s}", "file", str_or_null(d->file), "line",
+						    d->line ? json_integer(d->line) : json_null(), "severity",
+						    d->severity == DIAG_ERROR ? "error" : "warning", "message", d->message));
+	}
+	json_object_set_new(root, "diagnostics", ds);
+	if (ok && p) {
+		json_t *svcs = oom(json_array()), *sets = oom(json_array());
+
+		json_object_set_new(root, "table", json_string(p->table));
+		json_object_set_new(root, "policy", json_string(p->verdict == VERDICT_DROP ? "drop" : "reject"));
+		json_object_set_new(root, "icmp", json_string(p->icmp == ICMP_ALL ? "all" : "essential"));
+		json_object_set_new(root, "log",
+				    p->log.enabled ? json_pack("{s:i, s:s, s:s}", "rate", (json_int_t)p->log.rate, "per",
+							       rate_unit_name(p->log.unit), "prefix", p->log.prefix) :
+						     json_null());
+		for (size_t i = 0; i < p->nservices; i++) {
+			const struct service *s = &p->services[i];
+			json_t *ports = oom(json_array()), *ifaces = oom(json_array());
+			const char *tls = s->exemption ? "none" : !s->cat ? "custom" :
+					  s->cat->kind == TLS_UPGRADABLE ? "starttls" : "implicit";
+
+			for (size_t j = 0; j < s->nports; j++)
+				json_array_append_new(ports, port_json(&s->ports[j]));
+			for (size_t j = 0; j < s->nifaces; j++)
+				json_array_append_new(ifaces, json_string(s->ifaces[j]));
+			json_array_append_new(
+				svcs, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i}", "name", s->name, "kind",
+						s->exemption ? "exemption" : "service", "catalogue", str_or_null(s->cat ? s->cat->name : NULL),
+						"tls", tls, "ports", ports, "from",
+						s->from.present ? sources(&s->from) : json_null(), "interfaces", ifaces,
+						"reason", str_or_null(s->reason), "line", (json_int_t)s->loc.line));
+		}
+		for (size_t i = 0; i < p->nsets; i++)
+			json_array_append_new(sets, json_pack("{s:s, s:o, s:i, s:i, s:i}", "name", p->sets[i].name, "file",
+							      str_or_null(p->sets[i].file), "ipv4_ranges",
+							      (json_int_t)p->sets[i].addrs.n4, "ipv6_ranges",
+							      (json_int_t)p->sets[i].addrs.n6, "line",
+							      (json_int_t)p->sets[i].loc.line));
+		json_object_set_new(root, "services", svcs);
+		json_object_set_new(root, "deny", p->deny.present ? sources(&p->deny) : oom(json_array()));
+		json_object_set_new(root, "sets", sets);
+	}
+	dump(root, out);
+}
+
+static json_t *rule_text(const struct rs_rule *r, unsigned flags)
+{
+	struct sbuf sb = { 0 };
+	json_t *j;
+
+	emit_nft_rule(r, flags, &sb);
+	j = json_string(sb.buf);
+	sbuf_release(&sb);
+	return j;
+}
+
+static json_t *elem_list(const struct rs_set *s, const size_t *idx, size_t n, size_t max)
+{
+	json_t *a = oom(json_array());
+	struct sbuf sb = { 0 };
+
+	for (size_t i = 0; i < n && (max == 0 || i < max); i++) {
+		sb.len = 0;
+		emit_nft_elem(s, idx[i], &sb);
+		json_array_append_new(a, json_string(sb.buf));
+	}
+	sbuf_release(&sb);
+	return a;
+}
+
+static const char *const change_names[] = {
+	[CHANGE_TABLE_ADD] = "table_add",   [CHANGE_TABLE_COMMENT] = "table_comment",
+	[CHANGE_CHAIN_ADD] = "chain_add",   [CHANGE_CHAIN_DEL] = "chain_delete",
+	[CHANGE_CHAIN_ALTER] = "chain_alter", [CHANGE_SET_ADD] = "set_add",
+	[CHANGE_SET_DEL] = "set_delete",    [CHANGE_SET_ALTER] = "set_alter",
+	[CHANGE_ELEMS] = "elements",        [CHANGE_RULE_ADD] = "rule_add",
+	[CHANGE_RULE_DEL] = "rule_delete",
+};
+
+void emit_json_diff(const struct diff *d, const struct rs_table *planned, const struct rs_table *live, size_t max_elems,
+		    FILE *out)
+{
+	json_t *root = oom(json_object()), *items = oom(json_array());
+
+	json_object_set_new(root, "table", json_string(planned->name));
+	json_object_set_new(root, "exists", json_boolean(live != NULL));
+	json_object_set_new(root, "changes", json_boolean(!diff_empty(d)));
+	json_object_set_new(root, "structural", json_boolean(d->structural));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct change *c = &d->v[i];
+		json_t *it = json_pack("{s:s, s:s}", "change", change_names[c->kind], "object", c->object);
+
+		switch (c->kind) {
+		case CHANGE_RULE_ADD:
+		case CHANGE_RULE_DEL:
+			json_object_set_new(it, "position", json_integer((json_int_t)c->position));
+			json_object_set_new(it, "rule", rule_text(c->rule, 0));
+			json_object_set_new(it, "foreign", json_boolean(c->rule->foreign));
+			if (c->rule->handle)
+				json_object_set_new(it, "handle", json_integer((json_int_t)c->rule->handle));
+			break;
+		case CHANGE_ELEMS:
+			json_object_set_new(it, "added_count", json_integer((json_int_t)c->nadded));
+			json_object_set_new(it, "removed_count", json_integer((json_int_t)c->nremoved));
+			json_object_set_new(it, "added", c->planned_set ? elem_list(c->planned_set, c->added, c->nadded, max_elems) :
+									  oom(json_array()));
+			json_object_set_new(it, "removed", c->live_set ? elem_list(c->live_set, c->removed, c->nremoved, max_elems) :
+									 oom(json_array()));
+			break;
+		case CHANGE_CHAIN_ALTER:
+		case CHANGE_SET_ALTER:
+			json_object_set_new(it, "detail", str_or_null(c->detail));
+			break;
+		default:
+			break;
+		}
+		json_array_append_new(items, it);
+	}
+	json_object_set_new(root, "items", items);
+	dump(root, out);
+}
+
+static const char *key_name(const struct rs_set *s)
+{
+	if (s->foreign)
+		return "foreign";
+	return s->key == RS_KEY_IPV4 ? "ipv4_addr" : s->key == RS_KEY_IPV6 ? "ipv6_addr" : "inet_proto . inet_service";
+}
+
+void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, FILE *out)
+{
+	json_t *root = oom(json_object());
+	json_t *sets, *chains, *services;
+	uint64_t dp = 0, db = 0;
+
+	json_object_set_new(root, "table", json_string(name));
+	json_object_set_new(root, "exists", json_boolean(t != NULL));
+	json_object_set_new(root, "generation", json_integer(genid));
+	if (!t) {
+		dump(root, out);
+		return;
+	}
+	sets = oom(json_array());
+	chains = oom(json_array());
+	services = oom(json_array());
+	json_object_set_new(root, "comment", str_or_null(t->comment));
+	for (size_t i = 0; i < t->nsets; i++) {
+		const struct rs_set *s = t->sets[i];
+
+		json_array_append_new(sets, json_pack("{s:s, s:s, s:b, s:b, s:i, s:b}", "name", s->name, "type",
+						      key_name(s), "interval", s->interval, "map", s->vmap, "elements",
+						      (json_int_t)s->nelem, "foreign", s->foreign));
+	}
+	for (size_t i = 0; i < t->nchains; i++) {
+		const struct rs_chain *c = t->chains[i];
+		json_t *rules = oom(json_array());
+		uint64_t p = 0, b = 0;
+
+		for (size_t j = 0; j < c->nrules; j++) {
+			const struct rs_rule *r = c->rules[j];
+			uint64_t rp = 0, rb = 0;
+
+			rs_rule_counters(r, &rp, &rb);
+			if (c->base && rs_rule_drops(r)) {
+				dp += rp;
+				db += rb;
+			}
+			json_array_append_new(rules, json_pack("{s:I, s:o, s:b, s:I, s:I}", "handle", (json_int_t)r->handle,
+							       "text", rule_text(r, 0), "foreign", r->foreign, "packets",
+							       (json_int_t)rp, "bytes", (json_int_t)rb));
+		}
+		rs_chain_counters(c, &p, &b);
+		json_array_append_new(chains, json_pack("{s:s, s:b, s:o, s:o, s:o}", "name", c->name, "base", c->base,
+							"policy", c->base ? json_string(c->policy == RS_DROP ? "drop" : "accept") : json_null(),
+							"comment", str_or_null(c->comment), "rules", rules));
+		if (!c->base)
+			json_array_append_new(services, json_pack("{s:s, s:I, s:I}", "chain", c->name, "packets",
+								  (json_int_t)p, "bytes", (json_int_t)b));
+	}
+	json_object_set_new(root, "sets", sets);
+	json_object_set_new(root, "chains", chains);
+	json_object_set_new(root, "services", services);
+	json_object_set_new(root, "dropped", json_pack("{s:I, s:I}", "packets", (json_int_t)dp, "bytes", (json_int_t)db));
+	dump(root, out);
+}

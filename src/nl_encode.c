@@ -1,0 +1,869 @@
+#include <errno.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/nl.h"
+#include "tlswall/nl_encode.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/util.h"
+
+/* nft's datatype numbers (datatype.h), which the kernel stores as a set's key type and nft reads back to print. */
+#define TYPE_IPADDR 7
+#define TYPE_IP6ADDR 8
+#define TYPE_INET_PROTOCOL 12
+#define TYPE_INET_SERVICE 13
+#define TYPE_ICMP_TYPE 14
+#define TYPE_ICMP6_TYPE 29
+#define TYPE_IFNAME 41
+#define TYPE_BITS 6 /* a concatenation's type is its members' types, TYPE_BITS apart */
+
+/* nft's set user data: byte order (byteorder.h) and "typeof" descriptions (expression.h, proto.h), so a set made
+ * here prints in `nft list` exactly as one nft made itself. */
+#define BYTEORDER_HOST_ENDIAN 1
+#define BYTEORDER_BIG_ENDIAN 2
+#define EXPR_PAYLOAD 7
+#define EXPR_META 9
+#define EXPR_CONCAT 13
+#define PROTO_DESC_ICMP 4
+#define PROTO_DESC_ICMPV6 14
+#define ICMP_TYPE_FIELD 1
+
+/* Elements per NEWSETELEM message before libnftnl splits; small enough that a million-entry set is never held as
+ * libnftnl objects all at once. */
+#define ELEMS_PER_CHUNK 2048
+
+struct encoder {
+	size_t fault_at;
+	struct nl_batch *b;
+	struct nl_origins *origins;
+	const struct rs_table *t;
+	uint32_t next_set_id;
+	struct named_id {
+		const char *name;
+		uint32_t id;
+	} *ids;
+	size_t nids, capids;
+	char *error;
+	int err;
+};
+
+const struct nl_origin *nl_origins_find(const struct nl_origins *o, uint32_t seq)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].seq == seq)
+			return &o->v[i];
+	return NULL;
+}
+
+void nl_origins_release(struct nl_origins *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i].what);
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+static void origin(struct nl_origins *o, uint32_t seq, const char *file, unsigned line, const char *fmt, ...)
+	TW_PRINTF(5, 6);
+
+static void origin(struct nl_origins *o, uint32_t seq, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!o)
+		return;
+	x_grow(&o->v, &o->cap, o->n + 1, sizeof(*o->v));
+	va_start(ap, fmt);
+	o->v[o->n].what = x_vasprintf(fmt, ap);
+	va_end(ap);
+	o->v[o->n].seq = seq;
+	o->v[o->n].file = file;
+	o->v[o->n].line = line;
+	o->n++;
+}
+
+static void done(struct encoder *e);
+
+static void *oom(void *p)
+{
+	if (!p) {
+		fputs("tlswall: out of memory\n", stderr);
+		exit(1);
+	}
+	return p;
+}
+
+/* ---- user data ---- */
+
+static void put_comment(void *obj, void (*set)(void *, uint16_t, const void *, uint32_t), uint16_t attr,
+			uint8_t type, const char *comment)
+{
+	struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+
+	nftnl_udata_put_strz(u, type, comment);
+	set(obj, attr, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+static void table_set_data(void *t, uint16_t attr, const void *data, uint32_t len)
+{
+	nftnl_table_set_data(t, attr, data, len);
+}
+
+static void chain_set_data(void *c, uint16_t attr, const void *data, uint32_t len)
+{
+	nftnl_chain_set_data(c, attr, data, len);
+}
+
+static void rule_set_data(void *r, uint16_t attr, const void *data, uint32_t len)
+{
+	nftnl_rule_set_data(r, attr, data, len);
+}
+
+/* What an anonymous set's keys are, for its "typeof" user data. */
+enum anon_kind {
+	ANON_IFNAME,
+	ANON_L4PROTO,
+	ANON_ICMP,
+	ANON_ICMPV6,
+};
+
+static void set_udata(struct nftnl_set *s, const struct rs_set *named, enum anon_kind anon, bool interval)
+{
+	struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+	struct nftnl_udata *typeof_nest, *data_nest;
+
+	if (named && named->vmap) {
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0);
+		typeof_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, EXPR_CONCAT);
+		data_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
+		nftnl_udata_nest_end(u, data_nest);
+		nftnl_udata_nest_end(u, typeof_nest);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+	} else if (named) {
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, BYTEORDER_BIG_ENDIAN);
+	} else {
+		bool meta = anon == ANON_IFNAME || anon == ANON_L4PROTO;
+
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, meta ? BYTEORDER_HOST_ENDIAN : BYTEORDER_BIG_ENDIAN);
+		if (interval)
+			nftnl_udata_put_u32(u, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
+		typeof_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, meta ? EXPR_META : EXPR_PAYLOAD);
+		data_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
+		if (meta) {
+			nftnl_udata_put_u32(u, 0, anon == ANON_IFNAME ? NFT_META_IIFNAME : NFT_META_L4PROTO);
+		} else {
+			nftnl_udata_put_u32(u, 0, anon == ANON_ICMP ? PROTO_DESC_ICMP : PROTO_DESC_ICMPV6);
+			nftnl_udata_put_u32(u, 1, ICMP_TYPE_FIELD);
+		}
+		nftnl_udata_nest_end(u, data_nest);
+		nftnl_udata_nest_end(u, typeof_nest);
+	}
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+/* ---- messages ---- */
+
+/* The test hook: after message fault_at, a rule the kernel must refuse (its chain cannot exist), so tests can show
+ * that a batch rejected part-way changes nothing. */
+static void done(struct encoder *e)
+{
+	struct nftnl_rule *r;
+	struct nftnl_expr *x;
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+
+	nl_batch_msg_done(e->b);
+	if (!e->fault_at || nl_batch_messages(e->b) != e->fault_at || !e->t)
+		return;
+	r = oom(nftnl_rule_alloc());
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, e->t->name);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "tlswall-test-fault: no such chain");
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	x = oom(nftnl_expr_alloc("counter"));
+	nftnl_rule_add_expr(r, x);
+	nlh = nl_batch_msg(e->b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, &seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nl_batch_msg_done(e->b);
+	nftnl_rule_free(r);
+	origin(e->origins, seq, NULL, 0, "the test hook's faulty rule (TLSWALL_TEST_FAULT_AT)");
+}
+
+static uint32_t emit_table(struct encoder *e, const char *name, const char *comment, uint16_t type, uint16_t flags)
+{
+	struct nftnl_table *t = oom(nftnl_table_alloc());
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	if (type == NFT_MSG_NEWTABLE)
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
+	if (comment)
+		put_comment(t, table_set_data, NFTNL_TABLE_USERDATA, NFTNL_UDATA_TABLE_COMMENT, comment);
+	nlh = nl_batch_msg(e->b, type, NFPROTO_INET, flags, &seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	done(e);
+	nftnl_table_free(t);
+	return seq;
+}
+
+static void emit_chain(struct encoder *e, const struct rs_chain *c)
+{
+	struct nftnl_chain *nc = oom(nftnl_chain_alloc());
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+
+	nftnl_chain_set_str(nc, NFTNL_CHAIN_TABLE, e->t->name);
+	nftnl_chain_set_str(nc, NFTNL_CHAIN_NAME, c->name);
+	if (c->base) {
+		nftnl_chain_set_u32(nc, NFTNL_CHAIN_HOOKNUM, c->hook);
+		nftnl_chain_set_s32(nc, NFTNL_CHAIN_PRIO, c->priority);
+		nftnl_chain_set_str(nc, NFTNL_CHAIN_TYPE, c->type ? c->type : "filter");
+		nftnl_chain_set_u32(nc, NFTNL_CHAIN_POLICY, c->policy == RS_DROP ? NF_DROP : NF_ACCEPT);
+	}
+	if (c->comment)
+		put_comment(nc, chain_set_data, NFTNL_CHAIN_USERDATA, NFTNL_UDATA_CHAIN_COMMENT, c->comment);
+	nlh = nl_batch_msg(e->b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, &seq);
+	nftnl_chain_nlmsg_build_payload(nlh, nc);
+	done(e);
+	nftnl_chain_free(nc);
+	origin(e->origins, seq, c->src_file, c->src_line, "chain %s", c->name);
+}
+
+static uint32_t set_id_of(const struct encoder *e, const char *name)
+{
+	for (size_t i = 0; i < e->nids; i++)
+		if (strcmp(e->ids[i].name, name) == 0)
+			return e->ids[i].id;
+	return 0;
+}
+
+/* Sends the elements of s in messages of bounded size. */
+static void emit_elements(struct encoder *e, struct nftnl_set *s, const char *what, const char *file, unsigned line)
+{
+	struct nftnl_set_elems_iter *it = oom(nftnl_set_elems_iter_create(s));
+
+	for (;;) {
+		struct nlmsghdr *nlh;
+		uint32_t seq;
+		int more;
+
+		nlh = nl_batch_msg(e->b, NFT_MSG_NEWSETELEM, NFPROTO_INET, NLM_F_CREATE, &seq);
+		/* 1 while elements remain (a message holds at most 64 KiB of them), 0 when all are in */
+		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+		done(e);
+		origin(e->origins, seq, file, line, "elements of %s", what);
+		if (more <= 0)
+			break;
+	}
+	nftnl_set_elems_iter_destroy(it);
+}
+
+/* A set object with only what identifies it, for element messages. */
+static struct nftnl_set *set_ref(struct encoder *e, const char *name, uint32_t id)
+{
+	struct nftnl_set *s = oom(nftnl_set_alloc());
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, e->t->name);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	return s;
+}
+
+static void add_elem(struct nftnl_set *s, const void *key, uint32_t len, uint32_t flags, bool open)
+{
+	struct nftnl_set_elem *el = oom(nftnl_set_elem_alloc());
+
+	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, len);
+	if (flags)
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, flags);
+	if (open) {
+		struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(64));
+
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_ELEM_FLAGS, NFTNL_SET_ELEM_F_INTERVAL_OPEN);
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+		nftnl_udata_buf_free(u);
+	}
+	nftnl_set_elem_add(s, el);
+}
+
+/* key + 1 as a big-endian number; false when key was all ones (the range runs to the end of the key space). */
+static bool increment(uint8_t *key, size_t len)
+{
+	for (size_t i = len; i-- > 0;)
+		if (++key[i] != 0)
+			return true;
+	return false;
+}
+
+static bool all_zero(const uint8_t *key, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (key[i])
+			return false;
+	return true;
+}
+
+/* Interval elements the way nft sends them: an end marker at zero unless the first range starts there, then
+ * each range as a start and an end one past its last key, or a start flagged open when it runs to the top. */
+struct interval_writer {
+	struct encoder *e;
+	struct nftnl_set *chunk;
+	size_t in_chunk;
+	const char *name;
+	uint32_t id;
+	const char *file;
+	unsigned line;
+	bool started;
+	bool hold;    /* keep every element in chunk (an anonymous set sends them after its NEWSET) */
+	size_t total;
+};
+
+static void interval_flush(struct interval_writer *w)
+{
+	if (!w->chunk)
+		return;
+	if (w->in_chunk)
+		emit_elements(w->e, w->chunk, w->name, w->file, w->line);
+	nftnl_set_free(w->chunk);
+	w->chunk = NULL;
+	w->in_chunk = 0;
+}
+
+static void interval_add(struct interval_writer *w, const uint8_t *key, size_t len, uint32_t flags, bool open)
+{
+	if (!w->chunk)
+		w->chunk = set_ref(w->e, w->name, w->id);
+	add_elem(w->chunk, key, (uint32_t)len, flags, open);
+	w->total++;
+	if (++w->in_chunk >= ELEMS_PER_CHUNK && !w->hold)
+		interval_flush(w);
+}
+
+static void interval_range(struct interval_writer *w, const uint8_t *first, const uint8_t *last, size_t len)
+{
+	uint8_t end[16];
+	bool bounded;
+
+	if (!w->started) {
+		w->started = true;
+		if (!all_zero(first, len)) {
+			memset(end, 0, len);
+			interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+		}
+	}
+	memcpy(end, last, len);
+	bounded = increment(end, len);
+	interval_add(w, first, len, 0, !bounded);
+	if (bounded)
+		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+}
+
+static void emit_named_set(struct encoder *e, const struct rs_set *rs)
+{
+	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nlmsghdr *nlh;
+	uint32_t seq, id = ++e->next_set_id;
+	size_t klen = rs_keylen(rs->key);
+
+	x_grow(&e->ids, &e->capids, e->nids + 1, sizeof(*e->ids));
+	e->ids[e->nids].name = rs->name;
+	e->ids[e->nids++].id = id;
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, e->t->name);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, rs->name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	if (rs->key == RS_KEY_PROTO_PORT) {
+		uint32_t flags = NFT_SET_MAP;
+
+		if (rs->interval) {
+			static const uint8_t field_len[] = { 1, 2 };
+
+			flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
+			nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, sizeof(field_len));
+		}
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_INET_PROTOCOL << TYPE_BITS | TYPE_INET_SERVICE);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 16);
+	} else {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, rs->interval ? NFT_SET_INTERVAL : 0);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, rs->key == RS_KEY_IPV4 ? TYPE_IPADDR : TYPE_IP6ADDR);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)klen);
+	}
+	set_udata(s, rs, ANON_IFNAME, false);
+	if (rs->comment) {
+		/* nft keeps a set's comment among its other user data */
+		uint32_t len;
+		const void *old = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
+		struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+
+		nftnl_udata_buf_put(u, old, len);
+		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, rs->comment);
+		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+		nftnl_udata_buf_free(u);
+	}
+	nlh = nl_batch_msg(e->b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, &seq);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	done(e);
+	nftnl_set_free(s);
+	origin(e->origins, seq, rs->src_file, rs->src_line, "%s %s", rs->vmap ? "map" : "set", rs->name);
+
+	if (rs->vmap) {
+		struct nftnl_set *chunk = set_ref(e, rs->name, id);
+
+		for (size_t i = 0; i < rs->nelem; i++) {
+			const uint8_t *k = rs_set_elem(rs, i);
+			const uint8_t *last = rs->interval ? k + 3 : k;
+			uint8_t key[8] = { k[0], 0, 0, 0, k[1], k[2], 0, 0 };
+			uint8_t key_end[8] = { last[0], 0, 0, 0, last[1], last[2], 0, 0 };
+			struct nftnl_set_elem *el = oom(nftnl_set_elem_alloc());
+
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+			if (rs->interval)
+				nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end, sizeof(key_end));
+			nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT,
+					       rs->data[i].code == RS_JUMP ? (uint32_t)NFT_JUMP :
+					       rs->data[i].code == RS_GOTO ? (uint32_t)NFT_GOTO :
+					       rs->data[i].code == RS_DROP ? (uint32_t)NF_DROP : (uint32_t)NF_ACCEPT);
+			if (rs->data[i].chain)
+				nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, rs->data[i].chain);
+			nftnl_set_elem_add(chunk, el);
+		}
+		if (rs->nelem)
+			emit_elements(e, chunk, rs->name, rs->src_file, rs->src_line);
+		nftnl_set_free(chunk);
+		return;
+	}
+
+	struct interval_writer w = { e, NULL, 0, rs->name, id, rs->src_file, rs->src_line, false, false, 0 };
+
+	for (size_t i = 0; i < rs->nelem; i++) {
+		const uint8_t *el = rs_set_elem(rs, i);
+
+		interval_range(&w, el, el + klen, klen);
+	}
+	interval_flush(&w);
+}
+
+/* ---- rules ---- */
+
+struct rule_builder {
+	struct encoder *e;
+	struct nftnl_rule *r;
+	const struct rs_chain *chain;
+	unsigned nfproto; /* dependency already matched in this rule */
+	unsigned l4proto;
+};
+
+static struct nftnl_expr *expr(struct rule_builder *rb, const char *name)
+{
+	struct nftnl_expr *x = oom(nftnl_expr_alloc(name));
+
+	nftnl_rule_add_expr(rb->r, x);
+	return x;
+}
+
+static void meta_load(struct rule_builder *rb, uint32_t key)
+{
+	struct nftnl_expr *x = expr(rb, "meta");
+
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, NFT_REG_1);
+}
+
+static void cmp(struct rule_builder *rb, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *x = expr(rb, "cmp");
+
+	nftnl_expr_set_u32(x, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(x, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void payload(struct rule_builder *rb, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *x = expr(rb, "payload");
+
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+static void lookup(struct rule_builder *rb, const char *set, uint32_t id, bool vmap)
+{
+	struct nftnl_expr *x = expr(rb, "lookup");
+
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(x, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SET_ID, id);
+	if (vmap)
+		nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+}
+
+static void need_nfproto(struct rule_builder *rb, uint8_t nfproto)
+{
+	if (rb->nfproto == nfproto)
+		return;
+	meta_load(rb, NFT_META_NFPROTO);
+	cmp(rb, NFT_CMP_EQ, &nfproto, 1);
+	rb->nfproto = nfproto;
+}
+
+static void need_l4proto(struct rule_builder *rb, uint8_t proto)
+{
+	if (rb->l4proto == proto)
+		return;
+	meta_load(rb, NFT_META_L4PROTO);
+	cmp(rb, NFT_CMP_EQ, &proto, 1);
+	rb->l4proto = proto;
+}
+
+/* An anonymous constant set, sent just before the rule that uses it, as nft does for "{ a, b }". */
+static uint32_t anon_set(struct rule_builder *rb, const struct rs_match *m, enum anon_kind kind, uint32_t keytype,
+			 uint32_t keylen, char **name)
+{
+	struct encoder *e = rb->e;
+	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nftnl_set *elems;
+	struct nlmsghdr *nlh;
+	uint32_t seq, id = ++e->next_set_id;
+	bool interval = false;
+	size_t nkernel = 0;
+
+	for (size_t i = 0; i < m->nvals; i++)
+		interval |= kind == ANON_IFNAME && strchr(m->vals[i].str, '*') != NULL;
+
+	*name = x_strdup("__set%d");
+	if (interval) {
+		/* names become intervals: "eth*" is [eth, eti), "wg0" is [wg0, wg0 + 1) */
+		struct interval_writer w = { e, NULL, 0, *name, id, rb->chain->src_file, rb->chain->src_line, false, true, 0 };
+
+		for (size_t i = 0; i < m->nvals; i++) {
+			uint8_t first[RS_IFNAMSIZ] = { 0 }, last[RS_IFNAMSIZ] = { 0 };
+			size_t n = strlen(m->vals[i].str);
+
+			if (n && m->vals[i].str[n - 1] == '*') {
+				memcpy(first, m->vals[i].str, n - 1);
+				memset(last, 0xff, sizeof(last));
+				memcpy(last, m->vals[i].str, n - 1);
+			} else {
+				memcpy(first, m->vals[i].str, n);
+				memcpy(last, first, sizeof(last));
+			}
+			interval_range(&w, first, last, RS_IFNAMSIZ);
+		}
+		nkernel = w.total;
+		elems = w.chunk;
+	} else {
+		elems = set_ref(e, *name, id);
+		for (size_t i = 0; i < m->nvals; i++) {
+			uint8_t key[RS_IFNAMSIZ] = { 0 };
+
+			if (kind == ANON_IFNAME)
+				memcpy(key, m->vals[i].str, strlen(m->vals[i].str));
+			else
+				key[0] = (uint8_t)m->vals[i].num;
+			add_elem(elems, key, keylen, 0, false);
+		}
+		nkernel = m->nvals;
+	}
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, e->t->name);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, *name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | (interval ? NFT_SET_INTERVAL : 0));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, keytype);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, keylen);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)nkernel);
+	set_udata(s, NULL, kind, interval);
+	nlh = nl_batch_msg(e->b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, &seq);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	done(e);
+	nftnl_set_free(s);
+	origin(e->origins, seq, rb->chain->src_file, rb->chain->src_line, "anonymous set in chain %s", rb->chain->name);
+	if (elems)
+		emit_elements(e, elems, "an anonymous set", rb->chain->src_file, rb->chain->src_line);
+	nftnl_set_free(elems);
+	return id;
+}
+
+static int encode_match(struct rule_builder *rb, const struct rs_match *m)
+{
+	uint32_t op = m->op == RS_OP_NEQ ? NFT_CMP_NEQ : NFT_CMP_EQ;
+	enum anon_kind kind = ANON_L4PROTO;
+	uint32_t keytype = TYPE_INET_PROTOCOL, keylen = 1;
+
+	switch (m->sel) {
+	case RS_SEL_CT_STATE: {
+		struct nftnl_expr *x = expr(rb, "ct");
+		uint32_t mask = m->vals[0].num, zero = 0;
+
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		x = expr(rb, "bitwise");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 4);
+		nftnl_expr_set(x, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+		nftnl_expr_set(x, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+		cmp(rb, NFT_CMP_NEQ, &zero, 4);
+		return 0;
+	}
+	case RS_SEL_IIF: {
+		unsigned idx = if_nametoindex(m->vals[0].str);
+
+		if (!idx) {
+			rb->e->error = x_asprintf("interface \"%s\" does not exist in this network namespace",
+						  m->vals[0].str);
+			return -ENODEV;
+		}
+		meta_load(rb, NFT_META_IIF);
+		cmp(rb, op, &idx, 4);
+		return 0;
+	}
+	case RS_SEL_IIFNAME:
+		meta_load(rb, NFT_META_IIFNAME);
+		if (m->nvals == 1) {
+			char key[RS_IFNAMSIZ] = { 0 };
+			size_t n = strlen(m->vals[0].str);
+
+			memcpy(key, m->vals[0].str, n);
+			/* "eth*" compares the prefix only */
+			cmp(rb, op, key, n && key[n - 1] == '*' ? (uint32_t)(n - 1) : RS_IFNAMSIZ);
+			return 0;
+		}
+		kind = ANON_IFNAME;
+		keytype = TYPE_IFNAME;
+		keylen = RS_IFNAMSIZ;
+		break;
+	case RS_SEL_NFPROTO:
+		meta_load(rb, NFT_META_NFPROTO);
+		break;
+	case RS_SEL_L4PROTO:
+		meta_load(rb, NFT_META_L4PROTO);
+		break;
+	case RS_SEL_IP_SADDR:
+		need_nfproto(rb, NFPROTO_IPV4);
+		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+		lookup(rb, m->set, set_id_of(rb->e, m->set), false);
+		return 0;
+	case RS_SEL_IP6_SADDR:
+		need_nfproto(rb, NFPROTO_IPV6);
+		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, NFT_REG_1);
+		lookup(rb, m->set, set_id_of(rb->e, m->set), false);
+		return 0;
+	case RS_SEL_ICMP_TYPE:
+		need_nfproto(rb, NFPROTO_IPV4);
+		need_l4proto(rb, IPPROTO_ICMP);
+		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+		kind = ANON_ICMP;
+		keytype = TYPE_ICMP_TYPE;
+		break;
+	case RS_SEL_ICMPV6_TYPE:
+		need_nfproto(rb, NFPROTO_IPV6);
+		need_l4proto(rb, IPPROTO_ICMPV6);
+		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+		kind = ANON_ICMPV6;
+		keytype = TYPE_ICMP6_TYPE;
+		break;
+	case RS_SEL_IP6_HOPLIMIT:
+		need_nfproto(rb, NFPROTO_IPV6);
+		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 7, 1, NFT_REG_1);
+		break;
+	case RS_SEL_TH_DPORT: {
+		uint8_t port[2] = { (uint8_t)(m->vals[0].num >> 8), (uint8_t)m->vals[0].num };
+
+		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		cmp(rb, op, port, 2);
+		return 0;
+	}
+	case RS_SEL_L4PROTO_DPORT: {
+		struct nftnl_expr *x;
+
+		const struct rs_set *map = rs_table_find_set(rb->e->t, m->set);
+
+		meta_load(rb, NFT_META_L4PROTO);
+		/* nft emits this (a no-op for a one-byte field) before an interval concatenation's protocol */
+		if (map && map->interval) {
+			x = expr(rb, "byteorder");
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_LEN, 1);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+		}
+		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+		lookup(rb, m->set, set_id_of(rb->e, m->set), m->op == RS_OP_VMAP);
+		return 0;
+	}
+	}
+
+	if (m->nvals == 1) {
+		uint8_t v = (uint8_t)m->vals[0].num;
+
+		cmp(rb, op, &v, 1);
+		return 0;
+	}
+	/* several values: an anonymous set; built before this rule's message, which refers to it */
+	{
+		char *name;
+		uint32_t id = anon_set(rb, m, kind, keytype, keylen, &name);
+
+		lookup(rb, name, id, false);
+		free(name);
+	}
+	return 0;
+}
+
+static uint32_t verdict_code(enum rs_verdict_code code)
+{
+	switch (code) {
+	case RS_ACCEPT:
+		return NF_ACCEPT;
+	case RS_DROP:
+		return NF_DROP;
+	case RS_JUMP:
+		return (uint32_t)NFT_JUMP;
+	case RS_GOTO:
+		return (uint32_t)NFT_GOTO;
+	case RS_RETURN:
+		return (uint32_t)NFT_RETURN;
+	case RS_CONTINUE:
+		return (uint32_t)NFT_CONTINUE;
+	}
+	return NF_DROP;
+}
+
+static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct rs_rule *r, size_t index)
+{
+	static const uint64_t unit_seconds[] = { 1, 60, 3600, 86400 };
+	struct rule_builder rb = { e, oom(nftnl_rule_alloc()), c, 0, 0 };
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+	int ret = 0;
+
+	if (r->foreign) {
+		nftnl_rule_free(rb.r);
+		e->error = x_asprintf("rule %zu of chain %s was not made by tlswall and cannot be re-created", index + 1,
+				      c->name);
+		return -EINVAL;
+	}
+	nftnl_rule_set_str(rb.r, NFTNL_RULE_TABLE, e->t->name);
+	nftnl_rule_set_str(rb.r, NFTNL_RULE_CHAIN, c->name);
+	nftnl_rule_set_u32(rb.r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	for (size_t i = 0; i < r->nstmts && ret == 0; i++) {
+		const struct rs_stmt *st = &r->stmts[i];
+		struct nftnl_expr *x;
+
+		switch (st->kind) {
+		case RS_STMT_MATCH:
+			ret = encode_match(&rb, &st->u.match);
+			break;
+		case RS_STMT_COUNTER:
+			x = expr(&rb, "counter");
+			nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_PACKETS, 0);
+			nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_BYTES, 0);
+			break;
+		case RS_STMT_LIMIT:
+			x = expr(&rb, "limit");
+			nftnl_expr_set_u64(x, NFTNL_EXPR_LIMIT_RATE, st->u.limit.rate);
+			nftnl_expr_set_u64(x, NFTNL_EXPR_LIMIT_UNIT, unit_seconds[st->u.limit.unit]);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_BURST, st->u.limit.burst);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_FLAGS, 0);
+			break;
+		case RS_STMT_LOG:
+			x = expr(&rb, "log");
+			if (st->u.log.prefix)
+				nftnl_expr_set_str(x, NFTNL_EXPR_LOG_PREFIX, st->u.log.prefix);
+			break;
+		case RS_STMT_VERDICT:
+			x = expr(&rb, "immediate");
+			nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_VERDICT, verdict_code(st->u.verdict.code));
+			if (st->u.verdict.chain)
+				nftnl_expr_set_str(x, NFTNL_EXPR_IMM_CHAIN, st->u.verdict.chain);
+			break;
+		case RS_STMT_REJECT:
+			x = expr(&rb, "reject");
+			if (st->u.reject == RS_REJECT_TCP_RESET) {
+				nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+				nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE, 0);
+			} else {
+				nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+				nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+			}
+			break;
+		}
+	}
+	if (ret) {
+		nftnl_rule_free(rb.r);
+		return ret;
+	}
+	if (r->comment)
+		put_comment(rb.r, rule_set_data, NFTNL_RULE_USERDATA, NFTNL_UDATA_RULE_COMMENT, r->comment);
+	nlh = nl_batch_msg(e->b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, &seq);
+	nftnl_rule_nlmsg_build_payload(nlh, rb.r);
+	done(e);
+	nftnl_rule_free(rb.r);
+	origin(e->origins, seq, r->src_file ? r->src_file : c->src_file, r->src_file ? r->src_line : c->src_line,
+	       "rule %zu of chain %s", index + 1, c->name);
+	return 0;
+}
+
+int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct nl_encode_opts *opts,
+		      struct nl_origins *origins, char **error)
+{
+	struct encoder e = { opts ? opts->fault_at : 0, b, origins, t, 0, NULL, 0, 0, NULL, 0 };
+	uint32_t seq;
+	int ret = 0;
+
+	/* "table" then "delete table": works whether or not the table exists, in one transaction */
+	seq = emit_table(&e, t->name, NULL, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	origin(origins, seq, NULL, 0, "table inet %s", t->name);
+	seq = emit_table(&e, t->name, NULL, NFT_MSG_DELTABLE, 0);
+	origin(origins, seq, NULL, 0, "deleting table inet %s", t->name);
+	seq = emit_table(&e, t->name, t->comment, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+	origin(origins, seq, NULL, 0, "table inet %s", t->name);
+	/* chains first: map elements and rules jump to them */
+	for (size_t i = 0; i < t->nchains; i++)
+		emit_chain(&e, t->chains[i]);
+	for (size_t i = 0; i < t->nsets; i++)
+		emit_named_set(&e, t->sets[i]);
+	for (size_t i = 0; i < t->nchains && ret == 0; i++)
+		for (size_t j = 0; j < t->chains[i]->nrules && ret == 0; j++)
+			ret = emit_rule(&e, t->chains[i], t->chains[i]->rules[j], j);
+	free(e.ids);
+	if (ret && error)
+		*error = e.error;
+	else
+		free(e.error);
+	return ret;
+}
+
+void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_origins *origins)
+{
+	struct encoder e = { 0, b, origins, NULL, 0, NULL, 0, 0, NULL, 0 };
+	uint32_t seq = emit_table(&e, name, NULL, NFT_MSG_DELTABLE, 0);
+
+	origin(origins, seq, NULL, 0, "deleting table inet %s", name);
+}
