@@ -107,7 +107,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 	if (cli->verbosity > 0)
 		diff_print(&d, pl.table, live, 0, stdout);
 	test_pause();
-	if (commit_table(nl, pl.table, pl.table->name, genid) == 0) {
+	if (commit_table(nl, pl.table, pl.table->name, genid, cli->verbosity > 0) == 0) {
 		if (cli->verbosity >= 0) {
 			printf("tlswall: applied %s to table inet %s: ", cli->policy_path, pl.table->name);
 			diff_print_summary(&d, stdout);

@@ -53,7 +53,7 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 				printf("# chain %s holds a rule tlswall did not make (handle %llu)\n", t->chains[i]->name,
 				       (unsigned long long)t->chains[i]->rules[j]->handle);
 	putchar('\n');
-	emit_nft_table(t, EMIT_COUNTERS | (verbosity > 0 ? EMIT_HANDLES : 0), stdout);
+	emit_nft_table(t, EMIT_COUNTERS | EMIT_FOREIGN | (verbosity > 0 ? EMIT_HANDLES : 0), stdout);
 }
 
 int show_main(const struct cli *cli, int argc, char **argv)

@@ -58,7 +58,7 @@ static void report(const struct nl_commit_result *res, const struct nl_origins *
 	}
 }
 
-int commit_table(struct nl *nl, const struct rs_table *planned, const char *name, uint32_t genid)
+int commit_table(struct nl *nl, const struct rs_table *planned, const char *name, uint32_t genid, bool verbose)
 {
 	struct nl_encode_opts opts = { test_fault_at() };
 	struct nl_origins origins = { 0 };
@@ -77,6 +77,9 @@ int commit_table(struct nl *nl, const struct rs_table *planned, const char *name
 	} else {
 		nl_encode_delete_table(b, name, &origins);
 	}
+	if (verbose)
+		printf("tlswall: committing one transaction of %zu messages (%zu bytes) against generation %u\n",
+		       nl_batch_messages(b), nl_batch_bytes(b), genid);
 	ret = nl_batch_commit(nl, b, &res);
 	if (ret)
 		report(&res, &origins, ret);

@@ -260,7 +260,7 @@ static void print_rule(FILE *out, char mark, const struct rs_rule *r)
 {
 	struct sbuf sb = { 0 };
 
-	emit_nft_rule(r, 0, &sb);
+	emit_nft_rule(r, mark == '-' ? EMIT_FOREIGN | EMIT_HANDLES : 0, &sb);
 	fprintf(out, "%c\t\t%s\n", mark, sb.buf);
 	sbuf_release(&sb);
 }

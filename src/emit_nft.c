@@ -172,8 +172,8 @@ static const char *const rate_units[] = { "second", "minute", "hour", "day" };
 
 void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 {
-	if (r->foreign) {
-		sbuf_puts(sb, r->foreign_text ? r->foreign_text : "# a rule tlswall cannot read");
+	if (r->unreadable) {
+		sbuf_puts(sb, r->raw_text ? r->raw_text : "# a rule tlswall cannot read");
 		return;
 	}
 	for (size_t i = 0; i < r->nstmts; i++) {
@@ -217,6 +217,8 @@ void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 		sbuf_addf(sb, " comment \"%s\"", r->comment);
 	if ((flags & EMIT_HANDLES) && r->handle)
 		sbuf_addf(sb, " # handle %llu", (unsigned long long)r->handle);
+	if ((flags & EMIT_FOREIGN) && r->foreign && !r->unreadable)
+		sbuf_puts(sb, (flags & EMIT_HANDLES) && r->handle ? ", not made by tlswall" : " # not made by tlswall");
 }
 
 static void put_key(struct sbuf *sb, enum rs_keytype type, const uint8_t *first, const uint8_t *last)

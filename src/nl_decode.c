@@ -15,6 +15,7 @@
 
 #include "tlswall/nl.h"
 #include "tlswall/nl_decode.h"
+#include "tlswall/nl_encode.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/util.h"
 
@@ -831,7 +832,7 @@ static void stmt_release(struct rs_stmt *st)
 }
 
 /* A rule this model cannot express: keep it, described in libnftnl's notation, so diff and show can name it. */
-static void make_foreign(struct rs_rule *rule, const struct nftnl_rule *nr)
+static void make_unreadable(struct rs_rule *rule, const struct nftnl_rule *nr)
 {
 	char buf[4096];
 	struct sbuf sb = { 0 };
@@ -842,11 +843,11 @@ static void make_foreign(struct rs_rule *rule, const struct nftnl_rule *nr)
 	free(rule->stmts);
 	rule->stmts = NULL;
 	rule->nstmts = 0;
-	rule->foreign = true;
+	rule->unreadable = true;
 	nftnl_rule_snprintf(buf, sizeof(buf), nr, NFTNL_OUTPUT_DEFAULT, 0);
 	/* skip the "family table chain handle" header line, then one expression per "[ ... ]" */
 	line = strchr(buf, '\n');
-	sbuf_puts(&sb, "# not made by tlswall:");
+	sbuf_puts(&sb, "# unreadable to tlswall:");
 	for (char *p = line ? line + 1 : buf; *p; p++) {
 		if (*p == '\n')
 			continue;
@@ -856,7 +857,7 @@ static void make_foreign(struct rs_rule *rule, const struct nftnl_rule *nr)
 	}
 	while (sb.len && sb.buf[sb.len - 1] == ' ')
 		sb.buf[--sb.len] = '\0';
-	rule->foreign_text = sbuf_detach(&sb);
+	rule->raw_text = sbuf_detach(&sb);
 }
 
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
@@ -881,7 +882,13 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		uint32_t len;
 		const void *ud = nftnl_rule_get_data(nr, NFTNL_RULE_USERDATA, &len);
 
+		char *mark = udata_comment(ud, len, NL_UDATA_RULE_OWNER);
+
 		d.rule->comment = udata_comment(ud, len, NFTNL_UDATA_RULE_COMMENT);
+		d.rule->foreign = !mark || strcmp(mark, NL_OWNER_MARK) != 0;
+		free(mark);
+	} else {
+		d.rule->foreign = true;
 	}
 	it = oom(nftnl_expr_iter_create(nr));
 	while ((x = nftnl_expr_iter_next(it))) {
@@ -893,7 +900,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		if (!decode_stmt(&d))
 			break;
 	if (d.c.i < d.c.n) {
-		make_foreign(d.rule, nr);
+		make_unreadable(d.rule, nr);
 	} else if (d.dropped) {
 		size_t out = 0;
 

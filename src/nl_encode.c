@@ -125,9 +125,18 @@ static void chain_set_data(void *c, uint16_t attr, const void *data, uint32_t le
 	nftnl_chain_set_data(c, attr, data, len);
 }
 
-static void rule_set_data(void *r, uint16_t attr, const void *data, uint32_t len)
+/* Every rule tlswall makes carries its mark in the rule's user data, next to the comment nft shows. nft ignores
+ * user data types it does not know, so `nft list` prints the same text; the mark lets read-back tell rules added by
+ * hand from tlswall's own. */
+static void rule_udata(struct nftnl_rule *r, const char *comment)
 {
-	nftnl_rule_set_data(r, attr, data, len);
+	struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+
+	if (comment)
+		nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
+	nftnl_udata_put_strz(u, NL_UDATA_RULE_OWNER, NL_OWNER_MARK);
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
 }
 
 /* What an anonymous set's keys are, for its "typeof" user data. */
@@ -761,9 +770,9 @@ static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct r
 	uint32_t seq;
 	int ret = 0;
 
-	if (r->foreign) {
+	if (r->unreadable) {
 		nftnl_rule_free(rb.r);
-		e->error = x_asprintf("rule %zu of chain %s was not made by tlswall and cannot be re-created", index + 1,
+		e->error = x_asprintf("rule %zu of chain %s holds expressions tlswall cannot re-create", index + 1,
 				      c->name);
 		return -EINVAL;
 	}
@@ -819,8 +828,7 @@ static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct r
 		nftnl_rule_free(rb.r);
 		return ret;
 	}
-	if (r->comment)
-		put_comment(rb.r, rule_set_data, NFTNL_RULE_USERDATA, NFTNL_UDATA_RULE_COMMENT, r->comment);
+	rule_udata(rb.r, r->comment);
 	nlh = nl_batch_msg(e->b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, &seq);
 	nftnl_rule_nlmsg_build_payload(nlh, rb.r);
 	done(e);

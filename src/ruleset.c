@@ -149,7 +149,7 @@ void rs_rule_free(struct rs_rule *r)
 		stmt_release(&r->stmts[i]);
 	free(r->stmts);
 	free(r->comment);
-	free(r->foreign_text);
+	free(r->raw_text);
 	free(r);
 }
 
@@ -323,8 +323,9 @@ static bool stmt_equal(const struct rs_stmt *a, const struct rs_stmt *b)
 
 bool rs_rule_equal(const struct rs_rule *a, const struct rs_rule *b)
 {
-	if (a->foreign || b->foreign)
-		return a->foreign && b->foreign && str_equal(a->foreign_text, b->foreign_text);
+	/* who made a rule does not matter, what it does does */
+	if (a->unreadable || b->unreadable)
+		return a->unreadable && b->unreadable && str_equal(a->raw_text, b->raw_text);
 	if (a->nstmts != b->nstmts || !str_equal(a->comment, b->comment))
 		return false;
 	for (size_t i = 0; i < a->nstmts; i++)

@@ -3,13 +3,14 @@
 #ifndef TLSWALL_COMMIT_H
 #define TLSWALL_COMMIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct nl;
 struct rs_table;
 
 /* planned NULL deletes table inet name. Returns 0 once committed, or -errno (already reported on stderr). */
-int commit_table(struct nl *nl, const struct rs_table *planned, const char *name, uint32_t genid);
+int commit_table(struct nl *nl, const struct rs_table *planned, const char *name, uint32_t genid, bool verbose);
 
 /* "Permission denied"-style reasons for failing to reach the kernel at all, with the usual cause. */
 void commit_report_open_error(int err);

@@ -18,6 +18,7 @@ void emit_nft_script(const struct rs_table *t, FILE *out);
 enum emit_flags {
 	EMIT_COUNTERS = 1,  /* "counter packets N bytes M" instead of "counter" */
 	EMIT_HANDLES = 2,   /* "# handle N" after rules, as nft -a */
+	EMIT_FOREIGN = 4,   /* "# not made by tlswall" after rules someone else added */
 };
 
 /* "table inet NAME { ... }" */

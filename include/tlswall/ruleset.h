@@ -147,9 +147,11 @@ struct rs_rule {
 	size_t nstmts;
 	char *comment;
 	uint64_t handle;
-	/* A rule tlswall cannot express in this model (someone added it by hand): text says what it does. */
+	/* Not made by tlswall (added by hand, or by another tool): tlswall tags the rules it makes. */
 	bool foreign;
-	char *foreign_text;
+	/* Expressions this model cannot express: raw_text says what they do, in libnftnl's notation. */
+	bool unreadable;
+	char *raw_text;
 	const char *src_file;
 	unsigned src_line;
 };
