@@ -45,7 +45,25 @@ struct nl_batch {
 	struct batch_msg *msgs;
 	size_t nmsgs, capmsgs;
 	size_t bytes;
+	char *zeroed, *zeroed_end; /* a stretch of the current page already cleared */
 };
+
+/* Pages come from malloc: clear ahead of each message so attribute padding never carries stale heap bytes to the
+ * kernel. A message is at most 64 KiB plus headers, and every position in a page has BATCH_PAGE_OVERRUN bytes
+ * after it. */
+#define MSG_MAX (68 * 1024)
+
+static void *clear_ahead(struct nl_batch *b)
+{
+	char *buf = nftnl_batch_buffer(b->b);
+
+	if (buf < b->zeroed || buf + MSG_MAX > b->zeroed_end) {
+		memset(buf, 0, BATCH_PAGE_OVERRUN);
+		b->zeroed = buf;
+		b->zeroed_end = buf + BATCH_PAGE_OVERRUN;
+	}
+	return buf;
+}
 
 int nl_open(struct nl **out)
 {
@@ -131,7 +149,7 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data)
 
 int nl_genid(struct nl *nl, uint32_t *genid)
 {
-	char buf[8192];
+	char buf[8192] = { 0 };
 	struct nlmsghdr *nlh;
 	uint32_t seq = ++nl->seq;
 
@@ -162,7 +180,7 @@ struct nl_batch *nl_batch_alloc(struct nl *nl, const uint32_t *genid)
 		exit(1);
 	}
 	b->begin_seq = ++nl->seq;
-	nlh = nftnl_batch_begin(nftnl_batch_buffer(b->b), b->begin_seq);
+	nlh = nftnl_batch_begin(clear_ahead(b), b->begin_seq);
 	if (genid)
 		mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(*genid));
 	nftnl_batch_update(b->b);
@@ -182,7 +200,7 @@ struct nlmsghdr *nl_batch_msg(struct nl_batch *b, uint16_t type, uint16_t family
 {
 	uint32_t s = ++b->nl->seq;
 
-	b->pending = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->b), type, family, flags, s);
+	b->pending = nftnl_nlmsg_build_hdr(clear_ahead(b), type, family, flags, s);
 	x_grow(&b->msgs, &b->capmsgs, b->nmsgs + 1, sizeof(*b->msgs));
 	b->msgs[b->nmsgs].seq = s;
 	b->msgs[b->nmsgs].nlh = b->pending;
@@ -316,7 +334,7 @@ int nl_batch_commit(struct nl *nl, struct nl_batch *b, struct nl_commit_result *
 	res->end_seq = ++nl->seq;
 	/* only the end asks for an ack: it arrives once the kernel has committed, and one ack per message would
 	 * overflow the receive buffer on large batches */
-	end = nftnl_batch_end(nftnl_batch_buffer(b->b), res->end_seq);
+	end = nftnl_batch_end(clear_ahead(b), res->end_seq);
 	end->nlmsg_flags |= NLM_F_ACK;
 	nftnl_batch_update(b->b);
 

@@ -377,14 +377,18 @@ static void add_ifname_range(struct elem_ctx *c, const uint8_t *first, const uin
 		v->str[n] = '*';
 }
 
+/* buf must be REQUEST_SIZE bytes; zeroed so attribute padding never sends stray stack bytes */
+#define REQUEST_SIZE 4096
+
 static struct nlmsghdr *request(char *buf, uint16_t type, uint16_t flags)
 {
+	memset(buf, 0, REQUEST_SIZE);
 	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, 0);
 }
 
 static int read_elements(struct reader *r, const struct set_info *info, struct elem_ctx *c)
 {
-	char buf[4096];
+	char buf[REQUEST_SIZE];
 	struct nlmsghdr *nlh = request(buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
 	struct nftnl_set *s = oom(nftnl_set_alloc());
 	int ret;
@@ -834,7 +838,7 @@ static void stmt_release(struct rs_stmt *st)
 /* A rule this model cannot express: keep it, described in libnftnl's notation, so diff and show can name it. */
 static void make_unreadable(struct rs_rule *rule, const struct nftnl_rule *nr)
 {
-	char buf[4096];
+	char buf[REQUEST_SIZE];
 	struct sbuf sb = { 0 };
 	char *line;
 
@@ -937,7 +941,7 @@ static void reader_reset(struct reader *r)
 
 static int read_once(struct reader *r)
 {
-	char buf[4096];
+	char buf[REQUEST_SIZE];
 	struct nlmsghdr *nlh;
 	struct set_list sets = { 0 };
 	int ret;

@@ -1,0 +1,284 @@
+#!/bin/sh
+# Reachability with real servers and clients: a "host" namespace runs openssl s_server on the six TLS ports of the
+# seed table and banner servers on their six plaintext twins, a "client" namespace joined to it by a veth pair
+# connects over IPv4 and IPv6. With policies/default.conf applied every TLS handshake completes and every plaintext
+# port stays silent; `starttls` opens exactly 143; policy "reject" turns silence into a fast RST; IPv6 neighbour
+# discovery survives the drop policy; `show` counts the traffic.
+. "$(dirname "$0")/lib.sh"
+tw_require_root
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+for tool in openssl curl python3 ss timeout; do
+	command -v "$tool" >/dev/null 2>&1 && continue
+	# as tw_require_root does: a CI run must not pass by skipping
+	if [ -n "${CI:-}" ]; then echo "FAIL: $tool is not installed (scripts/deps.sh)" >&2; exit 1; fi
+	echo "SKIP: $tool is not installed (scripts/deps.sh)" >&2
+	exit 77
+done
+
+TLS_PORTS="443 993 995 990 636 563"
+PLAIN_PORTS="80 21 110 143 389 119"
+H4=10.99.0.1
+C4=10.99.0.2
+H6=fd00:99::1
+C6=fd00:99::2
+export TLSWALL_STATE_DIR="$TW_TMP/state"
+
+tw_netns host
+H=$TW_NS
+tw_netns client
+C=$TW_NS
+# DAD off for every address (link-local included) so IPv6 is usable at once instead of after a second or two.
+for ns in $H $C; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 || exit 1
+done
+# Made inside the host namespace with its peer born in the client one: the veth never exists outside them.
+ip -n "$H" link add tw-h type veth peer name tw-c netns "$C" || exit 1
+ip -n "$H" addr add $H4/24 dev tw-h
+ip -n "$H" addr add $H6/64 dev tw-h nodad
+ip -n "$C" addr add $C4/24 dev tw-c
+ip -n "$C" addr add $C6/64 dev tw-c nodad
+ip -n "$H" link set tw-h up
+ip -n "$C" link set tw-c up
+
+# Banner server: one dual-stack socket per port (IPV6_V6ONLY off), one line then close, so a client that gets in
+# has bytes to read at once.
+cat >"$TW_TMP/banner.py" <<'EOF'
+import asyncio, socket, sys
+
+async def main(ports):
+    for port in ports:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", port))
+        s.listen(64)
+        async def greet(reader, writer, port=port):
+            writer.write(b"BANNER tlswall-test port %d\r\n" % port)
+            await writer.drain()
+            writer.close()
+        await asyncio.start_server(greet, sock=s)
+    await asyncio.Event().wait()
+
+asyncio.run(main([int(p) for p in sys.argv[1:]]))
+EOF
+
+# Probe: connects to every ADDR,PORT at once (so N blocked ports cost one timeout, not N), prints one line each:
+# ADDR PORT RESULT SECONDS BANNER, RESULT one of banner, silent, timeout, refused, reset, error:WHAT.
+cat >"$TW_TMP/probe.py" <<'EOF'
+import socket, sys, threading, time
+
+limit = float(sys.argv[1])
+targets = [(a.rpartition(",")[0], int(a.rpartition(",")[2])) for a in sys.argv[2:]]
+lines = [None] * len(targets)
+
+def probe(i, addr, port):
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(limit)
+    t0 = time.monotonic()
+    data = b""
+    try:
+        s.connect((addr, port))
+        try:
+            data = s.recv(256)
+            res = "banner" if data else "silent"
+        except socket.timeout:
+            res = "silent"
+        except ConnectionResetError:
+            res = "reset"
+    except socket.timeout:
+        res = "timeout"
+    except ConnectionRefusedError:
+        res = "refused"
+    except OSError as e:
+        res = "error:" + (e.strerror or str(e)).replace(" ", "_")
+    finally:
+        s.close()
+    text = data.decode(errors="replace").strip().replace(" ", "_") or "-"
+    lines[i] = "%s %d %s %.3f %s" % (addr, port, res, time.monotonic() - t0, text)
+
+threads = [threading.Thread(target=probe, args=(i, a, p)) for i, (a, p) in enumerate(targets)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("\n".join(lines))
+EOF
+
+cd "$TW_TMP" || exit 1
+# EC P-256 rather than RSA: key generation is instant.
+if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=tlswall-test \
+	-keyout key.pem -out cert.pem >openssl-req.log 2>&1; then
+	tw_fail "openssl could not make a certificate: $(tail -n 1 openssl-req.log)"
+	tw_done
+fi
+
+# The servers' own time limit is only a backstop should this shell be SIGKILLed before its cleanup runs.
+# `-accept PORT` without an address makes s_server bind one dual-stack socket; -www answers curl with a page.
+for p in $TLS_PORTS; do
+	tw_bg timeout 300 ip netns exec "$H" openssl s_server -quiet -www -accept "$p" -cert cert.pem -key key.pem \
+		</dev/null >"s_server-$p.log" 2>&1
+done
+# shellcheck disable=SC2086
+tw_bg timeout 300 ip netns exec "$H" python3 banner.py $PLAIN_PORTS </dev/null >banner.log 2>&1
+
+missing=""
+i=0
+while [ $i -lt 100 ]; do
+	listening=$(ip netns exec "$H" ss -ltnH | awk '{ sub(/.*:/, "", $4); print $4 }')
+	missing=""
+	for p in $TLS_PORTS $PLAIN_PORTS; do
+		printf '%s\n' "$listening" | grep -qx "$p" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -n "$missing" ]; then
+	tw_fail "servers never listened on:$missing ($(cat s_server-*.log banner.log | tail -n 3))"
+	tw_done
+fi
+
+hostport() { case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
+
+# tls_ok WHEN ADDR PORT: a full TLS handshake from the client completes.
+tls_ok() {
+	out=$(ip netns exec "$C" timeout 5 openssl s_client -brief -connect "$(hostport "$2" "$3")" </dev/null 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q '^CONNECTION ESTABLISHED' &&
+		printf '%s\n' "$out" | grep -q '^Protocol version: TLSv1'; then
+		tw_ok "$1: TLS handshake with $2 port $3"
+	else
+		tw_fail "$1: no TLS handshake with $2 port $3 (s_client exit $rc: $(printf '%s\n' "$out" | tail -n 1))"
+	fi
+}
+
+tls_all() {
+	for a in $H4 $H6; do
+		for p in $TLS_PORTS; do tls_ok "$1" "$a" "$p"; done
+	done
+}
+
+# curl_ok WHEN ADDR: curl fetches the s_server -www status page on 443.
+curl_ok() {
+	if ip netns exec "$C" curl -sSkg --connect-timeout 2 -m 5 "https://$(hostport "$2" 443)/" 2>&1 |
+		grep -q 's_server'; then
+		tw_ok "$1: curl https://$2/"
+	else
+		tw_fail "$1: curl -k https://$2/ did not get the s_server page"
+	fi
+}
+
+# plain_check WHEN CLOSED OPEN...: probe every plaintext port over both families. Ports in OPEN must send their
+# banner; every other port must fail as CLOSED says (timeout: silence for the whole 2 s, no bytes; refused: an RST
+# well under a second).
+plain_check() {
+	when=$1
+	closed=$2
+	shift 2
+	open=" $* "
+	targets=""
+	for a in $H4 $H6; do
+		for p in $PLAIN_PORTS; do targets="$targets $a,$p"; done
+	done
+	# shellcheck disable=SC2086
+	ip netns exec "$C" timeout 10 python3 "$TW_TMP/probe.py" 2 $targets >probe.out 2>probe.err ||
+		tw_fail "$when: probe failed: $(tail -n 1 probe.err)"
+	n=0
+	while read -r addr port res secs banner; do
+		n=$((n + 1))
+		case $open in
+		*" $port "*)
+			if [ "$res" = banner ] && [ "$banner" = "BANNER_tlswall-test_port_$port" ]; then
+				tw_ok "$when: $addr port $port banner"
+			else
+				tw_fail "$when: $addr port $port should be open, got $res after ${secs}s (banner $banner)"
+			fi
+			;;
+		*)
+			if [ "$res" != "$closed" ] || [ "$banner" != - ]; then
+				tw_fail "$when: $addr port $port should be closed ($closed), got $res after ${secs}s (banner $banner)"
+			elif [ "$closed" = refused ] && ! awk -v s="$secs" 'BEGIN { exit !(s < 0.5) }'; then
+				tw_fail "$when: $addr port $port refused, but only after ${secs}s"
+			else
+				tw_ok "$when: $addr port $port $res in ${secs}s"
+			fi
+			;;
+		esac
+	done <probe.out
+	[ $n -eq 12 ] || tw_fail "$when: expected 12 probe results, got $n"
+}
+
+apply() {
+	if ! out=$(ip netns exec "$H" timeout 10 "$bin" -f "$2" apply 2>&1); then
+		tw_fail "$1: apply failed: $out"
+		tw_done
+	fi
+}
+
+# counter NAME: packets of a `show` summary line ("# svc.https  12  1.2 KiB").
+counter() { printf '%s\n' "$show" | awk -v n="$1" '$1 == "#" && $2 == n { print $3; exit }'; }
+
+# 0. Control, no firewall yet: everything answers, so the silence below is the policy's doing.
+tls_ok "no policy" $H4 443
+tls_ok "no policy" $H6 443
+# shellcheck disable=SC2086
+plain_check "no policy" none $PLAIN_PORTS
+
+# 1. The default policy: TLS through, plaintext dropped.
+default=$root/policies/default.conf
+apply default "$default"
+tls_all default
+curl_ok default $H4
+curl_ok default $H6
+plain_check default timeout
+if show=$(ip netns exec "$H" timeout 10 "$bin" -f "$default" show 2>&1); then
+	https=$(counter svc.https)
+	dropped=$(counter dropped)
+	case $https in '' | *[!0-9]* | 0) tw_fail "show: svc.https packets is '$https' after TLS traffic" ;; esac
+	case $dropped in '' | *[!0-9]* | 0) tw_fail "show: dropped packets is '$dropped' after plaintext attempts" ;; esac
+	tw_ok "show: svc.https $https packets, dropped $dropped packets"
+else
+	tw_fail "show failed: $show"
+fi
+
+# 2. imap with starttls: 143 opens, nothing else changes.
+starttls=$TW_TMP/starttls.conf
+awk '{ print } /^services[ \t]*=/ { print "  { service = \"imap\"; starttls = true; }," }' "$default" >"$starttls"
+chmod 600 "$starttls"
+grep -q 'service = "imap"' "$starttls" || tw_fail "could not add imap to a copy of $default"
+apply starttls "$starttls"
+plain_check starttls timeout 143
+tls_ok starttls $H4 993
+tls_ok starttls $H6 993
+
+# 3. policy "reject": closed TCP ports answer with an RST at once instead of leaving the client to time out.
+reject=$TW_TMP/reject.conf
+sed 's/^policy[[:blank:]]*=[[:blank:]]*"drop"/policy = "reject"/' "$starttls" >"$reject"
+chmod 600 "$reject"
+grep -q '^policy = "reject"' "$reject" || tw_fail "could not switch a copy of $default to reject"
+apply reject "$reject"
+plain_check reject refused 143
+tls_ok reject $H4 443
+tls_ok reject $H6 443
+
+# 4. Neighbour discovery under the drop policy: with both caches empty, the host must let the client's
+# solicitation in and its advertisement back, or IPv6 dies while IPv4 (ARP is not inet) still works.
+apply "default again" "$default"
+ip -n "$H" neigh flush all
+ip -n "$C" neigh flush all
+if ip -n "$C" -6 neigh show $H6 | grep -q lladdr; then tw_fail "neighbour flush left $H6 resolved in the client"; fi
+tls_ok "after neigh flush" $H6 443
+curl_ok "after neigh flush" $H6
+neigh=$(ip -n "$C" -6 neigh show $H6 dev tw-c)
+case $neigh in
+*lladdr*)
+	case $neigh in
+	*FAILED* | *INCOMPLETE*) tw_fail "client neighbour entry for $H6: $neigh" ;;
+	*) tw_ok "client resolved $H6: $neigh" ;;
+	esac
+	;;
+*) tw_fail "client never resolved $H6 (neighbour entry: '$neigh')" ;;
+esac
+
+tw_done

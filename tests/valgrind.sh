@@ -1,0 +1,41 @@
+#!/bin/sh
+# No leaks and no invalid accesses under valgrind, on the paths a user runs most: check, generate (valid and broken
+# policies, list files) and, inside a throwaway namespace, apply / diff / show / remove.
+set -u
+bin=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+vg="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible"
+fails=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+check() {
+	desc=$1; shift
+	$vg "$@" >/dev/null 2>"$tmp/vg"
+	if [ $? -eq 99 ]; then
+		echo "FAIL valgrind: $desc"; cat "$tmp/vg"; fails=$((fails + 1))
+	fi
+}
+
+for p in "$root"/policies/*.conf; do
+	check "check $p" "$bin" -f "$p" check
+	check "generate $p" "$bin" -f "$p" generate
+done
+for p in "$root"/tests/golden/1[0-9][0-9]-*.conf "$root"/tests/golden/20[0-9]-*.conf; do
+	[ -e "$p" ] || continue
+	(cd "$root/tests/golden" && check "check $(basename "$p")" "$bin" -f "$(basename "$p")" check)
+done
+check "services" "$bin" services
+check "help" "$bin" help
+
+if [ "$(id -u)" -eq 0 ]; then
+	export TLSWALL_STATE_DIR="$tmp/state"
+	ns="twvg$$"
+	ip netns add "$ns" && trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+	cp "$root/policies/blocklist.conf" "$root/policies/blocklist.txt" "$tmp/" && chmod 600 "$tmp"/*
+	for verb in "apply" "apply" "diff" "diff --json" "show" "show --json" "remove"; do
+		# shellcheck disable=SC2086
+		check "$verb in a namespace" ip netns exec "$ns" $vg "$bin" -f "$tmp/blocklist.conf" $verb
+	done
+fi
+[ $fails -eq 0 ] && echo "valgrind: clean" || { echo "valgrind: $fails failure(s)"; exit 1; }
