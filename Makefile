@@ -46,7 +46,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_TIME ?= 20
 
-.PHONY: all clean install uninstall check deps demo unit golden netns fuzz valgrind asan
+.PHONY: all clean install uninstall check deps demo unit golden netns fuzz valgrind asan bench
 .DELETE_ON_ERROR:
 # These objects are named only as prerequisites of pattern rules, so make would take them for intermediate files
 # and delete them after each build, rebuilding every library object on every `make fuzz` or `make unit`.
@@ -100,6 +100,10 @@ golden: $(O)/asan/tlswall
 
 netns: $(O)/tlswall
 	$(Q)tests/netns/run.sh $(O)/tlswall
+
+# tlswall versus nft -f, in network namespaces of its own (needs root); tables go to bench/results/
+bench: $(O)/tlswall
+	$(Q)bench/run.sh $(O)/tlswall
 
 fuzz: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(O)/fuzz/corpus-$$n; \

@@ -61,7 +61,8 @@ static bool parse_one(const char *s, size_t len, enum addr_family *fam, uint8_t 
 {
 	char buf[INET6_ADDRSTRLEN + 1];
 
-	if (len == 0 || len >= sizeof(buf))
+	/* inet_pton stops at a NUL: without the memchr "192.0.2.1\0junk" would pass as 192.0.2.1 */
+	if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len))
 		return false;
 	memcpy(buf, s, len);
 	buf[len] = '\0';

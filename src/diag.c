@@ -47,6 +47,10 @@ static size_t intern_file(struct diag_list *list, const char *file)
 	return i;
 }
 
+/* Marked printf-like so clang's -Wformat-nonliteral accepts the vasprintf of a format it was handed. */
+static void add(struct diag_list *list, enum diag_severity sev, const char *file, unsigned line, const char *fmt,
+		va_list ap) TW_PRINTF(5, 0);
+
 static void add(struct diag_list *list, enum diag_severity sev, const char *file, unsigned line, const char *fmt,
 		va_list ap)
 {

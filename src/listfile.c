@@ -20,6 +20,7 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 {
 	const char *p = text, *end = text + len;
 	size_t errors_before = diag_errors(diags);
+	bool quiet = false, told_quiet = false;
 	unsigned line = 0;
 
 	while (p < end) {
@@ -42,13 +43,19 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 		if (tok == tok_end)
 			continue;
 		if (diag_file_saturated(diags, name, LISTFILE_MAX_DIAGS)) {
-			diag_error(diags, name, line, "too many problems in this list file; stopped reading it here");
-			break;
+			if (diag_errors(diags) != errors_before) {
+				diag_error(diags, name, line,
+					   "too many problems in this list file; stopped reading it here");
+				break;
+			}
+			/* Only warnings so far: the list is good, and stopping would reject it. Read it to the end but
+			 * stop repeating the warning. */
+			quiet = true;
 		}
 		for (const char *c = tok; c < tok_end; c++)
 			if (is_space(*c)) {
 				diag_error(diags, name, line, "one address, CIDR or range per line, not \"%.*s\"",
-					   (int)(tok_end - tok), tok);
+					   (int)(tok_end - tok > 80 ? 80 : tok_end - tok), tok);
 				goto next;
 			}
 		if (!addr_parse(tok, (size_t)(tok_end - tok), &e, &why)) {
@@ -56,7 +63,10 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 				   why);
 			continue;
 		}
-		if (e.host_bits) {
+		if (e.host_bits && quiet && !told_quiet) {
+			diag_warning(diags, name, line, "too many warnings in this list file; not reporting more");
+			told_quiet = true;
+		} else if (e.host_bits && !quiet) {
 			char norm[ADDR_TEXT_MAX];
 
 			addr_entry_format(&e, norm);
@@ -126,8 +136,17 @@ void listfile_load_sets(struct policy *p, enum trust_mode trust, struct diag_lis
 	for (size_t i = 0; i < p->nsets; i++) {
 		struct named_set *s = &p->sets[i];
 		const char *io_error;
+		bool shared = false;
 
 		if (!s->path)
+			continue;
+		/* A file two sets name is read once, so its problems are reported once. */
+		for (size_t j = 0; j < i && !shared; j++)
+			if (p->sets[j].path && strcmp(p->sets[j].path, s->path) == 0) {
+				addr_list_append(&s->addrs, &p->sets[j].addrs);
+				shared = true;
+			}
+		if (shared)
 			continue;
 		if (!listfile_read(s->path, &s->addrs, trust, diags, &io_error) && io_error)
 			diag_error(diags, s->file_loc.file, s->file_loc.line, "set \"%s\": cannot read list file \"%s\": %s",

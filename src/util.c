@@ -144,32 +144,39 @@ void sbuf_release(struct sbuf *sb)
 	sb->len = sb->cap = 0;
 }
 
+/* Levenshtein distance in which swapping two adjacent letters is one edit, not two (optimal string alignment):
+ * "form" is a typo of "from" far more often than of "port". */
 size_t levenshtein(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	size_t *row = x_calloc(lb + 1, sizeof(*row));
+	size_t *rows = x_calloc(3 * (lb + 1), sizeof(*rows));
+	size_t *before = rows, *prev = rows + lb + 1, *row = rows + 2 * (lb + 1);
 	size_t result;
 
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
+		size_t *t;
 
 		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
 			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = diag + cost;
+			size_t best = prev[j - 1] + cost;
 
-			if (up + 1 < best)
-				best = up + 1;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
 			if (row[j - 1] + 1 < best)
 				best = row[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && before[j - 2] + 1 < best)
+				best = before[j - 2] + 1;
 			row[j] = best;
-			diag = up;
 		}
+		t = before;
+		before = prev;
+		prev = row;
+		row = t;
 	}
-	result = row[lb];
-	free(row);
+	result = prev[lb];
+	free(rows);
 	return result;
 }

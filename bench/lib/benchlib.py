@@ -1,0 +1,237 @@
+"""Shared helpers for the tlswall benchmarks (bench/measure/*.py). Standard library only.
+
+Safety: every measurement process calls enter_fresh_netns() before it touches netfilter; that moves the process
+into a new, anonymous network namespace (unshare(CLONE_NEWNET)) and refuses to go on if it still sees the
+namespace it started in or the one PID 1 uses. Anonymous namespaces disappear with the last process or file
+descriptor that refers to them, so nothing is left behind however the run ends.
+"""
+
+import ctypes
+import datetime
+import os
+import platform
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _netns_id(pid="self"):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+
+
+class BenchError(Exception):
+    pass
+
+
+class Netns:
+    """Fresh network namespaces for one measurement process.
+
+    fresh() moves this process (and every command it starts afterwards) into a brand-new namespace. The namespaces
+    it leaves are kept alive through an open descriptor until release(), so their teardown (done by the kernel in
+    the background) does not run while a later command is being timed; release() drops them between cells and
+    waits `settle` seconds."""
+
+    def __init__(self, settle=0.2):
+        self.forbidden = {n for n in (_netns_id("self"), _netns_id(1)) if n}
+        # hold the namespace we started in, so that its inode number cannot come back as a "fresh" one
+        self.start_fd = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self.held = []
+        self.settle = settle
+        self.current = None
+
+    def fresh(self):
+        if _libc.unshare(CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise BenchError(f"unshare(CLONE_NEWNET): {os.strerror(err)} (needs root / CAP_SYS_ADMIN)")
+        cur = _netns_id("self")
+        if cur is None or cur in self.forbidden or cur == self.current:
+            raise BenchError(f"refusing to run: not in a fresh network namespace ({cur})")
+        # (inode numbers of namespaces already gone may come back; the ones we are in or hold cannot)
+        self.current = cur
+        self.held.append(os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC))
+        return cur
+
+    def assert_isolated(self):
+        cur = _netns_id("self")
+        if self.current is None or cur != self.current:
+            raise BenchError("refusing to run a netfilter command outside a namespace this benchmark created")
+
+    def release(self):
+        for fd in self.held:
+            os.close(fd)
+        self.held = []
+        if self.settle:
+            time.sleep(self.settle)
+
+
+class Result:
+    __slots__ = ("wall", "user", "sys", "status")
+
+    def __init__(self, wall, user, sys_, status):
+        self.wall, self.user, self.sys, self.status = wall, user, sys_, status
+
+
+class Runner:
+    """Starts one command, waits for it and returns its wall time (s), user/system CPU (s) and exit status, from
+    posix_spawn + wait4 so nothing but the command itself is measured (no shell, no pipes).
+
+    Not peak RSS: wait4's ru_maxrss of a child spawned from Python includes Python's own RSS (posix_spawn uses
+    vfork, and exec records the high-water mark of the address space it leaves). A peak-RSS measurement needs a
+    small launcher that forks, or the cgroup v2 memory.peak of a cgroup made for the command."""
+
+    def __init__(self, workdir, env=None, timeout=300, netns=None):
+        self.errfile = os.path.join(workdir, "stderr.log")
+        self.env = dict(os.environ if env is None else env)
+        self.timeout = timeout
+        self.netns = netns
+        self._pid = None
+        signal.signal(signal.SIGALRM, self._on_alarm)
+
+    def _on_alarm(self, *_):
+        if self._pid:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def run(self, argv, stdout="/dev/null", stdin="/dev/null", stderr=None, check=True, touches_netfilter=True):
+        if touches_netfilter and self.netns is not None:
+            self.netns.assert_isolated()
+        path = shutil.which(argv[0]) if "/" not in argv[0] else argv[0]
+        if not path:
+            raise BenchError(f"{argv[0]}: not found")
+        errf = stderr or self.errfile
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+            (os.POSIX_SPAWN_OPEN, 2, errf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+        ]
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        try:
+            t0 = time.perf_counter()
+            self._pid = os.posix_spawn(path, argv, self.env, file_actions=actions)
+            _, status, ru = os.wait4(self._pid, 0)
+            wall = time.perf_counter() - t0
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self._pid = None
+        code = os.waitstatus_to_exitcode(status)
+        if check and code != 0:
+            msg = open(errf, errors="replace").read().strip() if os.path.exists(errf) else ""
+            what = "killed by the time limit" if code == -signal.SIGKILL else f"exit {code}"
+            raise BenchError(f"{' '.join(argv)}: {what}\n{msg}")
+        return Result(wall, ru.ru_utime, ru.ru_stime, code)
+
+
+# ---- statistics and formatting ------------------------------------------------------------------------------------
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def iqr(xs):
+    q = statistics.quantiles(xs, n=4)
+    return q[2] - q[0]
+
+
+def ms(seconds, digits=2):
+    return f"{seconds * 1000:.{digits}f}"
+
+
+def fmt_ms(seconds):
+    """Milliseconds with a sensible number of digits for the magnitude."""
+    v = seconds * 1000
+    if v >= 100:
+        return f"{v:.0f} ms"
+    if v >= 10:
+        return f"{v:.1f} ms"
+    return f"{v:.2f} ms"
+
+
+def md_table(header, rows, align=None):
+    align = align or ["l"] * len(header)
+    sep = ["---:" if a == "r" else ":---:" if a == "c" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _first_line(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine_info(tlswall=None, repo=None):
+    """(label, value) pairs describing where and when the numbers were taken."""
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = [
+        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("host", f"{os.cpu_count()} CPUs (nproc {_first_line(['nproc'])}), {cpu}"),
+        ("kernel", f"{platform.system()} {platform.release()} {platform.machine()}"),
+        ("nft", _first_line(["nft", "--version"])),
+    ]
+    if tlswall:
+        info.append(("tlswall", f"{_first_line([tlswall, '--version'])} ({tlswall})"))
+    if repo:
+        rev = _first_line(["git", "-C", repo, "rev-parse", "--short", "HEAD"])
+        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        info.append(("source", f"git {rev}{' + uncommitted changes' if dirty else ''}"))
+    info.append(("python", platform.python_version()))
+    return info
+
+
+def machine_md(info):
+    return "\n".join(f"- **{k}**: {v}" for k, v in info)
+
+
+def write_result(results_dir, name, text):
+    """Write results_dir/name atomically (name.tmp, then rename)."""
+    os.makedirs(results_dir, exist_ok=True)
+    path = os.path.join(results_dir, name)
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def install_term_handler():
+    """SIGTERM/SIGINT (timeout, ^C) unwind through finally: blocks, so temporary files are removed. Later ones are
+    ignored (timeout signals the process and then its whole group) so that they cannot cut the clean-up short."""
+    def bye(signum, _):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, bye)
+    signal.signal(signal.SIGINT, bye)
+
+
+def private_tmpdir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o700)
+    return d
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)

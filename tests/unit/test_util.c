@@ -1,0 +1,141 @@
+/* Unit tests for util.c: the growable string, array growth and the edit distance behind "did you mean". */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tlswall/util.h"
+
+static void test_levenshtein(void **state)
+{
+	(void)state;
+	assert_int_equal(levenshtein("", ""), 0);
+	assert_int_equal(levenshtein("", "abc"), 3);
+	assert_int_equal(levenshtein("abc", ""), 3);
+	assert_int_equal(levenshtein("https", "https"), 0);
+	assert_int_equal(levenshtein("htps", "https"), 1);
+	assert_int_equal(levenshtein("kitten", "sitting"), 3);
+	assert_int_equal(levenshtein("imsp", "imap"), 1);
+	assert_int_equal(levenshtein("imsp", "imaps"), 2);
+	assert_int_equal(levenshtein("policy", "polcy"), 1);
+	assert_int_equal(levenshtein("abc", "xyz"), 3);
+}
+
+/* Two adjacent letters swapped is one typo. */
+static void test_levenshtein_transposition(void **state)
+{
+	(void)state;
+	assert_int_equal(levenshtein("form", "from"), 1);
+	assert_int_equal(levenshtein("form", "port"), 2);
+	assert_int_equal(levenshtein("iamps", "imaps"), 1);
+	assert_int_equal(levenshtein("ab", "ba"), 1);
+	assert_int_equal(levenshtein("abcd", "badc"), 2);
+	/* optimal string alignment: a swapped pair is not edited again */
+	assert_int_equal(levenshtein("ca", "abc"), 3);
+}
+
+/* The distance is symmetric, zero only for equal strings and at most the longer length. */
+static void test_levenshtein_properties(void **state)
+{
+	static const char *const words[] = { "", "a", "ab", "ba", "from", "form", "port", "proto", "imaps", "imap",
+					     "https", "http", "submissions", "submission", "passive_ports", "xyzzy" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		for (size_t j = 0; j < sizeof(words) / sizeof(words[0]); j++) {
+			size_t d = levenshtein(words[i], words[j]);
+			size_t li = strlen(words[i]), lj = strlen(words[j]);
+
+			assert_int_equal(d, levenshtein(words[j], words[i]));
+			assert_int_equal(d == 0, strcmp(words[i], words[j]) == 0);
+			assert_true(d <= (li > lj ? li : lj));
+			assert_true(d >= (li > lj ? li - lj : lj - li));
+		}
+}
+
+static void test_sbuf(void **state)
+{
+	struct sbuf sb = { 0 };
+	char *s;
+
+	(void)state;
+	s = sbuf_detach(&sb);
+	assert_string_equal(s, "");
+	free(s);
+
+	sbuf_puts(&sb, "table");
+	sbuf_putc(&sb, ' ');
+	sbuf_addf(&sb, "inet %s %d", "tlswall", 42);
+	sbuf_add(&sb, "xyz", 2);
+	assert_int_equal(sb.len, strlen("table inet tlswall 42xy"));
+	assert_string_equal(sb.buf, "table inet tlswall 42xy");
+	s = sbuf_detach(&sb);
+	assert_null(sb.buf);
+	assert_int_equal(sb.len, 0);
+	assert_string_equal(s, "table inet tlswall 42xy");
+	free(s);
+
+	for (int i = 0; i < 10000; i++)
+		sbuf_addf(&sb, "%d,", i % 10);
+	assert_int_equal(sb.len, 20000);
+	assert_int_equal(strlen(sb.buf), 20000);
+	assert_memory_equal(sb.buf + 19990, "5,6,7,8,9,", 10);
+	sbuf_release(&sb);
+	assert_null(sb.buf);
+	sbuf_release(&sb);
+}
+
+static void test_grow(void **state)
+{
+	int *v = NULL;
+	size_t cap = 0;
+
+	(void)state;
+	x_grow(&v, &cap, 1, sizeof(*v));
+	assert_true(cap >= 1);
+	for (int i = 0; i < 1000; i++) {
+		x_grow(&v, &cap, (size_t)i + 1, sizeof(*v));
+		assert_true(cap >= (size_t)i + 1);
+		v[i] = i;
+	}
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(v[i], i);
+	free(v);
+}
+
+static void test_strings(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = x_strndup("abcdef", 3);
+	assert_string_equal(s, "abc");
+	free(s);
+	s = x_asprintf("%s:%u", "policy.conf", 7u);
+	assert_string_equal(s, "policy.conf:7");
+	free(s);
+	s = x_strdup("");
+	assert_string_equal(s, "");
+	free(s);
+	/* zero-size requests still give a pointer free() accepts */
+	free(x_malloc(0));
+	free(x_calloc(0, 0));
+	free(x_reallocarray(NULL, 0, 8));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_levenshtein),
+		cmocka_unit_test(test_levenshtein_transposition),
+		cmocka_unit_test(test_levenshtein_properties),
+		cmocka_unit_test(test_sbuf),
+		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_strings),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
