@@ -116,9 +116,13 @@ static bool parse_port_number(const char *s, size_t len, uint16_t *out)
 	return true;
 }
 
-/* A port is an integer 1-65535 or a string "FIRST-LAST". */
+/* A port is an integer 1-65535 or a string "FIRST-LAST"; passive_ports may also be "none" (handled by the caller). */
 static bool get_port_range(struct reader *r, const config_setting_t *s, struct port_range *out)
 {
+	const char *what = strcmp(name_of(s), "passive_ports") == 0 ?
+				   "a range \"FIRST-LAST\", a port number, or \"none\"" :
+				   "a port number (1-65535) or a range \"FIRST-LAST\"";
+
 	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
 		long long v = config_setting_get_int64(s);
 
@@ -132,19 +136,39 @@ static bool get_port_range(struct reader *r, const config_setting_t *s, struct p
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		const char *text = config_setting_get_string(s);
 		const char *dash = strchr(text, '-');
+		uint16_t one;
 
-		if (dash && parse_port_number(text, (size_t)(dash - text), &out->first) &&
-		    parse_port_number(dash + 1, strlen(dash + 1), &out->last)) {
-			if (out->first > out->last) {
-				ERR(r, s, "port range \"%s\" ends before it starts", text);
+		if (!dash && parse_port_number(text, strlen(text), &one)) {
+			ERR(r, s,
+			    "\"%s\" is the string \"%s\"; write a single port as a number without quotes, like %s = %s, "
+			    "or a range as \"FIRST-LAST\"",
+			    name_of(s), text, name_of(s), text);
+			return false;
+		}
+		if (dash) {
+			bool first_ok = parse_port_number(text, (size_t)(dash - text), &out->first);
+			bool last_ok = parse_port_number(dash + 1, strlen(dash + 1), &out->last);
+			const char *digits = "0123456789";
+
+			if (first_ok && last_ok) {
+				if (out->first > out->last) {
+					ERR(r, s, "port range \"%s\" ends before it starts", text);
+					return false;
+				}
+				return true;
+			}
+			/* both ends are numbers, one is out of range: say which */
+			if (dash > text && strspn(text, digits) == (size_t)(dash - text) && dash[1] &&
+			    strspn(dash + 1, digits) == strlen(dash + 1)) {
+				ERR(r, s, "port range \"%s\": %.*s is out of range (1-65535)", text,
+				    first_ok ? (int)strlen(dash + 1) : (int)(dash - text), first_ok ? dash + 1 : text);
 				return false;
 			}
-			return true;
 		}
-		ERR(r, s, "\"%s\" must be a port (1-65535) or a range \"FIRST-LAST\", not \"%s\"", name_of(s), text);
+		ERR(r, s, "\"%s\" must be %s, not \"%s\"", name_of(s), what, text);
 		return false;
 	}
-	ERR(r, s, "\"%s\" must be a port number (1-65535) or a range string \"FIRST-LAST\"", name_of(s));
+	ERR(r, s, "\"%s\" must be %s", name_of(s), what);
 	return false;
 }
 
@@ -176,6 +200,7 @@ static void read_source_list(struct reader *r, const config_setting_t *s, struct
 {
 	out->present = true;
 	out->loc = loc_of(r, s);
+	out->nitems = is_list(s) ? (size_t)config_setting_length(s) : 1;
 	if (!is_list(s)) {
 		ERR(r, s, "\"%s\" must be a list of addresses, CIDRs or \"@set\" names, like [ \"192.0.2.0/24\", \"@office\" ]",
 		    name_of(s));
@@ -217,6 +242,8 @@ static void read_interfaces(struct reader *r, const config_setting_t *s, struct 
 		}
 		name = config_setting_get_string(e);
 		svc->ifaces = x_reallocarray(svc->ifaces, svc->nifaces + 1, sizeof(*svc->ifaces));
+		svc->iface_lines = x_reallocarray(svc->iface_lines, svc->nifaces + 1, sizeof(*svc->iface_lines));
+		svc->iface_lines[svc->nifaces] = config_setting_source_line(e);
 		svc->ifaces[svc->nifaces++] = x_strdup(name);
 	}
 }
@@ -242,6 +269,12 @@ static void read_service(struct reader *r, const config_setting_t *g, bool exemp
 	check_keys(r, g, exemption ? exemption_keys : service_keys,
 		   exemption ? "in an exemptions entry" : "in a services entry");
 
+	svc->service_given = config_setting_get_member(g, "service") != NULL;
+	svc->name_given = config_setting_get_member(g, "name") != NULL;
+	svc->tls_given = config_setting_get_member(g, "tls") != NULL;
+	svc->starttls_given = config_setting_get_member(g, "starttls") != NULL;
+	svc->passive_given = config_setting_get_member(g, "passive_ports") != NULL;
+	svc->reason_given = config_setting_get_member(g, "reason") != NULL;
 	if ((s = config_setting_get_member(g, "service")) && get_string(r, s, &str)) {
 		svc->service = x_strdup(str);
 		svc->service_loc = loc_of(r, s);
@@ -284,8 +317,6 @@ static void read_service(struct reader *r, const config_setting_t *g, bool exemp
 		svc->reason_loc = loc_of(r, s);
 		if (get_string(r, s, &str))
 			svc->reason = x_strdup(str);
-		else
-			svc->reason = x_strdup("");
 	}
 	if ((s = config_setting_get_member(g, "from")))
 		read_source_list(r, s, &svc->from);
@@ -295,9 +326,10 @@ static void read_service(struct reader *r, const config_setting_t *g, bool exemp
 
 static void read_services(struct reader *r, const config_setting_t *s, bool exemption)
 {
+	r->p->services_given = true;
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		ERR(r, s, "\"%s\" must be a list in parentheses of groups, like ( { service = \"https\"; } )",
-		    name_of(s));
+		ERR(r, s, "\"%s\" must be a list in parentheses of groups, like ( %s )", name_of(s),
+		    exemption ? "{ service = \"http\"; reason = \"...\"; }" : "{ service = \"https\"; }");
 		return;
 	}
 	for (int i = 0; i < config_setting_length(s); i++)
@@ -337,10 +369,13 @@ static void read_set(struct reader *r, const config_setting_t *s)
 		check_keys(r, s, keys, "in a set");
 		if (!f) {
 			ERR(r, s, "set \"%s\" must be a list of addresses or { file = \"PATH\"; }", set->name);
+			set->malformed = true;
 			return;
 		}
-		if (!get_string(r, f, &str))
+		if (!get_string(r, f, &str)) {
+			set->malformed = true;
 			return;
+		}
 		set->file_loc = loc_of(r, f);
 		if (!*str) {
 			ERR(r, f, "set \"%s\": \"file\" is empty", set->name);
@@ -351,6 +386,7 @@ static void read_set(struct reader *r, const config_setting_t *s)
 		return;
 	}
 	ERR(r, s, "set \"%s\" must be a list of addresses, like [ \"192.0.2.0/24\" ], or { file = \"PATH\"; }", set->name);
+	set->malformed = true;
 }
 
 static void read_log(struct reader *r, const config_setting_t *s)
@@ -379,7 +415,7 @@ static void read_log(struct reader *r, const config_setting_t *s)
 
 		errno = 0;
 		v = strtoul(str, &end, 10);
-		if (slash && end == slash && end != str && str[0] != '-' && errno == 0 && v >= 1 && v <= 1000000) {
+		if (slash && end == slash && str[0] >= '0' && str[0] <= '9' && errno == 0 && v >= 1 && v <= 1000000) {
 			for (size_t i = 0; i < ARRAY_SIZE(units); i++)
 				if (strcmp(slash + 1, units[i]) == 0) {
 					log->unit = (enum rate_unit)i;

@@ -48,6 +48,7 @@ void policy_free(struct policy *p)
 		for (size_t j = 0; j < s->nifaces; j++)
 			free(s->ifaces[j]);
 		free(s->ifaces);
+		free(s->iface_lines);
 	}
 	source_list_release(&p->deny);
 	for (size_t i = 0; i < p->nfiles; i++)

@@ -127,14 +127,19 @@ static void normalize_ifaces(struct service *s, struct diag_list *d)
 	size_t out = 0;
 
 	for (size_t i = 0; i < s->nifaces; i++) {
+		struct loc at = { s->ifaces_loc.file, s->iface_lines ? s->iface_lines[i] : s->ifaces_loc.line };
+
 		if (strcmp(s->ifaces[i], "*") == 0)
-			ERR(d, s->ifaces_loc, "interface \"*\" matches every interface; remove \"interfaces\" instead");
+			ERR(d, at, "interface \"*\" matches every interface; remove \"interfaces\" instead");
 		else if (!valid_ifname(s->ifaces[i]))
-			ERR(d, s->ifaces_loc,
+			ERR(d, at,
 			    "interface name \"%s\" is not valid: 1-%d characters, no '/', ':', quotes or spaces, '*' only "
 			    "at the end",
 			    s->ifaces[i], IFNAME_MAX);
 	}
+	/* sorted as the kernel lists them; the lines were only needed for the messages above */
+	free(s->iface_lines);
+	s->iface_lines = NULL;
 	qsort(s->ifaces, s->nifaces, sizeof(*s->ifaces), cmp_str);
 	/* decide first, free after: a dropped name may still be compared against */
 	drop = x_calloc(s->nifaces, sizeof(*drop));
@@ -210,7 +215,7 @@ static void check_catalog_service(struct service *s, struct diag_list *d)
 		if (s->starttls)
 			WARN(d, s->starttls_loc, "starttls has no effect: \"%s\" is TLS from the first byte", c->name);
 	} else if (c->kind == TLS_UPGRADABLE) {
-		if (!s->starttls) {
+		if (!s->starttls && !s->starttls_given) {
 			if (c->twin)
 				ERR(d, s->service_loc,
 				    "service \"%s\" (%s) is plaintext until it upgrades with %s; add starttls = true "
@@ -253,7 +258,8 @@ static void check_custom_port(struct service *s, struct diag_list *d)
 	char port[32];
 
 	if (!s->name) {
-		ERR(d, s->port_loc, "a custom port needs a \"name\"");
+		if (!s->name_given)
+			ERR(d, s->port_loc, "a custom port needs a \"name\"");
 		return;
 	}
 	port_range_format(&s->port, port, sizeof(port));
@@ -262,12 +268,12 @@ static void check_custom_port(struct service *s, struct diag_list *d)
 			ERR(d, s->starttls_loc,
 			    "starttls is only for catalogue services; a custom port must speak TLS from its first "
 			    "byte (tls = true), or be opened by an exemption with a reason");
-		else if (!s->has_tls)
+		else if (!s->has_tls && !s->tls_given)
 			ERR(d, s->port_loc,
 			    "custom port %s (\"%s\") must say tls = true (it speaks TLS from its first byte), or be "
 			    "opened by an exemption with a reason",
 			    port, s->name);
-		else if (!s->tls)
+		else if (s->has_tls && !s->tls)
 			ERR(d, s->tls_loc,
 			    "custom port %s (\"%s\") is not TLS; open it by an exemption with a reason instead", port,
 			    s->name);
@@ -301,7 +307,7 @@ static void check_passive(struct service *s, struct diag_list *d)
 			WARN(d, s->passive_loc, "passive ports below 1024 (%u) are unusual for an FTP server",
 			     s->passive.first);
 		add_port(s, s->passive);
-	} else if (ftp && !s->exemption && (s->cat->kind == TLS_IMPLICIT || s->starttls)) {
+	} else if (ftp && !s->exemption && !s->passive_given && (s->cat->kind == TLS_IMPLICIT || s->starttls)) {
 		WARN(d, s->service_loc,
 		     "%s without passive_ports: passive-mode data connections will be dropped (the kernel's FTP "
 		     "helper cannot read encrypted PASV replies); name the server's range, like passive_ports = "
@@ -316,6 +322,8 @@ static void check_reason(struct service *s, struct diag_list *d)
 	bool blank = true;
 
 	if (!r) {
+		if (s->reason_given)
+			return; /* a reason of the wrong type, already reported */
 		ERR(d, s->loc, "exemption \"%s\" needs a reason: say why this port is open without TLS",
 		    s->name ? s->name : s->service ? s->service : "?");
 		return;
@@ -346,7 +354,7 @@ static void check_service(struct policy *p, struct service *s, struct diag_list 
 		check_catalog_service(s, d);
 	else if (s->has_port)
 		check_custom_port(s, d);
-	else if (s->port_loc.line == 0)
+	else if (s->port_loc.line == 0 && !s->service_given)
 		ERR(d, s->loc, "%s entry needs \"service\" (a catalogue name) or \"name\", \"port\"%s",
 		    s->exemption ? "an exemptions" : "a services", s->exemption ? " and \"reason\"" : " and tls = true");
 	if (!s->name && s->service)
@@ -356,7 +364,7 @@ static void check_service(struct policy *p, struct service *s, struct diag_list 
 	check_passive(s, d);
 	if (s->from.present) {
 		resolve_refs(p, &s->from, d);
-		if (s->from.nrefs == 0 && s->from.literals.n4 == 0 && s->from.literals.n6 == 0)
+		if (s->from.nitems == 0)
 			ERR(d, s->from.loc, "\"from\" is empty and would match nothing; remove it to allow every source");
 	}
 	if (s->nifaces)
@@ -421,7 +429,7 @@ static void check_port_conflicts(struct policy *p, struct diag_list *d)
 					continue;
 				port_range_format(rb, pb, sizeof(pb));
 				ERR(d, a->passive_loc.line ? a->passive_loc : a->loc,
-				    "passive_ports %s overlap the port \"%s\" already uses (%s)", pa, a->name ? a->name : "?",
+				    "passive_ports %s overlap a port \"%s\" already uses (%s)", pa, a->name ? a->name : "?",
 				    pb);
 			}
 			for (size_t j = 0; j < i; j++) {
@@ -480,10 +488,11 @@ void validate_policy(struct policy *p, struct diag_list *d)
 
 		if (!s->used)
 			WARN(d, s->loc, "set \"%s\" is defined but not used", s->name);
-		else if (!s->path && s->addrs.n4 == 0 && s->addrs.n6 == 0)
+		else if (!s->path && !s->malformed && s->addrs.n4 == 0 && s->addrs.n6 == 0)
 			WARN(d, s->loc, "set \"%s\" is empty", s->name);
 	}
-	if (nservices == 0 && nexemptions == 0)
+	/* only worth saying about a policy that is otherwise right */
+	if (nservices == 0 && nexemptions == 0 && !p->services_given && diag_errors(d) == 0)
 		WARN(d, top,
 		     "the policy opens no ports: only loopback, established connections and essential ICMP get in");
 }

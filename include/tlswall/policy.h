@@ -47,6 +47,7 @@ struct named_set {
 	struct loc file_loc;
 	struct addr_list addrs; /* normalized */
 	bool used;
+	bool malformed; /* already reported: no "empty set" warning on top */
 };
 
 struct set_ref {
@@ -58,6 +59,7 @@ struct set_ref {
 /* A `from` or `deny` list: inline addresses plus references to named sets. */
 struct source_list {
 	bool present;
+	size_t nitems;   /* entries written, valid or not: an empty list is an error, a list of bad entries is not */
 	struct loc loc;
 	struct addr_list literals; /* normalized */
 	struct set_ref *refs;
@@ -93,8 +95,12 @@ struct service {
 
 	struct source_list from;
 	char **ifaces;
+	unsigned *iface_lines;
 	size_t nifaces;
 	struct loc ifaces_loc;
+
+	/* keys written, even with a value of the wrong type, so validation does not report them missing as well */
+	bool service_given, name_given, tls_given, starttls_given, passive_given, reason_given;
 
 	/* resolved by validation: every port this entry opens */
 	struct port_range ports[SERVICE_MAX_PORTS];
@@ -117,6 +123,7 @@ struct policy {
 	struct named_set *sets;
 	size_t nsets, capsets;
 	struct source_list deny;
+	bool services_given;      /* "services" or "exemptions" written, even if wrongly */
 	struct service *services; /* services first, then exemptions, each in file order */
 	size_t nservices, capservices;
 };
