@@ -1,9 +1,11 @@
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tlswall/cli.h"
 #include "tlswall/diag.h"
+#include "tlswall/emit_json.h"
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
 #include "tlswall/util.h"
@@ -106,21 +108,38 @@ static void print_summary(const struct policy *p, int verbosity)
 
 int check_main(const struct cli *cli, int argc, char **argv)
 {
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct pipeline pl;
-	int ret = EXIT_ERROR;
+	bool json = false;
+	int ret = EXIT_ERROR, c;
 
-	if (argc > 1) {
-		fprintf(stderr, "tlswall check: unexpected argument \"%s\"\n", argv[1]);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+j", options, NULL)) != -1) {
+		if (c != 'j') {
+			fprintf(stderr, "Usage: tlswall [-f FILE] check [--json]\n");
+			return EXIT_ERROR;
+		}
+		json = true;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tlswall check: unexpected argument \"%s\"\n", argv[optind]);
 		return EXIT_ERROR;
 	}
 	if (pipeline_build(&pl, cli->policy_path, TRUST_WARN))
 		ret = EXIT_OK;
-	diag_print(pl.diags, stderr);
-	if (ret == EXIT_OK && cli->verbosity >= 0)
-		print_summary(pl.policy, cli->verbosity);
-	else if (ret != EXIT_OK)
-		fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
-			diag_errors(pl.diags) == 1 ? "" : "s");
+	if (json) {
+		emit_json_check(cli->policy_path, pl.policy, pl.diags, ret == EXIT_OK, stdout);
+	} else {
+		diag_print(pl.diags, stderr);
+		if (ret == EXIT_OK && cli->verbosity >= 0)
+			print_summary(pl.policy, cli->verbosity);
+		else if (ret != EXIT_OK)
+			fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
+				diag_errors(pl.diags) == 1 ? "" : "s");
+	}
 	pipeline_release(&pl);
 	return ret;
 }

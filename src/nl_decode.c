@@ -50,6 +50,7 @@ struct reader {
 	size_t nanons, capanons;
 	bool found;
 	int err;
+	struct rs_chain *last_chain;
 };
 
 static void *oom(void *p)
@@ -877,7 +878,11 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_rule_nlmsg_parse(nlh, nr) != 0 || nftnl_rule_get_u32(nr, NFTNL_RULE_FAMILY) != NFPROTO_INET ||
 	    strcmp(nftnl_rule_get_str(nr, NFTNL_RULE_TABLE), r->name) != 0 || !r->t)
 		goto out;
-	chain = rs_table_find_chain(r->t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN));
+	/* rules arrive chain by chain: look the chain up only when it changes */
+	if (r->last_chain && strcmp(r->last_chain->name, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN)) == 0)
+		chain = r->last_chain;
+	else
+		chain = r->last_chain = rs_table_find_chain(r->t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN));
 	if (!chain)
 		goto out;
 	d.rule = rs_chain_add_rule(chain);
@@ -937,6 +942,7 @@ static void reader_reset(struct reader *r)
 	r->anons = NULL;
 	r->nanons = r->capanons = 0;
 	r->found = false;
+	r->last_chain = NULL;
 }
 
 static int read_once(struct reader *r)
@@ -988,7 +994,7 @@ static int read_once(struct reader *r)
 
 int nl_read_table(struct nl *nl, const char *name, struct rs_table **out, uint32_t *genid)
 {
-	struct reader r = { nl, name, NULL, NULL, 0, 0, false, 0 };
+	struct reader r = { nl, name, NULL, NULL, 0, 0, false, 0, NULL };
 	int ret = -EAGAIN;
 
 	*out = NULL;
