@@ -20,7 +20,7 @@ WARNINGS := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -W
 ifneq ($(CI),)
 WARNINGS += -Werror
 endif
-BASE_CPPFLAGS := -Iinclude -D_DEFAULT_SOURCE -DTLSWALL_VERSION='"$(VERSION)"' -DTLSWALL_SYSCONFDIR='"$(SYSCONFDIR)"'
+BASE_CPPFLAGS = -Iinclude -I$(O)/gen -D_DEFAULT_SOURCE -DTLSWALL_VERSION='"$(VERSION)"' -DTLSWALL_SYSCONFDIR='"$(SYSCONFDIR)"'
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 $(BASE_CPPFLAGS) $(PKG_CFLAGS) $(WARNINGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
@@ -85,6 +85,16 @@ $(O)/fuzz/%.o: src/%.c | $(O)/fuzz
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) | $(O)/fuzz
 	$(call say,CLANG,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_OBJS) $(PKG_LIBS)
+
+# The default policy is built into the binary: it is the emergency ruleset when boot finds neither a valid policy
+# nor a last-known-good one.
+$(O)/gen/default_policy.h: policies/default.conf
+	$(call say,GEN,$@)
+	$(Q)mkdir -p $(O)/gen
+	$(Q){ echo '/* generated from policies/default.conf by the Makefile: do not edit */'; \
+	  echo 'static const char default_policy_text[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
+$(O)/obj/boot.o $(O)/asan/boot.o $(O)/fuzz/boot.o: $(O)/gen/default_policy.h
 
 $(O)/obj $(O)/asan $(O)/tests $(O)/fuzz:
 	$(Q)mkdir -p $@

@@ -5,7 +5,11 @@
 
 #include "tlswall/cli.h"
 #include "tlswall/diag.h"
+#include "tlswall/commit.h"
 #include "tlswall/emit_json.h"
+#include "tlswall/guard.h"
+#include "tlswall/nl.h"
+#include "tlswall/ruleset.h"
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
 #include "tlswall/util.h"
@@ -106,23 +110,47 @@ static void print_summary(const struct policy *p, int verbosity)
 	printf("%zu service%s, %zu exemption%s\n", nopen, nopen == 1 ? "" : "s", nexempt, nexempt == 1 ? "" : "s");
 }
 
+/* --live: how the policy would meet this host's kernel: other tables on the same hook, and the connections the
+ * change would cut. Reported, never refused. */
+static int check_live(const struct rs_table *planned)
+{
+	struct nl *nl = NULL;
+	struct rs_table *live = NULL;
+	uint32_t genid;
+	int problems;
+
+	if (live_read(planned->name, &nl, &live, &genid) != 0)
+		return -1;
+	problems = guard_coexistence(nl, planned, stdout);
+	guard_lockout(planned, live, true);
+	if (!problems)
+		printf("tlswall: no other table on the input hook undoes what %s allows\n", planned->name);
+	rs_table_free(live);
+	nl_close(nl);
+	return 0;
+}
+
 int check_main(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "live", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pipeline pl;
-	bool json = false;
+	bool json = false, live = false;
 	int ret = EXIT_ERROR, c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+j", options, NULL)) != -1) {
-		if (c != 'j') {
-			fprintf(stderr, "Usage: tlswall [-f FILE] check [--json]\n");
+	while ((c = getopt_long(argc, argv, "+jl", options, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+		} else if (c == 'l') {
+			live = true;
+		} else {
+			fprintf(stderr, "Usage: tlswall [-f FILE] check [--json] [--live]\n");
 			return EXIT_ERROR;
 		}
-		json = true;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "tlswall check: unexpected argument \"%s\"\n", argv[optind]);
@@ -140,6 +168,8 @@ int check_main(const struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
 				diag_errors(pl.diags) == 1 ? "" : "s");
 	}
+	if (ret == EXIT_OK && live && check_live(pl.table) != 0)
+		ret = EXIT_ERROR;
 	pipeline_release(&pl);
 	return ret;
 }

@@ -3,6 +3,7 @@
 
 #include "tlswall/cli.h"
 #include "tlswall/commit.h"
+#include "tlswall/deploy.h"
 #include "tlswall/nl.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/state.h"
@@ -13,6 +14,8 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 	struct nl *nl = NULL;
 	struct rs_table *live = NULL;
 	uint32_t genid = 0;
+	struct pending pend;
+	bool pending = false;
 	char *error = NULL, *table = NULL;
 	int ret = EXIT_ERROR;
 
@@ -22,8 +25,15 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 	}
 	table = cli_table_name(cli);
 	st = state_open(cli->state_dir, &error);
-	if (!st || !state_lock(st, 60, &error)) {
+	if (!st || !state_lock(st, 60, &error) || !pending_read(st, &pend, &pending, &error)) {
 		fprintf(stderr, "tlswall: %s\n", error);
+		goto out;
+	}
+	if (pending) {
+		/* the rollback timer would bring a table back behind the admin's back */
+		fprintf(stderr, "tlswall: a change is waiting for confirmation (%s); run \"tlswall confirm\" or "
+				"\"tlswall rollback\" first\n",
+			pend.policy);
 		goto out;
 	}
 	if (live_read(table, &nl, &live, &genid))

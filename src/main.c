@@ -19,6 +19,11 @@ static const struct verb {
 	{ "diff", diff_main, "", "show what apply would change: planned vs the live table (exit 2: changes)" },
 	{ "show", show_main, "", "print the live table with per-service counters and drops" },
 	{ "remove", remove_main, "", "delete tlswall's table (and nothing else)" },
+	{ "confirm", confirm_main, "", "keep a change applied with --confirm (it becomes last-known-good)" },
+	{ "rollback", rollback_main, "", "restore the ruleset from before the last apply, now" },
+	{ "status", status_main, "", "say whether a confirmation is pending, and how long is left" },
+	/* internal: the detached timer apply --confirm starts */
+	{ "rollback-timer", rollback_timer_main, NULL, NULL },
 	{ "services", services_main, "", "print the service catalogue" },
 	{ "help", help_main, "", "show this help" },
 };
@@ -32,7 +37,8 @@ void usage_print(FILE *out)
 		"\n"
 		"Verbs:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].description);
+		if (verbs[i].description)
+			fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].description);
 	fprintf(out,
 		"\n"
 		"Options:\n"

@@ -8,6 +8,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/inet_diag.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -407,4 +411,140 @@ void nl_commit_result_release(struct nl_commit_result *res)
 	}
 	free(res->failures);
 	memset(res, 0, sizeof(*res));
+}
+
+/* A one-shot request on another netlink family (sock_diag, route), answered through cb. */
+static int query(int bus, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	struct mnl_socket *sock = mnl_socket_open(bus);
+	char *buf;
+	int ret = 0;
+	uint32_t portid;
+
+	if (!sock)
+		return -errno;
+	if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		mnl_socket_close(sock);
+		return ret;
+	}
+	portid = mnl_socket_get_portid(sock);
+	req->nlmsg_seq = (uint32_t)time(NULL);
+	if (mnl_socket_sendto(sock, req, req->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	buf = x_malloc(RECV_CHUNK);
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(sock, buf, RECV_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, portid, cb, data);
+		if (ret <= 0) {
+			ret = ret < 0 ? -errno : 0;
+			break;
+		}
+	}
+	free(buf);
+out:
+	mnl_socket_close(sock);
+	return ret;
+}
+
+struct socket_list {
+	struct nl_socket *v;
+	size_t n, cap;
+	uint8_t proto;
+};
+
+static int socket_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct socket_list *l = data;
+	struct nl_socket *s;
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return MNL_CB_OK;
+	x_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	s = &l->v[l->n++];
+	memset(s, 0, sizeof(*s));
+	s->family = m->idiag_family;
+	s->proto = l->proto;
+	s->state = m->idiag_state;
+	memcpy(s->local, m->id.idiag_src, m->idiag_family == AF_INET ? 4 : 16);
+	memcpy(s->remote, m->id.idiag_dst, m->idiag_family == AF_INET ? 4 : 16);
+	s->lport = ntohs(m->id.idiag_sport);
+	s->rport = ntohs(m->id.idiag_dport);
+	s->inode = m->idiag_inode;
+	return MNL_CB_OK;
+}
+
+int nl_sockets(int family, int proto, uint32_t states, struct nl_socket **out, size_t *n)
+{
+	char buf[256] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+	struct socket_list l = { NULL, 0, 0, (uint8_t)proto };
+	int ret;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = (uint8_t)family;
+	req->sdiag_protocol = (uint8_t)proto;
+	req->idiag_states = states;
+	ret = query(NETLINK_SOCK_DIAG, nlh, socket_cb, &l);
+	if (ret) {
+		free(l.v);
+		return ret;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	uint32_t *oif = data;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	if (rt->rtm_type == RTN_LOCAL) {
+		*oif = 1; /* loopback: local addresses arrive on lo */
+		return MNL_CB_OK;
+	}
+	mnl_attr_for_each(attr, nlh, sizeof(*rt))
+		if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			*oif = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+int nl_route_iface(int family, const uint8_t *addr, char name[16])
+{
+	char buf[256] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rt;
+	uint32_t oif = 0;
+	int ret;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	/* the ack after the one reply ends the exchange */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtm_family = (uint8_t)family;
+	rt->rtm_dst_len = family == AF_INET ? 32 : 128;
+	mnl_attr_put(nlh, RTA_DST, family == AF_INET ? 4 : 16, addr);
+	ret = query(NETLINK_ROUTE, nlh, route_cb, &oif);
+	if (ret)
+		return ret;
+	if (!oif || !if_indextoname(oif, name))
+		return -ENODEV;
+	return 0;
 }

@@ -45,6 +45,7 @@ struct boundary {
 struct reader {
 	struct nl *nl;
 	const char *name;
+	uint8_t family;
 	struct rs_table *t;
 	struct anon *anons;
 	size_t nanons, capanons;
@@ -96,7 +97,7 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	struct reader *r = data;
 	struct nftnl_table *t = oom(nftnl_table_alloc());
 
-	if (nftnl_table_nlmsg_parse(nlh, t) == 0 && nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY) == NFPROTO_INET &&
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0 && nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY) == r->family &&
 	    strcmp(nftnl_table_get_str(t, NFTNL_TABLE_NAME), r->name) == 0) {
 		uint32_t len = 0;
 		const void *ud = nftnl_table_is_set(t, NFTNL_TABLE_USERDATA) ?
@@ -117,7 +118,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	struct nftnl_chain *c = oom(nftnl_chain_alloc());
 
 	/* the kernel returns every table's chains: keep ours */
-	if (nftnl_chain_nlmsg_parse(nlh, c) == 0 && nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == NFPROTO_INET &&
+	if (nftnl_chain_nlmsg_parse(nlh, c) == 0 && nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == r->family &&
 	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), r->name) == 0 && r->t) {
 		struct rs_chain *rc = rs_table_add_chain(r->t, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
 		uint32_t len = 0;
@@ -381,16 +382,16 @@ static void add_ifname_range(struct elem_ctx *c, const uint8_t *first, const uin
 /* buf must be REQUEST_SIZE bytes; zeroed so attribute padding never sends stray stack bytes */
 #define REQUEST_SIZE 4096
 
-static struct nlmsghdr *request(char *buf, uint16_t type, uint16_t flags)
+static struct nlmsghdr *request(char *buf, uint16_t type, uint8_t family, uint16_t flags)
 {
 	memset(buf, 0, REQUEST_SIZE);
-	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, 0);
+	return nftnl_nlmsg_build_hdr(buf, type, family, flags, 0);
 }
 
 static int read_elements(struct reader *r, const struct set_info *info, struct elem_ctx *c)
 {
 	char buf[REQUEST_SIZE];
-	struct nlmsghdr *nlh = request(buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+	struct nlmsghdr *nlh = request(buf, NFT_MSG_GETSETELEM, r->family, NLM_F_DUMP);
 	struct nftnl_set *s = oom(nftnl_set_alloc());
 	int ret;
 
@@ -869,13 +870,14 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct reader *r = data;
 	struct nftnl_rule *nr = oom(nftnl_rule_alloc());
-	struct rule_decoder d = { r, NULL, { NULL, 0, 0 }, -1, -1, 0, 0, NULL, 0 };
+	/* in an ip or ip6 table the family is implied, not matched */
+	struct rule_decoder d = { r, NULL, { NULL, 0, 0 }, -1, -1, r->family == NFPROTO_INET ? 0u : r->family, 0, NULL, 0 };
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *x;
 	struct rs_chain *chain;
 	size_t cap = 0;
 
-	if (nftnl_rule_nlmsg_parse(nlh, nr) != 0 || nftnl_rule_get_u32(nr, NFTNL_RULE_FAMILY) != NFPROTO_INET ||
+	if (nftnl_rule_nlmsg_parse(nlh, nr) != 0 || nftnl_rule_get_u32(nr, NFTNL_RULE_FAMILY) != r->family ||
 	    strcmp(nftnl_rule_get_str(nr, NFTNL_RULE_TABLE), r->name) != 0 || !r->t)
 		goto out;
 	/* rules arrive chain by chain: look the chain up only when it changes */
@@ -952,12 +954,12 @@ static int read_once(struct reader *r)
 	struct set_list sets = { 0 };
 	int ret;
 
-	nlh = request(buf, NFT_MSG_GETTABLE, NLM_F_DUMP);
+	nlh = request(buf, NFT_MSG_GETTABLE, r->family, NLM_F_DUMP);
 	ret = nl_dump(r->nl, nlh, table_cb, r);
 	if (ret || !r->found)
 		return ret;
 
-	nlh = request(buf, NFT_MSG_GETCHAIN, NLM_F_DUMP);
+	nlh = request(buf, NFT_MSG_GETCHAIN, r->family, NLM_F_DUMP);
 	ret = nl_dump(r->nl, nlh, chain_cb, r);
 	if (ret)
 		return ret;
@@ -965,7 +967,7 @@ static int read_once(struct reader *r)
 	{
 		struct nftnl_set *s = oom(nftnl_set_alloc());
 
-		nlh = request(buf, NFT_MSG_GETSET, NLM_F_DUMP);
+		nlh = request(buf, NFT_MSG_GETSET, r->family, NLM_F_DUMP);
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, r->name);
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
@@ -984,7 +986,7 @@ static int read_once(struct reader *r)
 	{
 		struct nftnl_rule *nr = oom(nftnl_rule_alloc());
 
-		nlh = request(buf, NFT_MSG_GETRULE, NLM_F_DUMP);
+		nlh = request(buf, NFT_MSG_GETRULE, r->family, NLM_F_DUMP);
 		nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, r->name);
 		nftnl_rule_nlmsg_build_payload(nlh, nr);
 		nftnl_rule_free(nr);
@@ -994,7 +996,12 @@ static int read_once(struct reader *r)
 
 int nl_read_table(struct nl *nl, const char *name, struct rs_table **out, uint32_t *genid)
 {
-	struct reader r = { nl, name, NULL, NULL, 0, 0, false, 0, NULL };
+	return nl_read_table_family(nl, NFPROTO_INET, name, out, genid);
+}
+
+int nl_read_table_family(struct nl *nl, uint8_t family, const char *name, struct rs_table **out, uint32_t *genid)
+{
+	struct reader r = { nl, name, family, NULL, NULL, 0, 0, false, 0, NULL };
 	int ret = -EAGAIN;
 
 	*out = NULL;
@@ -1023,4 +1030,39 @@ int nl_read_table(struct nl *nl, const char *name, struct rs_table **out, uint32
 	}
 	reader_reset(&r);
 	return ret;
+}
+
+struct table_names {
+	struct nl_table_name *v;
+	size_t n, cap;
+};
+
+static int names_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct table_names *l = data;
+	struct nftnl_table *t = oom(nftnl_table_alloc());
+
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		x_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+		l->v[l->n].family = (uint8_t)nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
+		snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", nftnl_table_get_str(t, NFTNL_TABLE_NAME));
+		l->n++;
+	}
+	nftnl_table_free(t);
+	return NL_CB_OK;
+}
+
+int nl_list_tables(struct nl *nl, struct nl_table_name **out, size_t *n)
+{
+	char buf[REQUEST_SIZE];
+	struct table_names l = { NULL, 0, 0 };
+	int ret = nl_dump(nl, request(buf, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NLM_F_DUMP), names_cb, &l);
+
+	if (ret) {
+		free(l.v);
+		return ret;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
 }

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stdarg.h>
+#include <syslog.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,4 +119,150 @@ bool state_lock(struct state *st, unsigned timeout_s, char **error)
 	}
 	*error = x_asprintf("another tlswall run has held %s/lock for %u seconds; giving up", st->dir, timeout_s);
 	return false;
+}
+
+/* Tests only: slow writes down so a test can kill tlswall in the middle of one. */
+static void test_write_delay(void)
+{
+	const char *v = getenv("TLSWALL_TEST_WRITE_DELAY_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	if (ms > 0)
+		nanosleep(&t, NULL);
+}
+
+bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error)
+{
+	char *tmp = x_asprintf("%s.tmp", name);
+	size_t done = 0;
+	bool ok = false;
+	int fd;
+
+	unlinkat(st->dirfd, tmp, 0);
+	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error = x_asprintf("cannot create %s/%s: %s", st->dir, tmp, strerror(errno));
+		free(tmp);
+		return false;
+	}
+	while (done < len) {
+		size_t chunk = len - done > 65536 ? 65536 : len - done;
+		ssize_t n = write(fd, data + done, chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error = x_asprintf("cannot write %s/%s: %s", st->dir, tmp, strerror(errno));
+			goto out;
+		}
+		done += (size_t)n;
+		test_write_delay();
+	}
+	if (fsync(fd) != 0) {
+		*error = x_asprintf("cannot sync %s/%s: %s", st->dir, tmp, strerror(errno));
+		goto out;
+	}
+	if (renameat(st->dirfd, tmp, st->dirfd, name) != 0) {
+		*error = x_asprintf("cannot rename %s/%s: %s", st->dir, tmp, strerror(errno));
+		goto out;
+	}
+	/* the rename itself must reach the disk, or a crash could bring back the old name */
+	fsync(st->dirfd);
+	ok = true;
+out:
+	close(fd);
+	if (!ok)
+		unlinkat(st->dirfd, tmp, 0);
+	free(tmp);
+	return ok;
+}
+
+bool state_read(struct state *st, const char *name, char **data, size_t *len, char **error)
+{
+	struct stat sb;
+	char *buf;
+	size_t got = 0;
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	fd = openat(st->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return true;
+		*error = x_asprintf("cannot open %s/%s: %s", st->dir, name,
+				    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & (S_IRWXG | S_IRWXO))) {
+		*error = x_asprintf("refusing %s/%s: not a regular file of uid %u with mode 0600", st->dir, name,
+				    (unsigned)geteuid());
+		close(fd);
+		return false;
+	}
+	buf = x_malloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return true;
+}
+
+bool state_exists(struct state *st, const char *name)
+{
+	struct stat sb;
+
+	return fstatat(st->dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void state_remove(struct state *st, const char *name)
+{
+	unlinkat(st->dirfd, name, 0);
+	fsync(st->dirfd);
+}
+
+bool state_rename(struct state *st, const char *from, const char *to, char **error)
+{
+	if (renameat(st->dirfd, from, st->dirfd, to) != 0) {
+		*error = x_asprintf("cannot rename %s/%s: %s", st->dir, from, strerror(errno));
+		return false;
+	}
+	fsync(st->dirfd);
+	return true;
+}
+
+void state_event(struct state *st, const char *fmt, ...)
+{
+	char when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	va_list ap;
+	char *msg;
+	int fd;
+
+	va_start(ap, fmt);
+	msg = x_vasprintf(fmt, ap);
+	va_end(ap);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime_r(&now, &tm));
+	fd = openat(st->dirfd, STATE_EVENTS, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dprintf(fd, "%s %s\n", when, msg);
+		fsync(fd);
+		close(fd);
+	}
+	openlog("tlswall", LOG_PID, LOG_DAEMON);
+	syslog(LOG_NOTICE, "%s", msg);
+	closelog();
+	free(msg);
 }

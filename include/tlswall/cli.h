@@ -41,6 +41,12 @@ int apply_main(const struct cli *cli, int argc, char **argv);
 int diff_main(const struct cli *cli, int argc, char **argv);
 int show_main(const struct cli *cli, int argc, char **argv);
 int remove_main(const struct cli *cli, int argc, char **argv);
+int confirm_main(const struct cli *cli, int argc, char **argv);
+int rollback_main(const struct cli *cli, int argc, char **argv);
+int status_main(const struct cli *cli, int argc, char **argv);
+int rollback_timer_main(const struct cli *cli, int argc, char **argv);
+/* apply --boot */
+int boot_main(const struct cli *cli);
 
 void usage_print(FILE *out);
 

@@ -56,4 +56,19 @@ struct nl_commit_result {
 int nl_batch_commit(struct nl *nl, struct nl_batch *b, struct nl_commit_result *res);
 void nl_commit_result_release(struct nl_commit_result *res);
 
+/* Sockets of this network namespace, from sock_diag: what the lockout guard looks at. */
+struct nl_socket {
+	uint8_t family;      /* AF_INET, AF_INET6 */
+	uint8_t proto;       /* IPPROTO_TCP, IPPROTO_UDP */
+	uint8_t state;       /* TCP_ESTABLISHED, TCP_LISTEN, ... (UDP: 7 unconnected, 1 connected) */
+	uint8_t local[16], remote[16];
+	uint16_t lport, rport;
+	uint32_t inode;
+};
+
+/* Every socket of family and proto whose state bit (1 << state) is in states. */
+int nl_sockets(int family, int proto, uint32_t states, struct nl_socket **out, size_t *n);
+/* The interface this host uses to reach addr, so the one its packets arrive on ("lo" for local addresses). */
+int nl_route_iface(int family, const uint8_t *addr, char name[16]);
+
 #endif

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "tlswall/util.h"
+
 #ifndef TLSWALL_STATEDIR
 #define TLSWALL_STATEDIR "/var/lib/tlswall"
 #endif
@@ -21,5 +23,26 @@ const char *state_dir(const struct state *st);
 /* Serializes tlswall runs: an exclusive lock held until state_close. Waits up to timeout_s for another run to
  * finish; returns false (with *error) if it does not. */
 bool state_lock(struct state *st, unsigned timeout_s, char **error);
+
+/* Crash-safe write of a file in the state directory: a temporary file, fsync, rename over the old one, fsync of
+ * the directory. A write killed half-way leaves the previous file whole. */
+bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error);
+/* Reads a state file into *data (NUL-terminated). *data is NULL when the file does not exist. Refuses symbolic links,
+ * non-regular files, and files owned by someone else or open to group or others. */
+bool state_read(struct state *st, const char *name, char **data, size_t *len, char **error);
+bool state_exists(struct state *st, const char *name);
+void state_remove(struct state *st, const char *name);
+/* Moves one state file over another (atomic). */
+bool state_rename(struct state *st, const char *from, const char *to, char **error);
+
+/* The names of the state files. */
+#define STATE_PREVIOUS "previous.json"   /* the table before the last apply: what rollback restores */
+#define STATE_LKG "last-known-good.json" /* the last table applied and confirmed: what boot falls back to */
+#define STATE_CANDIDATE "candidate.json" /* applied, waiting for confirmation: becomes last-known-good */
+#define STATE_PENDING "pending.json"     /* a confirmation deadline and the timer that enforces it */
+#define STATE_EVENTS "events.log"        /* what the rollback timer and boot did, for status */
+
+/* Appends one line to the events log (best effort) and to syslog. */
+void state_event(struct state *st, const char *fmt, ...) TW_PRINTF(2, 3);
 
 #endif

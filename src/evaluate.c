@@ -1,0 +1,227 @@
+#include <string.h>
+
+#include "tlswall/evaluate.h"
+#include "tlswall/ruleset.h"
+
+/* nftables limits chain jumps to 16 levels; deeper means a loop in a foreign table */
+#define MAX_DEPTH 16
+
+enum outcome {
+	OUT_CONTINUE, /* no verdict: go on with the next rule */
+	OUT_RETURN,
+	OUT_ACCEPT,
+	OUT_DROP,
+	OUT_UNKNOWN,
+};
+
+/* A packet key in an interval set or map: binary search over sorted ranges. */
+static const uint8_t *find(const struct rs_set *s, const uint8_t *key, size_t *index)
+{
+	size_t klen = rs_keylen(s->key), lo = 0, hi = s->nelem;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const uint8_t *e = rs_set_elem(s, mid);
+		const uint8_t *last = s->interval ? e + klen : e;
+
+		if (memcmp(key, e, klen) < 0) {
+			hi = mid;
+		} else if (memcmp(key, last, klen) > 0) {
+			lo = mid + 1;
+		} else {
+			*index = mid;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static bool name_matches(const char *pattern, const char *name)
+{
+	size_t n = strlen(pattern);
+
+	if (n && pattern[n - 1] == '*')
+		return strncmp(pattern, name, n - 1) == 0;
+	return strcmp(pattern, name) == 0;
+}
+
+/* 1 match, 0 no match, -1 cannot tell */
+static int match(const struct rs_table *t, const struct rs_match *m, const struct packet *p)
+{
+	bool any = false;
+
+	switch (m->sel) {
+	case RS_SEL_CT_STATE:
+		return (m->vals[0].num & RS_CT_NEW) != 0;
+	case RS_SEL_IIF:
+	case RS_SEL_IIFNAME:
+		if (!p->iifname[0])
+			return -1;
+		for (size_t i = 0; i < m->nvals; i++)
+			any |= name_matches(m->vals[i].str, p->iifname);
+		return m->op == RS_OP_NEQ ? !any : any;
+	case RS_SEL_NFPROTO:
+		for (size_t i = 0; i < m->nvals; i++)
+			any |= m->vals[i].num == (p->family == 4 ? 2u : 10u);
+		return m->op == RS_OP_NEQ ? !any : any;
+	case RS_SEL_L4PROTO:
+		for (size_t i = 0; i < m->nvals; i++)
+			any |= m->vals[i].num == p->l4proto;
+		return m->op == RS_OP_NEQ ? !any : any;
+	case RS_SEL_IP_SADDR:
+	case RS_SEL_IP6_SADDR: {
+		const struct rs_set *s = m->set ? rs_table_find_set(t, m->set) : NULL;
+		size_t i;
+
+		if ((m->sel == RS_SEL_IP_SADDR) != (p->family == 4))
+			return 0;
+		if (p->any_source)
+			return -1;
+		if (!s || s->foreign || m->op != RS_OP_SET)
+			return -1;
+		return find(s, p->saddr, &i) != NULL;
+	}
+	case RS_SEL_ICMP_TYPE:
+	case RS_SEL_ICMPV6_TYPE:
+	case RS_SEL_IP6_HOPLIMIT:
+		return 0; /* the packets asked about are TCP and UDP connection attempts */
+	case RS_SEL_TH_DPORT:
+		for (size_t i = 0; i < m->nvals; i++)
+			any |= m->vals[i].num == p->dport;
+		return m->op == RS_OP_NEQ ? !any : any;
+	case RS_SEL_L4PROTO_DPORT:
+		return 1; /* the verdict map itself decides, below */
+	}
+	return -1;
+}
+
+static enum outcome run_chain(const struct rs_table *t, const struct rs_chain *c, const struct packet *p,
+			      struct eval_trace *why, int depth);
+
+static enum outcome jump(const struct rs_table *t, const struct rs_verdict *v, const struct packet *p,
+			 struct eval_trace *why, int depth, bool *went)
+{
+	const struct rs_chain *target = rs_table_find_chain(t, v->chain);
+	enum outcome o;
+
+	*went = v->code == RS_GOTO;
+	if (!target || depth >= MAX_DEPTH)
+		return OUT_UNKNOWN;
+	o = run_chain(t, target, p, why, depth + 1);
+	if (o == OUT_RETURN && !*went)
+		why->rule = NULL; /* the jump came back: nothing there decided */
+	if (o == OUT_RETURN)
+		return *went ? OUT_RETURN : OUT_CONTINUE;
+	return o;
+}
+
+static enum outcome run_rule(const struct rs_table *t, const struct rs_rule *r, const struct packet *p,
+			     struct eval_trace *why, int depth)
+{
+	bool unsure = false;
+
+	if (r->unreadable)
+		return OUT_UNKNOWN;
+	for (size_t i = 0; i < r->nstmts; i++) {
+		const struct rs_stmt *st = &r->stmts[i];
+
+		switch (st->kind) {
+		case RS_STMT_MATCH: {
+			int m = match(t, &st->u.match, p);
+
+			if (m == 0)
+				return OUT_CONTINUE;
+			unsure |= m < 0;
+			if (st->u.match.op == RS_OP_VMAP) {
+				const struct rs_set *map = rs_table_find_set(t, st->u.match.set);
+				uint8_t key[3] = { p->l4proto, (uint8_t)(p->dport >> 8), (uint8_t)p->dport };
+				size_t idx;
+				bool went;
+
+				if (!map || map->foreign || !map->vmap)
+					return OUT_UNKNOWN;
+				if (!find(map, key, &idx))
+					return OUT_CONTINUE;
+				switch (map->data[idx].code) {
+				case RS_ACCEPT:
+					return unsure ? OUT_UNKNOWN : OUT_ACCEPT;
+				case RS_DROP:
+					return unsure ? OUT_UNKNOWN : OUT_DROP;
+				case RS_JUMP:
+				case RS_GOTO: {
+					enum outcome o = jump(t, &map->data[idx], p, why, depth, &went);
+
+					if (o != OUT_CONTINUE)
+						return o;
+					continue;
+				}
+				default:
+					return OUT_CONTINUE;
+				}
+			}
+			break;
+		}
+		case RS_STMT_VERDICT: {
+			bool went;
+			enum outcome o;
+
+			switch (st->u.verdict.code) {
+			case RS_ACCEPT:
+				return unsure ? OUT_UNKNOWN : OUT_ACCEPT;
+			case RS_DROP:
+				return unsure ? OUT_UNKNOWN : OUT_DROP;
+			case RS_RETURN:
+				return unsure ? OUT_UNKNOWN : OUT_RETURN;
+			case RS_CONTINUE:
+				return OUT_CONTINUE;
+			case RS_JUMP:
+			case RS_GOTO:
+				o = jump(t, &st->u.verdict, p, why, depth, &went);
+				if (unsure && o != OUT_CONTINUE)
+					return OUT_UNKNOWN;
+				return o;
+			}
+			break;
+		}
+		case RS_STMT_REJECT:
+			return unsure ? OUT_UNKNOWN : OUT_DROP;
+		default:
+			break; /* counter, limit, log: the packet goes on */
+		}
+	}
+	return OUT_CONTINUE;
+}
+
+static enum outcome run_chain(const struct rs_table *t, const struct rs_chain *c, const struct packet *p,
+			      struct eval_trace *why, int depth)
+{
+	for (size_t i = 0; i < c->nrules; i++) {
+		enum outcome o = run_rule(t, c->rules[i], p, why, depth);
+
+		if (o == OUT_CONTINUE)
+			continue;
+		/* the innermost deciding rule is the one worth naming */
+		if (!why->rule) {
+			why->chain = c;
+			why->rule = c->rules[i];
+		}
+		return o;
+	}
+	return OUT_RETURN;
+}
+
+enum verdict evaluate(const struct rs_table *t, const struct rs_chain *base, const struct packet *p,
+		      struct eval_trace *why)
+{
+	enum outcome o;
+
+	why->chain = base;
+	why->rule = NULL;
+	o = run_chain(t, base, p, why, 0);
+	if (o == OUT_RETURN) {
+		why->chain = base;
+		why->rule = NULL;
+		return base->policy == RS_DROP ? EVAL_DROP : EVAL_ACCEPT;
+	}
+	return o == OUT_ACCEPT ? EVAL_ACCEPT : o == OUT_DROP ? EVAL_DROP : EVAL_UNKNOWN;
+}

@@ -1,0 +1,365 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/compile.h"
+#include "tlswall/evaluate.h"
+#include "tlswall/guard.h"
+#include "tlswall/nl.h"
+#include "tlswall/nl_decode.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/util.h"
+
+/* linux/tcp.h states, as sock_diag reports them */
+#define TCP_ESTABLISHED 1
+#define TCP_LISTEN 10
+
+/* nfproto values of table families */
+#define FAMILY_INET 1
+#define FAMILY_IPV4 2
+#define FAMILY_IPV6 10
+
+struct conn {
+	struct packet p;
+	uint16_t client_port;
+	bool ssh_session; /* this process runs over it */
+};
+
+/* IPv4 peers of an IPv6 socket appear as ::ffff:a.b.c.d */
+static void normalize(int *family, uint8_t addr[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (*family == 6 && memcmp(addr, mapped, 12) == 0) {
+		memmove(addr, addr + 12, 4);
+		memset(addr + 4, 0, 12);
+		*family = 4;
+	}
+}
+
+static bool loopback(int family, const uint8_t *a)
+{
+	static const uint8_t one6[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+	return family == 4 ? a[0] == 127 : memcmp(a, one6, 16) == 0;
+}
+
+/* With no route back to the client its interface is unknown: a name no rule matches, so interface restrictions
+ * count against it (a guard should err towards refusing). */
+static void fill_iface(struct packet *p)
+{
+	if (nl_route_iface(p->family == 4 ? AF_INET : AF_INET6, p->saddr, p->iifname) != 0)
+		snprintf(p->iifname, sizeof(p->iifname), "%s", "(no route)");
+}
+
+static void addr_text(const struct packet *p, char *buf, size_t len)
+{
+	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->saddr, buf, (socklen_t)len);
+}
+
+static void add_conn(struct conn **v, size_t *n, size_t *cap, const struct conn *c)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].p.family == c->p.family && (*v)[i].p.dport == c->p.dport &&
+		    memcmp((*v)[i].p.saddr, c->p.saddr, 16) == 0) {
+			(*v)[i].ssh_session |= c->ssh_session;
+			return;
+		}
+	x_grow(v, cap, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = *c;
+}
+
+/* SSH_CONNECTION is "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT". */
+static bool ssh_session(struct conn *c)
+{
+	const char *env = getenv("SSH_CONNECTION");
+	char client[64], server[64];
+	unsigned cport, sport;
+
+	memset(c, 0, sizeof(*c));
+	if (!env || sscanf(env, "%63s %u %63s %u", client, &cport, server, &sport) != 4 || sport > 65535)
+		return false;
+	if (inet_pton(AF_INET, client, c->p.saddr) == 1)
+		c->p.family = 4;
+	else if (inet_pton(AF_INET6, client, c->p.saddr) == 1)
+		c->p.family = 6;
+	else
+		return false;
+	normalize(&c->p.family, c->p.saddr);
+	c->p.l4proto = 6;
+	c->p.dport = (uint16_t)sport;
+	c->client_port = (uint16_t)cport;
+	c->ssh_session = true;
+	return true;
+}
+
+static bool in_ports(const uint16_t *ports, size_t n, uint16_t port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+/* Inbound TCP connections: established sockets whose local port something listens on. */
+static void established(struct conn **v, size_t *n, size_t *cap, struct nl_socket **listen, size_t *nlisten)
+{
+	uint16_t *ports = NULL;
+	size_t nports = 0, capports = 0;
+
+	*listen = NULL;
+	*nlisten = 0;
+	for (int f = 0; f < 2; f++) {
+		struct nl_socket *s = NULL, *more;
+		size_t ns = 0;
+
+		if (nl_sockets(f ? AF_INET6 : AF_INET, IPPROTO_TCP, 1u << TCP_LISTEN, &s, &ns) != 0)
+			continue;
+		more = x_reallocarray(*listen, *nlisten + ns, sizeof(**listen));
+		memcpy(more + *nlisten, s, ns * sizeof(*s));
+		*listen = more;
+		*nlisten += ns;
+		for (size_t i = 0; i < ns; i++) {
+			x_grow(&ports, &capports, nports + 1, sizeof(*ports));
+			ports[nports++] = s[i].lport;
+		}
+		free(s);
+	}
+	for (int f = 0; f < 2; f++) {
+		struct nl_socket *s = NULL;
+		size_t ns = 0;
+
+		if (nl_sockets(f ? AF_INET6 : AF_INET, IPPROTO_TCP, 1u << TCP_ESTABLISHED, &s, &ns) != 0)
+			continue;
+		for (size_t i = 0; i < ns; i++) {
+			struct conn c = { 0 };
+
+			if (!in_ports(ports, nports, s[i].lport))
+				continue; /* our side is the client: replies are established traffic */
+			c.p.family = s[i].family == AF_INET ? 4 : 6;
+			memcpy(c.p.saddr, s[i].remote, 16);
+			normalize(&c.p.family, c.p.saddr);
+			if (loopback(c.p.family, c.p.saddr))
+				continue;
+			c.p.l4proto = 6;
+			c.p.dport = s[i].lport;
+			c.client_port = s[i].rport;
+			add_conn(v, n, cap, &c);
+		}
+		free(s);
+	}
+	free(ports);
+}
+
+static const struct rs_chain *input_of(const struct rs_table *t)
+{
+	const struct rs_chain *c = t ? rs_table_find_chain(t, COMPILE_INPUT_CHAIN) : NULL;
+
+	return c && c->base ? c : NULL;
+}
+
+static bool map_has(const struct rs_table *t, uint8_t proto, uint16_t port)
+{
+	const struct rs_set *map = rs_table_find_set(t, COMPILE_SERVICE_MAP);
+	uint8_t key[3] = { proto, (uint8_t)(port >> 8), (uint8_t)port };
+
+	if (!map)
+		return false;
+	for (size_t i = 0; i < map->nelem; i++) {
+		const uint8_t *e = rs_set_elem(map, i);
+		const uint8_t *last = map->interval ? e + 3 : e;
+
+		if (memcmp(key, e, 3) >= 0 && memcmp(key, last, 3) <= 0)
+			return true;
+	}
+	return false;
+}
+
+static void explain(const struct rs_table *planned, const struct conn *c, const struct eval_trace *why, char *buf,
+		    size_t len)
+{
+	const char *proto = c->p.l4proto == 6 ? "tcp" : "udp";
+
+	if (!map_has(planned, c->p.l4proto, c->p.dport))
+		snprintf(buf, len, "no entry of the policy opens %u/%s", c->p.dport, proto);
+	else if (why->chain && !why->chain->base)
+		snprintf(buf, len, "%s (%s:%u) opens %u/%s only to some sources or interfaces, and not to this one",
+			 why->chain->name, why->chain->src_file ? why->chain->src_file : "policy", why->chain->src_line,
+			 c->p.dport, proto);
+	else if (why->rule && why->rule->src_file)
+		snprintf(buf, len, "the source is dropped by the rule from %s:%u", why->rule->src_file,
+			 why->rule->src_line);
+	else
+		snprintf(buf, len, "the source or interface is not among those %u/%s is open to", c->p.dport, proto);
+}
+
+int guard_lockout(const struct rs_table *planned, const struct rs_table *live, bool force)
+{
+	const struct rs_chain *pin = input_of(planned), *lin = input_of(live);
+	struct conn *conns = NULL, ssh;
+	struct nl_socket *listen = NULL;
+	size_t n = 0, cap = 0, nlisten = 0;
+	int cut = 0;
+
+	if (!pin)
+		return 0;
+	if (ssh_session(&ssh))
+		add_conn(&conns, &n, &cap, &ssh);
+	established(&conns, &n, &cap, &listen, &nlisten);
+	for (size_t i = 0; i < n; i++) {
+		struct conn *c = &conns[i];
+		struct eval_trace why, lwhy;
+		char addr[INET6_ADDRSTRLEN], reason[512];
+
+		fill_iface(&c->p);
+		if (evaluate(planned, pin, &c->p, &why) != EVAL_DROP)
+			continue;
+		/* already shut out by the live table: this change does not cut it */
+		if (lin && evaluate(live, lin, &c->p, &lwhy) == EVAL_DROP)
+			continue;
+		addr_text(&c->p, addr, sizeof(addr));
+		explain(planned, c, &why, reason, sizeof(reason));
+		fprintf(stderr, "tlswall: %s: the new policy would drop new connections from %s to port %u/tcp, %s: %s\n",
+			force ? "warning" : "refusing", addr, c->p.dport,
+			c->ssh_session ? "which this SSH session uses (SSH_CONNECTION)" :
+					 "where a connection from there is established now",
+			reason);
+		cut++;
+	}
+	if (cut && !force)
+		fprintf(stderr, "tlswall: the connection%s would survive only until %s conntrack entr%s expire%s, and "
+				"could not be made again; fix the policy, or apply with --force\n",
+			cut == 1 ? "" : "s", cut == 1 ? "its" : "their", cut == 1 ? "y" : "ies", cut == 1 ? "s" : "");
+	/* listening services nothing lets in: worth a warning, not a refusal */
+	for (size_t i = 0; i < nlisten; i++) {
+		int family = listen[i].family == AF_INET ? 4 : 6;
+		char addr[INET6_ADDRSTRLEN];
+		bool seen = false;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= listen[j].lport == listen[i].lport;
+		if (seen || loopback(family, listen[i].local) || map_has(planned, 6, listen[i].lport))
+			continue;
+		inet_ntop(listen[i].family, listen[i].local, addr, sizeof(addr));
+		fprintf(stderr, "tlswall: warning: something listens on %s port %u/tcp, but the policy opens no way in\n",
+			addr, listen[i].lport);
+	}
+	free(listen);
+	free(conns);
+	return cut && !force ? 1 : 0;
+}
+
+static const char *family_name(uint8_t f)
+{
+	return f == FAMILY_IPV4 ? "ip" : f == FAMILY_IPV6 ? "ip6" : "inet";
+}
+
+/* What tlswall lets in: one probe per port (or range start) of the planned services map. */
+static size_t probes(const struct rs_table *planned, struct packet **out)
+{
+	const struct rs_set *map = rs_table_find_set(planned, COMPILE_SERVICE_MAP);
+	size_t n = 0;
+
+	*out = NULL;
+	if (!map)
+		return 0;
+	*out = x_calloc(map->nelem * 2, sizeof(**out));
+	for (size_t i = 0; i < map->nelem; i++)
+		for (int f = 4; f <= 6; f += 2) {
+			const uint8_t *e = rs_set_elem(map, i);
+			struct packet *p = &(*out)[n++];
+
+			p->family = f;
+			p->l4proto = e[0];
+			p->dport = (uint16_t)(e[1] << 8 | e[2]);
+			p->any_source = true;
+		}
+	return n;
+}
+
+int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
+{
+	struct nl_table_name *tables = NULL;
+	struct packet *probe = NULL;
+	size_t ntables = 0, nprobe = probes(planned, &probe);
+	int problems = 0;
+	bool accepting = false;
+	struct sbuf accept_chains = { 0 };
+
+	if (nl_list_tables(nl, &tables, &ntables) != 0) {
+		free(probe);
+		return 0;
+	}
+	for (size_t i = 0; i < ntables; i++) {
+		struct rs_table *t = NULL;
+		uint8_t fam = tables[i].family;
+		uint32_t genid;
+
+		if (fam != FAMILY_INET && fam != FAMILY_IPV4 && fam != FAMILY_IPV6)
+			continue;
+		if (fam == FAMILY_INET && strcmp(tables[i].name, planned->name) == 0)
+			continue;
+		if (nl_read_table_family(nl, fam, tables[i].name, &t, &genid) != 0 || !t)
+			continue;
+		for (size_t c = 0; c < t->nchains; c++) {
+			const struct rs_chain *ch = t->chains[c];
+			struct sbuf drops = { 0 }, maybe = { 0 };
+
+			if (!ch->base || ch->hook != RS_HOOK_INPUT)
+				continue;
+			for (size_t k = 0; k < nprobe; k++) {
+				struct eval_trace why;
+				struct sbuf *into;
+				char port[32];
+				enum verdict v;
+
+				if ((fam == FAMILY_IPV4 && probe[k].family != 4) || (fam == FAMILY_IPV6 && probe[k].family != 6))
+					continue;
+				v = evaluate(t, ch, &probe[k], &why);
+				if (v == EVAL_ACCEPT)
+					continue;
+				into = v == EVAL_DROP ? &drops : &maybe;
+				snprintf(port, sizeof(port), "%u/%s", probe[k].dport, probe[k].l4proto == 6 ? "tcp" : "udp");
+				if (!into->buf || !strstr(into->buf, port))
+					sbuf_addf(into, "%s%s", into->len ? ", " : "", port);
+			}
+			if (drops.len) {
+				fprintf(out,
+					"tlswall: warning: table %s %s, chain %s (input hook, priority %d, policy %s) drops new "
+					"%sconnections to %s that tlswall allows: in nftables a packet must be accepted by every "
+					"base chain on the hook, so those ports stay closed\n",
+					family_name(fam), tables[i].name, ch->name, ch->priority,
+					ch->policy == RS_DROP ? "drop" : "accept",
+					fam == FAMILY_IPV4 ? "IPv4 " : fam == FAMILY_IPV6 ? "IPv6 " : "", drops.buf);
+				problems++;
+			}
+			if (maybe.len) {
+				fprintf(out,
+					"tlswall: warning: table %s %s, chain %s (input hook, priority %d, policy %s) may drop "
+					"new connections to %s that tlswall allows (it depends on rules or sources tlswall cannot "
+					"judge)\n",
+					family_name(fam), tables[i].name, ch->name, ch->priority,
+					ch->policy == RS_DROP ? "drop" : "accept", maybe.buf);
+				problems++;
+			}
+			if (ch->policy == RS_ACCEPT || !drops.len) {
+				accepting = true;
+				sbuf_addf(&accept_chains, "%s%s %s/%s", accept_chains.len ? ", " : "", family_name(fam),
+					  tables[i].name, ch->name);
+			}
+			sbuf_release(&drops);
+			sbuf_release(&maybe);
+		}
+		rs_table_free(t);
+	}
+	if (accepting)
+		fprintf(out,
+			"tlswall: note: other tables also filter input (%s); what they accept does not undo what tlswall "
+			"drops: its drop is final\n",
+			accept_chains.buf);
+	sbuf_release(&accept_chains);
+	free(tables);
+	free(probe);
+	return problems;
+}
