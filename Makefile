@@ -6,6 +6,8 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/tlswall
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC ?= cc
@@ -20,7 +22,7 @@ WARNINGS := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -W
 ifneq ($(CI),)
 WARNINGS += -Werror
 endif
-BASE_CPPFLAGS = -Iinclude -I$(O)/gen -D_DEFAULT_SOURCE -DTLSWALL_VERSION='"$(VERSION)"' -DTLSWALL_SYSCONFDIR='"$(SYSCONFDIR)"'
+BASE_CPPFLAGS = -Iinclude -I$(O)/gen -D_DEFAULT_SOURCE -DTLSWALL_STATEDIR='"$(STATEDIR)"'  -DTLSWALL_VERSION='"$(VERSION)"' -DTLSWALL_SYSCONFDIR='"$(SYSCONFDIR)"'
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 $(BASE_CPPFLAGS) $(PKG_CFLAGS) $(WARNINGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
@@ -52,7 +54,13 @@ FUZZ_TIME ?= 20
 # and delete them after each build, rebuilding every library object on every `make fuzz` or `make unit`.
 .SECONDARY: $(ASAN_LIB_OBJS) $(FUZZ_LIB_OBJS)
 
-all: $(O)/tlswall
+all: $(O)/tlswall $(O)/tlswall.service
+
+# the unit names the installed binary; `make O=... SBINDIR=...` makes one for a test tree
+$(O)/tlswall.service: contrib/systemd/tlswall.service.in
+	$(call say,GEN,$@)
+	$(Q)mkdir -p $(O)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' $< >$@
 
 $(O)/tlswall: $(OBJS)
 	$(call say,LINK,$@)
@@ -135,10 +143,12 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(O)/tlswall policies/default.conf
 
-install: $(O)/tlswall
+install: $(O)/tlswall $(O)/tlswall.service
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/tlswall
 	install -m 0755 $(O)/tlswall $(DESTDIR)$(SBINDIR)/tlswall
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 0644 $(O)/tlswall.service $(DESTDIR)$(UNITDIR)/tlswall.service
 	install -m 0644 man/tlswall.8 $(DESTDIR)$(MANDIR)/man8/tlswall.8
 	install -m 0644 man/tlswall.conf.5 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf || \

@@ -41,6 +41,18 @@ static void test_pause(void)
 		nanosleep(&tick, NULL);
 }
 
+/* Tests only: hang right after the commit, so a test can SIGKILL tlswall at the worst moment. */
+static void test_hang_after_commit(void)
+{
+	const char *v = getenv("TLSWALL_TEST_HANG_AFTER_COMMIT");
+
+	if (v && *v) {
+		printf("tlswall: test hook: committed, now hanging\n");
+		fflush(stdout);
+		sleep(60);
+	}
+}
+
 static void warn_foreign(const struct diff *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -210,6 +222,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		}
 		goto out;
 	}
+	test_hang_after_commit();
 	if (!o.confirm && !snapshot_save(st, STATE_LKG, pl.table, pl.table->name, cli->policy_path, &error))
 		fprintf(stderr, "tlswall: warning: applied, but the last-known-good copy was not saved: %s\n", error);
 	if (cli->verbosity >= 0) {
