@@ -53,7 +53,7 @@ static int fall_back(struct state *st, const struct cli *cli, const char *why)
 			"built-in default policy: loopback, established, essential ICMP, and the six TLS ports only)\n",
 		why);
 	t = emergency_table(table);
-	ret = t ? deploy_install(t, table, cli->verbosity > 0) : -1;
+	ret = t ? deploy_install(st, t, table, cli->verbosity > 0) : -1;
 	if (ret == 0)
 		state_event(st, "boot: %s; applied the emergency ruleset", why);
 	else
@@ -106,7 +106,7 @@ int boot_main(const struct cli *cli)
 
 			fprintf(stderr, "tlswall: boot: %s; applying the emergency ruleset\n", why);
 			if (t)
-				deploy_install(t, table, cli->verbosity > 0);
+				deploy_install(st, t, table, cli->verbosity > 0);
 			rs_table_free(t);
 			free(table);
 		}
@@ -114,7 +114,7 @@ int boot_main(const struct cli *cli)
 		goto out;
 	}
 	diag_print(pl.diags, stderr);
-	if (deploy_install(pl.table, pl.table->name, cli->verbosity > 0) != 0) {
+	if (deploy_install(st, pl.table, pl.table->name, cli->verbosity > 0) != 0) {
 		ret = st ? fall_back(st, cli, "the kernel refused the policy") : EXIT_ERROR;
 		goto out;
 	}

@@ -183,7 +183,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 			pend.table, pend.policy);
 		goto out;
 	}
-	if (live_read(pl.table->name, &nl, &live, &genid))
+	if (live_read(pl.table->name, st, &nl, &live, &genid))
 		goto out;
 	diff_tables(pl.table, live, &d);
 	if (diff_empty(&d)) {
@@ -214,7 +214,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	test_pause();
-	if (commit_table(nl, pl.table, pl.table->name, genid, cli->verbosity > 0) != 0) {
+	if (commit_table(nl, st, pl.table, &d, pl.table->name, genid, cli->verbosity > 0) != 0) {
 		if (o.confirm) {
 			timer_stop(&pend);
 			state_remove(st, STATE_PENDING);

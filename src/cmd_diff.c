@@ -1,5 +1,6 @@
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "tlswall/cli.h"
 #include "tlswall/commit.h"
@@ -9,6 +10,7 @@
 #include "tlswall/nl.h"
 #include "tlswall/pipeline.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/state.h"
 
 int diff_main(const struct cli *cli, int argc, char **argv)
 {
@@ -21,6 +23,8 @@ int diff_main(const struct cli *cli, int argc, char **argv)
 	struct rs_table *live = NULL;
 	struct diff d = { 0 };
 	uint32_t genid = 0;
+	struct state *st = NULL;
+	char *error = NULL;
 	bool json = false;
 	int ret = EXIT_ERROR, c;
 
@@ -44,8 +48,11 @@ int diff_main(const struct cli *cli, int argc, char **argv)
 	}
 	if (cli->verbosity >= 0)
 		diag_print(pl.diags, stderr);
-	/* read-only: no lock; the snapshot is consistent because nl_read_table checks the generation */
-	if (live_read(pl.table->name, &nl, &live, &genid))
+	/* read-only: no lock; a dump is consistent because nl_read_table checks the generation, and the record is
+	 * used only while the generation is the one it names. Without a usable state directory, dump. */
+	st = state_open(cli->state_dir, &error);
+	free(error);
+	if (live_read(pl.table->name, st, &nl, &live, &genid))
 		goto out;
 	diff_tables(pl.table, live, &d);
 	if (json)
@@ -59,6 +66,7 @@ out:
 	diff_release(&d);
 	rs_table_free(live);
 	nl_close(nl);
+	state_close(st);
 	pipeline_release(&pl);
 	return ret;
 }

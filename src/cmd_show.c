@@ -88,7 +88,8 @@ int show_main(const struct cli *cli, int argc, char **argv)
 	}
 	if (!table)
 		table = from_policy = cli_table_name(cli);
-	if (live_read(table, &nl, &live, &genid))
+	/* no record: show reports the kernel's counters, which only a dump has */
+	if (live_read(table, NULL, &nl, &live, &genid))
 		goto out;
 	if (json) {
 		emit_json_show(table, live, genid, stdout);

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "tlswall/commit.h"
+#include "tlswall/diff.h"
+#include "tlswall/record.h"
 #include "tlswall/nl.h"
 #include "tlswall/nl_decode.h"
 #include "tlswall/nl_encode.h"
@@ -58,8 +60,10 @@ static void report(const struct nl_commit_result *res, const struct nl_origins *
 	}
 }
 
-int commit_table(struct nl *nl, const struct rs_table *planned, const char *name, uint32_t genid, bool verbose)
+int commit_table(struct nl *nl, struct state *st, const struct rs_table *planned, const struct diff *d, const char *name,
+		 uint32_t genid, bool verbose)
 {
+	bool delta = planned && d && !d->structural && !diff_empty(d);
 	struct nl_encode_opts opts = { test_fault_at() };
 	struct nl_origins origins = { 0 };
 	struct nl_commit_result res;
@@ -67,7 +71,10 @@ int commit_table(struct nl *nl, const struct rs_table *planned, const char *name
 	char *error = NULL;
 	int ret;
 
-	if (planned) {
+	if (delta) {
+		/* only elements changed: send just those, and every counter keeps counting */
+		nl_encode_delta(b, planned, d, &opts, &origins);
+	} else if (planned) {
 		ret = nl_encode_replace(b, planned, &opts, &origins, &error);
 		if (ret) {
 			fprintf(stderr, "tlswall: %s; nothing was applied\n", error ? error : strerror(-ret));
@@ -78,11 +85,13 @@ int commit_table(struct nl *nl, const struct rs_table *planned, const char *name
 		nl_encode_delete_table(b, name, &origins);
 	}
 	if (verbose)
-		printf("tlswall: committing one transaction of %zu messages (%zu bytes) against generation %u\n",
-		       nl_batch_messages(b), nl_batch_bytes(b), genid);
+		printf("tlswall: committing one transaction of %zu messages (%zu bytes, %s) against generation %u\n",
+		       nl_batch_messages(b), nl_batch_bytes(b), delta ? "elements only" : "whole table", genid);
 	ret = nl_batch_commit(nl, b, &res);
 	if (ret)
 		report(&res, &origins, ret);
+	else
+		record_save(st, nl, planned, name, genid + 1); /* a guarded commit makes exactly the next generation */
 	nl_commit_result_release(&res);
 out:
 	nl_origins_release(&origins);
@@ -99,7 +108,7 @@ void commit_report_open_error(int err)
 		fprintf(stderr, "tlswall: cannot talk to netfilter: %s\n", strerror(-err));
 }
 
-int live_read(const char *name, struct nl **nl, struct rs_table **live, uint32_t *genid)
+int live_read(const char *name, struct state *st, struct nl **nl, struct rs_table **live, uint32_t *genid)
 {
 	int ret = nl_open(nl);
 
@@ -108,6 +117,9 @@ int live_read(const char *name, struct nl **nl, struct rs_table **live, uint32_t
 		commit_report_open_error(ret);
 		return ret;
 	}
+	/* unchanged since tlswall's own last commit: the record is the table, and no set is dumped */
+	if (st && nl_genid(*nl, genid) == 0 && record_load(st, *nl, name, *genid, live))
+		return 0;
 	ret = nl_read_table(*nl, name, live, genid);
 	if (ret == -EPERM || ret == -EACCES) {
 		commit_report_open_error(ret);

@@ -220,7 +220,7 @@ bool snapshot_save(struct state *st, const char *file, const struct rs_table *t,
 		   const char *origin, char **error)
 {
 	size_t unreadable;
-	char *text = snapshot_encode(t, table_name, origin, &unreadable);
+	char *text = snapshot_encode(t, table_name, origin, NULL, &unreadable);
 	bool ok;
 
 	if (unreadable)
@@ -248,7 +248,7 @@ bool snapshot_load(struct state *st, const char *file, struct rs_table **t, char
 		*error = x_asprintf("%s/%s does not exist", state_dir(st), file);
 		return false;
 	}
-	ok = snapshot_decode(text, t, table_name, origin, error);
+	ok = snapshot_decode(text, t, table_name, origin, NULL, error);
 	if (!ok) {
 		char *why = *error;
 
@@ -259,7 +259,7 @@ bool snapshot_load(struct state *st, const char *file, struct rs_table **t, char
 	return ok;
 }
 
-int deploy_install(const struct rs_table *want, const char *name, bool verbose)
+int deploy_install(struct state *st, const struct rs_table *want, const char *name, bool verbose)
 {
 	int ret = -EINVAL;
 
@@ -269,15 +269,15 @@ int deploy_install(const struct rs_table *want, const char *name, bool verbose)
 		struct diff d;
 		uint32_t genid;
 
-		ret = live_read(name, &nl, &live, &genid);
+		ret = live_read(name, st, &nl, &live, &genid);
 		if (ret)
 			break;
 		if (want) {
 			diff_tables(want, live, &d);
-			ret = diff_empty(&d) ? 0 : commit_table(nl, want, name, genid, verbose);
+			ret = diff_empty(&d) ? 0 : commit_table(nl, st, want, &d, name, genid, verbose);
 			diff_release(&d);
 		} else {
-			ret = live ? commit_table(nl, NULL, name, genid, verbose) : 0;
+			ret = live ? commit_table(nl, st, NULL, NULL, name, genid, verbose) : 0;
 		}
 		rs_table_free(live);
 		nl_close(nl);
@@ -298,7 +298,7 @@ int deploy_restore(struct state *st, const char *file, bool verbose)
 		free(error);
 		return -ENOENT;
 	}
-	ret = deploy_install(want, name, verbose);
+	ret = deploy_install(st, want, name, verbose);
 	rs_table_free(want);
 	free(name);
 	free(origin);

@@ -99,6 +99,19 @@ int nl_open(struct nl **out)
 	return 0;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14; older headers lack the name */
+#endif
+
+int nl_netns_cookie(struct nl *nl, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	if (getsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) != 0)
+		return -errno;
+	return 0;
+}
+
 void nl_close(struct nl *nl)
 {
 	if (!nl)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tlswall/nl.h"
+#include "tlswall/diff.h"
 #include "tlswall/nl_encode.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/util.h"
@@ -44,6 +45,7 @@
 
 struct encoder {
 	size_t fault_at;
+	uint16_t elem_msg; /* NFT_MSG_NEWSETELEM, or NFT_MSG_DELSETELEM while a delta removes elements */
 	struct nl_batch *b;
 	struct nl_origins *origins;
 	const struct rs_table *t;
@@ -271,11 +273,13 @@ static void emit_elements(struct encoder *e, struct nftnl_set *s, const char *wh
 		uint32_t seq;
 		int more;
 
-		nlh = nl_batch_msg(e->b, NFT_MSG_NEWSETELEM, NFPROTO_INET, NLM_F_CREATE, &seq);
+		nlh = nl_batch_msg(e->b, e->elem_msg, NFPROTO_INET, e->elem_msg == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+				   &seq);
 		/* 1 while elements remain (a message holds at most 64 KiB of them), 0 when all are in */
 		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
 		done(e);
-		origin(e->origins, seq, file, line, "elements of %s", what);
+		origin(e->origins, seq, file, line, "%s elements of %s",
+		       e->elem_msg == NFT_MSG_NEWSETELEM ? "adding" : "removing", what);
 		if (more <= 0)
 			break;
 	}
@@ -289,7 +293,8 @@ static struct nftnl_set *set_ref(struct encoder *e, const char *name, uint32_t i
 
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, e->t->name);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	if (id) /* a set made in this batch; sets that exist already are found by name */
+		nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	return s;
 }
 
@@ -382,6 +387,29 @@ static void interval_range(struct interval_writer *w, const uint8_t *first, cons
 		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
 }
 
+/* A verdict map element: the kernel's concatenation keeps each field in its own 4-byte register. */
+static void add_map_elem(struct nftnl_set *chunk, const struct rs_set *rs, size_t i, bool with_verdict)
+{
+	const uint8_t *k = rs_set_elem(rs, i);
+	const uint8_t *last = rs->interval ? k + 3 : k;
+	uint8_t key[8] = { k[0], 0, 0, 0, k[1], k[2], 0, 0 };
+	uint8_t key_end[8] = { last[0], 0, 0, 0, last[1], last[2], 0, 0 };
+	struct nftnl_set_elem *el = oom(nftnl_set_elem_alloc());
+
+	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+	if (rs->interval)
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end, sizeof(key_end));
+	if (with_verdict) {
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT,
+				       rs->data[i].code == RS_JUMP ? (uint32_t)NFT_JUMP :
+				       rs->data[i].code == RS_GOTO ? (uint32_t)NFT_GOTO :
+				       rs->data[i].code == RS_DROP ? (uint32_t)NF_DROP : (uint32_t)NF_ACCEPT);
+		if (rs->data[i].chain)
+			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, rs->data[i].chain);
+	}
+	nftnl_set_elem_add(chunk, el);
+}
+
 static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 {
 	struct nftnl_set *s = oom(nftnl_set_alloc());
@@ -437,24 +465,8 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	if (rs->vmap) {
 		struct nftnl_set *chunk = set_ref(e, rs->name, id);
 
-		for (size_t i = 0; i < rs->nelem; i++) {
-			const uint8_t *k = rs_set_elem(rs, i);
-			const uint8_t *last = rs->interval ? k + 3 : k;
-			uint8_t key[8] = { k[0], 0, 0, 0, k[1], k[2], 0, 0 };
-			uint8_t key_end[8] = { last[0], 0, 0, 0, last[1], last[2], 0, 0 };
-			struct nftnl_set_elem *el = oom(nftnl_set_elem_alloc());
-
-			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, sizeof(key));
-			if (rs->interval)
-				nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end, sizeof(key_end));
-			nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT,
-					       rs->data[i].code == RS_JUMP ? (uint32_t)NFT_JUMP :
-					       rs->data[i].code == RS_GOTO ? (uint32_t)NFT_GOTO :
-					       rs->data[i].code == RS_DROP ? (uint32_t)NF_DROP : (uint32_t)NF_ACCEPT);
-			if (rs->data[i].chain)
-				nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, rs->data[i].chain);
-			nftnl_set_elem_add(chunk, el);
-		}
+		for (size_t i = 0; i < rs->nelem; i++)
+			add_map_elem(chunk, rs, i, true);
 		if (rs->nelem)
 			emit_elements(e, chunk, rs->name, rs->src_file, rs->src_line);
 		nftnl_set_free(chunk);
@@ -462,6 +474,7 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	}
 
 	struct interval_writer w = { e, NULL, 0, rs->name, id, rs->src_file, rs->src_line, false, false, 0 };
+
 
 	for (size_t i = 0; i < rs->nelem; i++) {
 		const uint8_t *el = rs_set_elem(rs, i);
@@ -841,7 +854,7 @@ static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct r
 int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct nl_encode_opts *opts,
 		      struct nl_origins *origins, char **error)
 {
-	struct encoder e = { opts ? opts->fault_at : 0, b, origins, t, 0, NULL, 0, 0, NULL, 0 };
+	struct encoder e = { opts ? opts->fault_at : 0, NFT_MSG_NEWSETELEM, b, origins, t, 0, NULL, 0, 0, NULL, 0 };
 	uint32_t seq;
 	int ret = 0;
 
@@ -870,8 +883,72 @@ int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct
 
 void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_origins *origins)
 {
-	struct encoder e = { 0, b, origins, NULL, 0, NULL, 0, 0, NULL, 0 };
+	struct encoder e = { 0, NFT_MSG_NEWSETELEM, b, origins, NULL, 0, NULL, 0, 0, NULL, 0 };
 	uint32_t seq = emit_table(&e, name, NULL, NFT_MSG_DELTABLE, 0);
 
 	origin(origins, seq, NULL, 0, "deleting table inet %s", name);
+}
+
+/* nft puts an end marker at key zero before the first range, unless that range starts at zero. */
+static bool needs_zero_marker(const struct rs_set *s)
+{
+	return s && s->interval && !s->vmap && s->nelem && !all_zero(rs_set_elem(s, 0), rs_keylen(s->key));
+}
+
+/* One direction of one set's change: ranges (or map elements) with the message type the encoder is set to. */
+static void delta_elements(struct encoder *e, const struct rs_set *s, const size_t *idx, size_t n, bool marker)
+{
+	size_t klen = rs_keylen(s->key);
+
+	if (s->vmap) {
+		struct nftnl_set *chunk = set_ref(e, s->name, 0);
+
+		for (size_t i = 0; i < n; i++) {
+			add_map_elem(chunk, s, idx[i], e->elem_msg == NFT_MSG_NEWSETELEM);
+			if ((i + 1) % ELEMS_PER_CHUNK == 0 || i + 1 == n) {
+				emit_elements(e, chunk, s->name, s->src_file, s->src_line);
+				nftnl_set_free(chunk);
+				chunk = set_ref(e, s->name, 0);
+			}
+		}
+		nftnl_set_free(chunk);
+		return;
+	}
+
+	struct interval_writer w = { e, NULL, 0, s->name, 0, s->src_file, s->src_line, true, false, 0 };
+	uint8_t zero[16] = { 0 };
+
+	if (marker)
+		interval_add(&w, zero, klen, NFT_SET_ELEM_INTERVAL_END, false);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *el = rs_set_elem(s, idx[i]);
+
+		interval_range(&w, el, el + klen, klen);
+	}
+	interval_flush(&w);
+}
+
+int nl_encode_delta(struct nl_batch *b, const struct rs_table *planned, const struct diff *d,
+		    const struct nl_encode_opts *opts, struct nl_origins *origins)
+{
+	struct encoder e = { opts ? opts->fault_at : 0, NFT_MSG_DELSETELEM, b, origins, planned, 0, NULL, 0, 0, NULL, 0 };
+
+	/* removals first: a range that grows is taken out and put back, and its old markers must be gone before */
+	for (size_t i = 0; i < d->n; i++) {
+		const struct change *c = &d->v[i];
+		bool drop_marker = needs_zero_marker(c->live_set) && !needs_zero_marker(c->planned_set);
+
+		if (c->kind == CHANGE_ELEMS && (c->nremoved || drop_marker))
+			delta_elements(&e, c->live_set, c->removed, c->nremoved, drop_marker);
+	}
+	e.elem_msg = NFT_MSG_NEWSETELEM;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct change *c = &d->v[i];
+		bool add_marker = !needs_zero_marker(c->live_set) && needs_zero_marker(c->planned_set);
+
+		if (c->kind == CHANGE_ELEMS && (c->nadded || add_marker))
+			delta_elements(&e, c->planned_set, c->added, c->nadded, add_marker);
+	}
+	free(e.ids);
+	return 0;
 }

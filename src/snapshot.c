@@ -91,10 +91,12 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 	return json_null();
 }
 
-char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, size_t *unreadable)
+char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, const char *stamp,
+		      size_t *unreadable)
 {
-	json_t *root = json_pack("{s:i, s:s, s:s, s:I}", "tlswall_snapshot", SNAPSHOT_VERSION, "table", table_name,
-				 "origin", origin ? origin : "", "saved", (json_int_t)time(NULL));
+	json_t *root = json_pack("{s:i, s:s, s:s, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table", table_name,
+				 "origin", origin ? origin : "", "saved", (json_int_t)time(NULL), "stamp",
+				 stamp ? stamp : "");
 	char *text;
 
 	*unreadable = 0;
@@ -231,7 +233,8 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 	return false;
 }
 
-bool snapshot_decode(const char *text, struct rs_table **out, char **table_name, char **origin, char **error)
+bool snapshot_decode(const char *text, struct rs_table **out, char **table_name, char **origin, char **stamp,
+		     char **error)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(text, 0, &jerr), *rs, *sets, *chains;
@@ -251,6 +254,8 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 	}
 	*table_name = x_strdup(json_string_value(json_object_get(root, "table")));
 	*origin = dup_or_null(json_object_get(root, "origin"));
+	if (stamp)
+		*stamp = dup_or_null(json_object_get(root, "stamp"));
 	rs = json_object_get(root, "ruleset");
 	if (json_is_null(rs)) {
 		ok = true;
@@ -300,6 +305,10 @@ out:
 		free(*table_name);
 		free(*origin);
 		*table_name = *origin = NULL;
+		if (stamp) {
+			free(*stamp);
+			*stamp = NULL;
+		}
 	}
 	return ok;
 }

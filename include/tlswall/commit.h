@@ -6,16 +6,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct diff;
 struct nl;
 struct rs_table;
+struct state;
 
-/* planned NULL deletes table inet name. Returns 0 once committed, or -errno (already reported on stderr). */
-int commit_table(struct nl *nl, const struct rs_table *planned, const char *name, uint32_t genid, bool verbose);
+/* planned NULL deletes table inet name. With d (planned vs live) showing only element changes, only those are sent
+ * (counters keep counting); otherwise the table is replaced whole. With st, the result is recorded so the next
+ * read can skip the dump. Returns 0 once committed, or -errno (already reported on stderr). */
+int commit_table(struct nl *nl, struct state *st, const struct rs_table *planned, const struct diff *d, const char *name,
+		 uint32_t genid, bool verbose);
 
 /* "Permission denied"-style reasons for failing to reach the kernel at all, with the usual cause. */
 void commit_report_open_error(int err);
 
-/* Opens netfilter and reads table inet name (NULL in *live when absent). 0, or -errno already reported. */
-int live_read(const char *name, struct nl **nl, struct rs_table **live, uint32_t *genid);
+/* Opens netfilter and reads table inet name (NULL in *live when absent), from tlswall's record when nothing has been
+ * committed since tlswall's own last commit (st may be NULL: always dump). 0, or -errno already reported. */
+int live_read(const char *name, struct state *st, struct nl **nl, struct rs_table **live, uint32_t *genid);
 
 #endif

@@ -45,7 +45,7 @@ bool snapshot_load(struct state *st, const char *file, struct rs_table **t, char
 
 /* Makes the kernel hold want (NULL: no table inet name), in one transaction, retried if someone commits in
  * between. 0 or -errno, reported on stderr. */
-int deploy_install(const struct rs_table *want, const char *name, bool verbose);
+int deploy_install(struct state *st, const struct rs_table *want, const char *name, bool verbose);
 /* Makes the kernel hold snapshot file (one transaction, retried if someone commits in between). 0 or -errno,
  * reported on stderr. */
 int deploy_restore(struct state *st, const char *file, bool verbose);

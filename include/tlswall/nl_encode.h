@@ -10,6 +10,7 @@
 #define NL_UDATA_RULE_OWNER 0x54
 #define NL_OWNER_MARK "tlswall"
 
+struct diff;
 struct nl_batch;
 struct rs_set;
 struct rs_table;
@@ -39,6 +40,10 @@ struct nl_encode_opts {
  * Returns 0, or -errno with *error set (an interface that does not exist, say). */
 int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct nl_encode_opts *opts,
 		      struct nl_origins *origins, char **error);
+/* Only what changed in the elements of sets that stay (d must not be structural): removals, then additions. The
+ * rules, chains and their counters are not touched. */
+int nl_encode_delta(struct nl_batch *b, const struct rs_table *planned, const struct diff *d,
+		    const struct nl_encode_opts *opts, struct nl_origins *origins);
 /* Deletes table inet name (and only it). */
 void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_origins *origins);
 

@@ -12,8 +12,10 @@ struct rs_table;
 
 /* t NULL records that table inet table_name did not exist. origin says where the ruleset came from (a policy path,
  * "emergency"...). *unreadable counts rules that cannot be re-created and were left out. */
-char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, size_t *unreadable);
-/* *out is NULL for a snapshot of "no table". */
-bool snapshot_decode(const char *text, struct rs_table **out, char **table_name, char **origin, char **error);
+char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, const char *stamp,
+		      size_t *unreadable);
+/* *out is NULL for a snapshot of "no table". stamp may be NULL when the caller does not want it. */
+bool snapshot_decode(const char *text, struct rs_table **out, char **table_name, char **origin, char **stamp,
+		     char **error);
 
 #endif

@@ -1,0 +1,25 @@
+/* The record of what tlswall last committed, stamped with the ruleset generation that commit produced.
+ *
+ * Reading a large set back from the kernel is quadratic (the kernel restarts its walk of the set for every 32 KiB
+ * of dump: a million ranges take a minute). While the generation is still the one tlswall's own commit produced,
+ * nothing anywhere has changed since, so the record is exactly what the kernel holds and the dump is skipped. Any
+ * commit by anyone moves the generation on, and the next read dumps the kernel again. */
+#ifndef TLSWALL_RECORD_H
+#define TLSWALL_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct nl;
+struct rs_table;
+struct state;
+
+#define STATE_RECORD "applied.json"
+
+/* After a commit that produced generation genid: t is what table name now holds (NULL: no table). */
+void record_save(struct state *st, struct nl *nl, const struct rs_table *t, const char *name, uint32_t genid);
+/* If the record is for this namespace, this boot, table name and generation genid: *out is the table (NULL: no
+ * table) and true. Otherwise false: the kernel must be read. */
+bool record_load(struct state *st, struct nl *nl, const char *name, uint32_t genid, struct rs_table **out);
+
+#endif
