@@ -161,7 +161,10 @@ int check_main(const struct cli *cli, int argc, char **argv)
 	if (json) {
 		emit_json_check(cli->policy_path, pl.policy, pl.diags, ret == EXIT_OK, stdout);
 	} else {
-		diag_print(pl.diags, stderr);
+		if (cli->verbosity >= 0)
+			diag_print(pl.diags, stderr);
+		else
+			diag_print_errors(pl.diags, stderr);
 		if (ret == EXIT_OK && cli->verbosity >= 0)
 			print_summary(pl.policy, cli->verbosity);
 		else if (ret != EXIT_OK)

@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tlswall/config.h"
 #include "tlswall/diag.h"
@@ -511,6 +513,33 @@ static struct policy *load(config_t *cf, bool ok, const char *name, struct diag_
 	return r.p;
 }
 
+/* Files pulled in with @include define the firewall as much as the policy does: the same trust rules apply. */
+static void check_included(const config_setting_t *s, const char *main_file, enum trust_mode trust,
+			   struct diag_list *diags, char ***seen, size_t *nseen)
+{
+	const char *file = config_setting_source_file(s);
+
+	if (file && strcmp(file, main_file) != 0) {
+		bool known = false;
+
+		for (size_t i = 0; i < *nseen && !known; i++)
+			known = strcmp((*seen)[i], file) == 0;
+		if (!known) {
+			int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+			*seen = x_reallocarray(*seen, *nseen + 1, sizeof(**seen));
+			(*seen)[(*nseen)++] = x_strdup(file);
+			if (fd >= 0) {
+				trust_check_fd(fd, file, trust, diags);
+				close(fd);
+			}
+		}
+	}
+	if (config_setting_is_aggregate(s))
+		for (int i = 0; i < config_setting_length(s); i++)
+			check_included(config_setting_get_elem(s, (unsigned)i), main_file, trust, diags, seen, nseen);
+}
+
 static void setup(config_t *cf, const char *name)
 {
 	const char *slash = strrchr(name, '/');
@@ -540,6 +569,15 @@ struct policy *config_load_file(const char *path, enum trust_mode trust, struct 
 	trust_check_fd(fileno(f), path, trust, diags);
 	setup(&cf, path);
 	p = load(&cf, config_read(&cf, f) == CONFIG_TRUE, path, diags);
+	if (p) {
+		char **seen = NULL;
+		size_t nseen = 0;
+
+		check_included(config_root_setting(&cf), path, trust, diags, &seen, &nseen);
+		for (size_t i = 0; i < nseen; i++)
+			free(seen[i]);
+		free(seen);
+	}
 	fclose(f);
 	config_destroy(&cf);
 	return p;

@@ -77,6 +77,11 @@ static void add(struct diag_list *list, enum diag_severity sev, const char *file
 	list->sorted = false;
 }
 
+void diag_note_file(struct diag_list *list, const char *file)
+{
+	intern_file(list, file);
+}
+
 void diag_error(struct diag_list *list, const char *file, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
@@ -144,7 +149,7 @@ const struct diag *diag_at(struct diag_list *list, size_t i)
 	return i < list->n ? &list->items[i] : NULL;
 }
 
-size_t diag_print(struct diag_list *list, FILE *out)
+static size_t print(struct diag_list *list, FILE *out, bool warnings)
 {
 	size_t errors = 0;
 
@@ -153,6 +158,8 @@ size_t diag_print(struct diag_list *list, FILE *out)
 		const struct diag *d = &list->items[i];
 		const char *sev = d->severity == DIAG_ERROR ? "error" : "warning";
 
+		if (d->severity == DIAG_WARNING && !warnings)
+			continue;
 		if (d->file && d->line)
 			fprintf(out, "%s:%u: %s: %s\n", d->file, d->line, sev, d->message);
 		else if (d->file)
@@ -162,4 +169,14 @@ size_t diag_print(struct diag_list *list, FILE *out)
 		errors += d->severity == DIAG_ERROR;
 	}
 	return errors;
+}
+
+size_t diag_print(struct diag_list *list, FILE *out)
+{
+	return print(list, out, true);
+}
+
+size_t diag_print_errors(struct diag_list *list, FILE *out)
+{
+	return print(list, out, false);
 }

@@ -16,6 +16,7 @@ bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust
 {
 	memset(pl, 0, sizeof(*pl));
 	pl->diags = diag_list_alloc();
+	diag_note_file(pl->diags, path); /* the policy's own diagnostics first, then those of its list files */
 	pl->policy = config_load_file(path, trust, pl->diags);
 	if (!pl->policy)
 		return false;

@@ -215,7 +215,11 @@ static void check_catalog_service(struct service *s, struct diag_list *d)
 		if (s->starttls)
 			WARN(d, s->starttls_loc, "starttls has no effect: \"%s\" is TLS from the first byte", c->name);
 	} else if (c->kind == TLS_UPGRADABLE) {
-		if (!s->starttls && !s->starttls_given) {
+		/* skipped only when starttls had a value of the wrong type, already reported; starttls = false is
+		 * exactly the case this error is for */
+		bool bad_type = s->starttls_given && s->starttls_loc.line == 0;
+
+		if (!s->starttls && !bad_type) {
 			if (c->twin)
 				ERR(d, s->service_loc,
 				    "service \"%s\" (%s) is plaintext until it upgrades with %s; add starttls = true "

@@ -39,6 +39,11 @@ const struct diag *diag_at(struct diag_list *list, size_t i);
 
 /* "FILE:LINE: error: message" lines; returns the number of errors printed. */
 size_t diag_print(struct diag_list *list, FILE *out);
+/* The same, without warnings (for -q). */
+size_t diag_print_errors(struct diag_list *list, FILE *out);
+
+/* Names a file before any diagnostic about it, so its diagnostics sort before those of files named later. */
+void diag_note_file(struct diag_list *list, const char *file);
 
 /* Lets a bad list file stop reporting after a while instead of printing a million lines. */
 bool diag_file_saturated(const struct diag_list *list, const char *file, size_t limit);
