@@ -14,6 +14,7 @@
 #include "tlswall/guard.h"
 #include "tlswall/nl.h"
 #include "tlswall/pipeline.h"
+#include "tlswall/record.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/state.h"
@@ -121,11 +122,24 @@ static bool parse(int argc, char **argv, struct apply_opts *o)
 	return true;
 }
 
+/* Saves t as file; when the record already holds exactly t, gives the record a second name instead of writing
+ * a million-element snapshot again. */
+static bool keep_as(struct state *st, const char *file, bool record_is_t, const struct rs_table *t, const char *name,
+		    const char *origin, char **error)
+{
+	char *ignored = NULL;
+
+	if (record_is_t && state_link(st, STATE_RECORD, file, &ignored))
+		return true;
+	free(ignored);
+	return snapshot_save(st, file, t, name, origin, error);
+}
+
 /* Before the commit: what to roll back to, and (with --confirm) the timer that will. */
 static bool prepare(struct state *st, const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
-		    const struct rs_table *live, struct pending *pend, char **error)
+		    const struct rs_table *live, bool from_record, struct pending *pend, char **error)
 {
-	if (!snapshot_save(st, STATE_PREVIOUS, live, planned->name, "the table before the last apply", error))
+	if (!keep_as(st, STATE_PREVIOUS, from_record, live, planned->name, "the table before the last apply", error))
 		return false;
 	if (!o->confirm)
 		return true;
@@ -152,7 +166,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 	struct diff d = { 0 };
 	struct pending pend;
 	uint32_t genid = 0;
-	bool pending_exists = false;
+	bool pending_exists = false, from_record = false;
 	char *error = NULL;
 	int ret = EXIT_ERROR;
 
@@ -183,7 +197,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 			pend.table, pend.policy);
 		goto out;
 	}
-	if (live_read(pl.table->name, st, &nl, &live, &genid))
+	if (live_read(pl.table->name, st, &nl, &live, &genid, &from_record))
 		goto out;
 	diff_tables(pl.table, live, &d);
 	if (diff_empty(&d)) {
@@ -208,13 +222,13 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 	warn_foreign(&d);
 	if (cli->verbosity > 0)
 		diff_print(&d, pl.table, live, 0, stdout);
-	if (!prepare(st, cli, &o, pl.table, live, &pend, &error)) {
+	if (!prepare(st, cli, &o, pl.table, live, from_record, &pend, &error)) {
 		fprintf(stderr, "tlswall: %s; nothing was applied\n", error);
 		state_remove(st, STATE_CANDIDATE);
 		goto out;
 	}
 	test_pause();
-	if (commit_table(nl, st, pl.table, &d, pl.table->name, genid, cli->verbosity > 0) != 0) {
+	if (commit_table(nl, st, pl.table, &d, pl.table->name, genid, cli->policy_path, cli->verbosity > 0) != 0) {
 		if (o.confirm) {
 			timer_stop(&pend);
 			state_remove(st, STATE_PENDING);
@@ -223,7 +237,8 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	test_hang_after_commit();
-	if (!o.confirm && !snapshot_save(st, STATE_LKG, pl.table, pl.table->name, cli->policy_path, &error))
+	/* the record commit_table just wrote is exactly this table */
+	if (!o.confirm && !keep_as(st, STATE_LKG, true, pl.table, pl.table->name, cli->policy_path, &error))
 		fprintf(stderr, "tlswall: warning: applied, but the last-known-good copy was not saved: %s\n", error);
 	if (cli->verbosity >= 0) {
 		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, pl.table->name);

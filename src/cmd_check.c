@@ -119,7 +119,7 @@ static int check_live(const struct rs_table *planned)
 	uint32_t genid;
 	int problems;
 
-	if (live_read(planned->name, NULL, &nl, &live, &genid) != 0)
+	if (live_read(planned->name, NULL, &nl, &live, &genid, NULL) != 0)
 		return -1;
 	problems = guard_coexistence(nl, planned, stdout);
 	guard_lockout(planned, live, true);

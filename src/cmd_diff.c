@@ -52,7 +52,7 @@ int diff_main(const struct cli *cli, int argc, char **argv)
 	 * used only while the generation is the one it names. Without a usable state directory, dump. */
 	st = state_open(cli->state_dir, &error);
 	free(error);
-	if (live_read(pl.table->name, st, &nl, &live, &genid))
+	if (live_read(pl.table->name, st, &nl, &live, &genid, NULL))
 		goto out;
 	diff_tables(pl.table, live, &d);
 	if (json)

@@ -36,7 +36,7 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 			pend.policy);
 		goto out;
 	}
-	if (live_read(table, st, &nl, &live, &genid))
+	if (live_read(table, st, &nl, &live, &genid, NULL))
 		goto out;
 	if (!live) {
 		if (cli->verbosity >= 0)
@@ -45,7 +45,7 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	/* only this table: every other table, Docker's and libvirt's included, stays as it is */
-	if (commit_table(nl, st, NULL, NULL, table, genid, cli->verbosity > 0) == 0) {
+	if (commit_table(nl, st, NULL, NULL, table, genid, "tlswall remove", cli->verbosity > 0) == 0) {
 		if (cli->verbosity >= 0)
 			printf("tlswall: removed table inet %s; inbound traffic is no longer filtered by tlswall\n", table);
 		ret = EXIT_OK;

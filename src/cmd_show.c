@@ -89,7 +89,7 @@ int show_main(const struct cli *cli, int argc, char **argv)
 	if (!table)
 		table = from_policy = cli_table_name(cli);
 	/* no record: show reports the kernel's counters, which only a dump has */
-	if (live_read(table, NULL, &nl, &live, &genid))
+	if (live_read(table, NULL, &nl, &live, &genid, NULL))
 		goto out;
 	if (json) {
 		emit_json_show(table, live, genid, stdout);

@@ -61,7 +61,7 @@ static void report(const struct nl_commit_result *res, const struct nl_origins *
 }
 
 int commit_table(struct nl *nl, struct state *st, const struct rs_table *planned, const struct diff *d, const char *name,
-		 uint32_t genid, bool verbose)
+		 uint32_t genid, const char *origin, bool verbose)
 {
 	bool delta = planned && d && !d->structural && !diff_empty(d);
 	struct nl_encode_opts opts = { test_fault_at() };
@@ -91,7 +91,7 @@ int commit_table(struct nl *nl, struct state *st, const struct rs_table *planned
 	if (ret)
 		report(&res, &origins, ret);
 	else
-		record_save(st, nl, planned, name, genid + 1); /* a guarded commit makes exactly the next generation */
+		record_save(st, nl, planned, name, origin, genid + 1); /* a guarded commit makes exactly the next generation */
 	nl_commit_result_release(&res);
 out:
 	nl_origins_release(&origins);
@@ -108,18 +108,24 @@ void commit_report_open_error(int err)
 		fprintf(stderr, "tlswall: cannot talk to netfilter: %s\n", strerror(-err));
 }
 
-int live_read(const char *name, struct state *st, struct nl **nl, struct rs_table **live, uint32_t *genid)
+int live_read(const char *name, struct state *st, struct nl **nl, struct rs_table **live, uint32_t *genid,
+	      bool *from_record)
 {
 	int ret = nl_open(nl);
 
 	*live = NULL;
+	if (from_record)
+		*from_record = false;
 	if (ret) {
 		commit_report_open_error(ret);
 		return ret;
 	}
 	/* unchanged since tlswall's own last commit: the record is the table, and no set is dumped */
-	if (st && nl_genid(*nl, genid) == 0 && record_load(st, *nl, name, *genid, live))
+	if (st && nl_genid(*nl, genid) == 0 && record_load(st, *nl, name, *genid, live)) {
+		if (from_record)
+			*from_record = true;
 		return 0;
+	}
 	ret = nl_read_table(*nl, name, live, genid);
 	if (ret == -EPERM || ret == -EACCES) {
 		commit_report_open_error(ret);

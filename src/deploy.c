@@ -269,15 +269,15 @@ int deploy_install(struct state *st, const struct rs_table *want, const char *na
 		struct diff d;
 		uint32_t genid;
 
-		ret = live_read(name, st, &nl, &live, &genid);
+		ret = live_read(name, st, &nl, &live, &genid, NULL);
 		if (ret)
 			break;
 		if (want) {
 			diff_tables(want, live, &d);
-			ret = diff_empty(&d) ? 0 : commit_table(nl, st, want, &d, name, genid, verbose);
+			ret = diff_empty(&d) ? 0 : commit_table(nl, st, want, &d, name, genid, "a restore", verbose);
 			diff_release(&d);
 		} else {
-			ret = live ? commit_table(nl, st, NULL, NULL, name, genid, verbose) : 0;
+			ret = live ? commit_table(nl, st, NULL, NULL, name, genid, "a restore", verbose) : 0;
 		}
 		rs_table_free(live);
 		nl_close(nl);

@@ -30,7 +30,8 @@ static char *stamp_for(struct nl *nl, const char *name, uint32_t genid)
 	return x_asprintf("generation=%u netns=%llu boot=%s table=%s", genid, (unsigned long long)cookie, boot, name);
 }
 
-void record_save(struct state *st, struct nl *nl, const struct rs_table *t, const char *name, uint32_t genid)
+void record_save(struct state *st, struct nl *nl, const struct rs_table *t, const char *name, const char *origin,
+		 uint32_t genid)
 {
 	char *stamp = st ? stamp_for(nl, name, genid) : NULL;
 	char *text, *error = NULL;
@@ -41,7 +42,7 @@ void record_save(struct state *st, struct nl *nl, const struct rs_table *t, cons
 			state_remove(st, STATE_RECORD);
 		return;
 	}
-	text = snapshot_encode(t, name, "the last commit", stamp, &unreadable);
+	text = snapshot_encode(t, name, origin ? origin : "the last commit", stamp, &unreadable);
 	/* a record that could not be written must not outlive the state it described */
 	if (!state_write(st, STATE_RECORD, text, strlen(text), &error)) {
 		state_remove(st, STATE_RECORD);

@@ -266,3 +266,20 @@ void state_event(struct state *st, const char *fmt, ...)
 	closelog();
 	free(msg);
 }
+
+bool state_link(struct state *st, const char *from, const char *to, char **error)
+{
+	char *tmp = x_asprintf("%s.tmp", to);
+	bool ok;
+
+	unlinkat(st->dirfd, tmp, 0);
+	ok = linkat(st->dirfd, from, st->dirfd, tmp, 0) == 0 && renameat(st->dirfd, tmp, st->dirfd, to) == 0;
+	if (!ok) {
+		*error = x_asprintf("cannot link %s/%s to %s: %s", st->dir, from, to, strerror(errno));
+		unlinkat(st->dirfd, tmp, 0);
+	} else {
+		fsync(st->dirfd);
+	}
+	free(tmp);
+	return ok;
+}

@@ -32,6 +32,9 @@ bool state_write(struct state *st, const char *name, const char *data, size_t le
 bool state_read(struct state *st, const char *name, char **data, size_t *len, char **error);
 bool state_exists(struct state *st, const char *name);
 void state_remove(struct state *st, const char *name);
+/* Makes `to` a second name of `from` (atomic replace). State files are only ever replaced by rename, never
+ * rewritten in place, so both names keep their content when either is replaced later. */
+bool state_link(struct state *st, const char *from, const char *to, char **error);
 /* Moves one state file over another (atomic). */
 bool state_rename(struct state *st, const char *from, const char *to, char **error);
 
