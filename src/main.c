@@ -10,22 +10,21 @@
 static const struct verb {
 	const char *name;
 	int (*main)(const struct cli *cli, int argc, char **argv);
-	const char *args;
-	const char *description;
+	const char *description; /* NULL: internal, not listed */
 } verbs[] = {
-	{ "check", check_main, "", "validate the policy and list what it opens" },
-	{ "generate", generate_main, "", "print an nft script that installs the policy (load it with nft -f)" },
-	{ "apply", apply_main, "", "make the kernel match the policy, in one transaction (--dry-run: show only)" },
-	{ "diff", diff_main, "", "show what apply would change: planned vs the live table (exit 2: changes)" },
-	{ "show", show_main, "", "print the live table with per-service counters and drops" },
-	{ "remove", remove_main, "", "delete tlswall's table (and nothing else)" },
-	{ "confirm", confirm_main, "", "keep a change applied with --confirm (it becomes last-known-good)" },
-	{ "rollback", rollback_main, "", "restore the ruleset from before the last apply, now" },
-	{ "status", status_main, "", "say whether a confirmation is pending, and how long is left" },
+	{ "check", check_main, "validate the policy and list what it opens" },
+	{ "generate", generate_main, "print an nft script that installs the policy (load it with nft -f)" },
+	{ "apply", apply_main, "make the kernel match the policy, in one transaction (--dry-run: show only)" },
+	{ "diff", diff_main, "show what apply would change: planned vs the live table (exit 2: changes)" },
+	{ "show", show_main, "print the live table with per-service counters and drops" },
+	{ "remove", remove_main, "delete tlswall's table (and nothing else)" },
+	{ "confirm", confirm_main, "keep a change applied with --confirm (it becomes last-known-good)" },
+	{ "rollback", rollback_main, "restore the ruleset from before the last apply, now" },
+	{ "status", status_main, "say whether a confirmation is pending, and how long is left" },
 	/* internal: the detached timer apply --confirm starts */
-	{ "rollback-timer", rollback_timer_main, NULL, NULL },
-	{ "services", services_main, "", "print the service catalogue" },
-	{ "help", help_main, "", "show this help" },
+	{ "rollback-timer", rollback_timer_main, NULL },
+	{ "services", services_main, "print the service catalogue" },
+	{ "help", help_main, "show this help" },
 };
 
 void usage_print(FILE *out)

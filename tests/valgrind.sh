@@ -33,7 +33,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	ns="twvg$$"
 	ip netns add "$ns" && trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 	cp "$root/policies/blocklist.conf" "$root/policies/blocklist.txt" "$tmp/" && chmod 600 "$tmp"/*
-	for verb in "apply" "apply" "diff" "diff --json" "show" "show --json" "remove"; do
+	for verb in "apply" "apply" "diff" "diff --json" "show" "show --json" "check --live" "status" "rollback" \
+		"apply" "remove" "apply --boot"; do
 		# shellcheck disable=SC2086
 		check "$verb in a namespace" ip netns exec "$ns" $vg "$bin" -f "$tmp/blocklist.conf" $verb
 	done
