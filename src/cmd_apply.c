@@ -201,6 +201,11 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	diff_tables(pl.table, live, &d);
 	if (diff_empty(&d)) {
+		/* an apply killed between its commit and saving last-known-good left it stale: this run finishes it */
+		if (!o.dry_run && !o.confirm && !pending_exists &&
+		    !keep_as(st, STATE_LKG, from_record, pl.table, pl.table->name, cli->policy_path, &error)) {
+			fprintf(stderr, "tlswall: warning: the last-known-good copy was not saved: %s\n", error);
+		}
 		if (cli->verbosity >= 0)
 			printf("tlswall: no changes: table inet %s already matches %s%s\n", pl.table->name,
 			       cli->policy_path, o.confirm ? "; nothing to confirm" : "");

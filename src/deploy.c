@@ -131,6 +131,9 @@ static uint64_t start_time(pid_t pid)
 	buf[n] = '\0';
 	/* the command name may hold spaces: count fields after its closing parenthesis */
 	p = strrchr(buf, ')');
+	/* a killed process its parent has not reaped yet is not running */
+	if (p && p[1] == ' ' && p[2] == 'Z')
+		return 0;
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &v) != 1)
 		return 0;
 	return v;

@@ -176,22 +176,49 @@ static bool map_has(const struct rs_table *t, uint8_t proto, uint16_t port)
 	return false;
 }
 
+/* The chain the services map sends proto/port to, or NULL. */
+static const struct rs_chain *owner_of(const struct rs_table *t, uint8_t proto, uint16_t port)
+{
+	const struct rs_set *map = rs_table_find_set(t, COMPILE_SERVICE_MAP);
+	uint8_t key[3] = { proto, (uint8_t)(port >> 8), (uint8_t)port };
+
+	for (size_t i = 0; map && i < map->nelem; i++) {
+		const uint8_t *e = rs_set_elem(map, i);
+		const uint8_t *last = map->interval ? e + 3 : e;
+
+		if (memcmp(key, e, 3) >= 0 && memcmp(key, last, 3) <= 0)
+			return map->data[i].chain ? rs_table_find_chain(t, map->data[i].chain) : NULL;
+	}
+	return NULL;
+}
+
+/* Whether rule r comes before the services map lookup in chain c: a drop there is a deny list. */
+static bool before_map(const struct rs_chain *c, const struct rs_rule *r)
+{
+	for (size_t i = 0; i < c->nrules; i++) {
+		if (c->rules[i] == r)
+			return true;
+		for (size_t k = 0; k < c->rules[i]->nstmts; k++)
+			if (c->rules[i]->stmts[k].kind == RS_STMT_MATCH && c->rules[i]->stmts[k].u.match.op == RS_OP_VMAP)
+				return false;
+	}
+	return false;
+}
+
 static void explain(const struct rs_table *planned, const struct conn *c, const struct eval_trace *why, char *buf,
 		    size_t len)
 {
 	const char *proto = c->p.l4proto == 6 ? "tcp" : "udp";
+	const struct rs_chain *owner = owner_of(planned, c->p.l4proto, c->p.dport);
 
-	if (!map_has(planned, c->p.l4proto, c->p.dport))
-		snprintf(buf, len, "no entry of the policy opens %u/%s", c->p.dport, proto);
-	else if (why->chain && !why->chain->base)
-		snprintf(buf, len, "%s (%s:%u) opens %u/%s only to some sources or interfaces, and not to this one",
-			 why->chain->name, why->chain->src_file ? why->chain->src_file : "policy", why->chain->src_line,
-			 c->p.dport, proto);
-	else if (why->rule && why->rule->src_file)
-		snprintf(buf, len, "the source is dropped by the rule from %s:%u", why->rule->src_file,
+	if (why->rule && why->chain && why->chain->base && before_map(why->chain, why->rule))
+		snprintf(buf, len, "the client is in a deny list (%s:%u)", why->rule->src_file ? why->rule->src_file : "policy",
 			 why->rule->src_line);
+	else if (!owner)
+		snprintf(buf, len, "no entry of the policy opens %u/%s", c->p.dport, proto);
 	else
-		snprintf(buf, len, "the source or interface is not among those %u/%s is open to", c->p.dport, proto);
+		snprintf(buf, len, "%s (%s:%u) opens %u/%s only to some sources or interfaces, and not to this one",
+			 owner->name, owner->src_file ? owner->src_file : "policy", owner->src_line, c->p.dport, proto);
 }
 
 int guard_lockout(const struct rs_table *planned, const struct rs_table *live, bool force)

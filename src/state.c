@@ -47,7 +47,8 @@ static bool check_dir(int fd, const char *dir, char **error)
 
 struct state *state_open(const char *dir, char **error)
 {
-	struct state *st;
+	struct state *st = NULL;
+	char *path = NULL;
 	int fd;
 
 	*error = NULL;
@@ -55,9 +56,25 @@ struct state *state_open(const char *dir, char **error)
 		dir = getenv("TLSWALL_STATE_DIR");
 	if (!dir || !*dir)
 		dir = TLSWALL_STATEDIR;
+	/* absolute, so the rollback timer (which runs from /) finds it; without trailing slashes, which would make
+	 * open() follow a symbolic link despite O_NOFOLLOW */
+	if (dir[0] != '/') {
+		char cwd[4096];
+
+		if (!getcwd(cwd, sizeof(cwd))) {
+			*error = x_asprintf("cannot resolve state directory %s: %s", dir, strerror(errno));
+			goto out;
+		}
+		path = x_asprintf("%s/%s", cwd, dir);
+	} else {
+		path = x_strdup(dir);
+	}
+	for (size_t n = strlen(path); n > 1 && path[n - 1] == '/'; n--)
+		path[n - 1] = '\0';
+	dir = path;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		*error = x_asprintf("cannot create state directory %s: %s", dir, strerror(errno));
-		return NULL;
+		goto out;
 	}
 	/* O_NOFOLLOW: a symlink planted in place of the directory is refused, not followed */
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -65,16 +82,18 @@ struct state *state_open(const char *dir, char **error)
 		*error = x_asprintf("cannot open state directory %s: %s", dir,
 				    errno == ELOOP || errno == ENOTDIR ? "it is a symbolic link or not a directory" :
 									   strerror(errno));
-		return NULL;
+		goto out;
 	}
 	if (!check_dir(fd, dir, error)) {
 		close(fd);
-		return NULL;
+		goto out;
 	}
 	st = x_calloc(1, sizeof(*st));
 	st->dir = x_strdup(dir);
 	st->dirfd = fd;
 	st->lockfd = -1;
+out:
+	free(path);
 	return st;
 }
 
@@ -274,6 +293,8 @@ bool state_link(struct state *st, const char *from, const char *to, char **error
 
 	unlinkat(st->dirfd, tmp, 0);
 	ok = linkat(st->dirfd, from, st->dirfd, tmp, 0) == 0 && renameat(st->dirfd, tmp, st->dirfd, to) == 0;
+	/* renaming onto a name for the same file succeeds and does nothing: the temporary name would stay */
+	unlinkat(st->dirfd, tmp, 0);
 	if (!ok) {
 		*error = x_asprintf("cannot link %s/%s to %s: %s", st->dir, from, to, strerror(errno));
 		unlinkat(st->dirfd, tmp, 0);
