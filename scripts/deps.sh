@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-dev libcmocka-dev
-nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3"
+nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd"
 
 missing=""
 for p in $PACKAGES; do
