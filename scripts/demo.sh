@@ -23,6 +23,7 @@ done
 # Absolute paths: the servers run from the temp dir.
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 policy=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+here=$(cd "$(dirname "$0")" && pwd)
 [ -x "$bin" ] || { echo "demo: $1 is not an executable (run make first)" >&2; exit 1; }
 [ -r "$policy" ] || { echo "demo: cannot read $2" >&2; exit 1; }
 
@@ -103,26 +104,6 @@ ip netns exec "$HOST" timeout 10 "$bin" -f "$policy" show 2>&1 | indent
 step "Starting servers in the host: openssl s_server on the TLS ports, banner servers on the plaintext ones"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=tlswall-demo \
 	-keyout key.pem -out cert.pem >req.log 2>&1 || die "openssl could not make a certificate: $(tail -n 1 req.log)"
-cat >banner.py <<'EOF'
-# One dual-stack socket per port; each connection gets a one-line banner, as FTP, POP3, IMAP or NNTP would send.
-import asyncio, socket, sys
-
-async def main(ports):
-    for port in ports:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.bind(("::", port))
-        s.listen(64)
-        async def greet(reader, writer, port=port):
-            writer.write(b"220 demo server on port %d\r\n" % port)
-            await writer.drain()
-            writer.close()
-        await asyncio.start_server(greet, sock=s)
-    await asyncio.Event().wait()
-
-asyncio.run(main([int(p) for p in sys.argv[1:]]))
-EOF
 cat >probe.py <<'EOF'
 # probe.py SECONDS KIND,ADDR,PORT...: tries every target at once, so blocked ports cost one timeout in all.
 # Prints "KIND ADDR PORT RESULT" per target, in order; RESULT is what a person should read.
@@ -173,7 +154,7 @@ for p in $TLS_PORTS; do
 	pids="$pids $!"
 done
 # shellcheck disable=SC2086
-timeout 120 ip netns exec "$HOST" python3 banner.py $PLAIN_PORTS </dev/null >banner.log 2>&1 &
+timeout 120 ip netns exec "$HOST" python3 "$here/banner-server.py" "220 demo server on" $PLAIN_PORTS </dev/null >banner.log 2>&1 &
 pids="$pids $!"
 i=0
 while :; do

@@ -185,11 +185,9 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 	if (cli->verbosity >= 0)
 		diag_print(pl.diags, stderr);
 
-	st = state_open(cli->state_dir, &error);
-	if (!st || !state_lock(st, 60, &error) || !pending_read(st, &pend, &pending_exists, &error)) {
-		fprintf(stderr, "tlswall: %s\n", error);
+	st = deploy_open(cli->state_dir, true, &pend, &pending_exists);
+	if (!st)
 		goto out;
-	}
 	if (pending_exists && !o.dry_run) {
 		fprintf(stderr,
 			"tlswall: a change to table inet %s is waiting for confirmation (%s); run \"tlswall confirm\" or "

@@ -17,11 +17,9 @@ int confirm_main(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "tlswall confirm: unexpected argument \"%s\"\n", argv[1]);
 		return EXIT_ERROR;
 	}
-	st = state_open(cli->state_dir, &error);
-	if (!st || !state_lock(st, 60, &error) || !pending_read(st, &p, &exists, &error)) {
-		fprintf(stderr, "tlswall: %s\n", error);
+	st = deploy_open(cli->state_dir, true, &p, &exists);
+	if (!st)
 		goto out;
-	}
 	if (!exists) {
 		fprintf(stderr, "tlswall: nothing to confirm (no change is waiting; see \"tlswall status\" for what the "
 				"rollback timer did)\n");

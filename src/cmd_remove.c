@@ -24,11 +24,9 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	table = cli_table_name(cli);
-	st = state_open(cli->state_dir, &error);
-	if (!st || !state_lock(st, 60, &error) || !pending_read(st, &pend, &pending, &error)) {
-		fprintf(stderr, "tlswall: %s\n", error);
+	st = deploy_open(cli->state_dir, true, &pend, &pending);
+	if (!st)
 		goto out;
-	}
 	if (pending) {
 		/* the rollback timer would bring a table back behind the admin's back */
 		fprintf(stderr, "tlswall: a change is waiting for confirmation (%s); run \"tlswall confirm\" or "

@@ -17,11 +17,9 @@ int rollback_main(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "tlswall rollback: unexpected argument \"%s\"\n", argv[1]);
 		return EXIT_ERROR;
 	}
-	st = state_open(cli->state_dir, &error);
-	if (!st || !state_lock(st, 60, &error) || !pending_read(st, &p, &exists, &error)) {
-		fprintf(stderr, "tlswall: %s\n", error);
+	st = deploy_open(cli->state_dir, true, &p, &exists);
+	if (!st)
 		goto out;
-	}
 	if (exists && p.netns != deploy_netns()) {
 		fprintf(stderr, "tlswall: the change waiting for confirmation was applied in another network namespace; "
 				"roll it back there (ip netns exec ...)\n");

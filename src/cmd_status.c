@@ -67,11 +67,9 @@ int status_main(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "tlswall status: unexpected argument \"%s\"\n", argv[1]);
 		return EXIT_ERROR;
 	}
-	st = state_open(cli->state_dir, &error);
-	if (!st || !pending_read(st, &p, &exists, &error)) {
-		fprintf(stderr, "tlswall: %s\n", error);
+	st = deploy_open(cli->state_dir, false, &p, &exists);
+	if (!st)
 		goto out;
-	}
 	if (exists) {
 		long left = (long)(p.deadline - (int64_t)time(NULL));
 

@@ -307,3 +307,17 @@ int deploy_restore(struct state *st, const char *file, bool verbose)
 	free(origin);
 	return ret;
 }
+
+struct state *deploy_open(const char *dir, bool lock, struct pending *p, bool *exists)
+{
+	char *error = NULL;
+	struct state *st = state_open(dir, &error);
+
+	if (!st || (lock && !state_lock(st, 60, &error)) || !pending_read(st, p, exists, &error)) {
+		fprintf(stderr, "tlswall: %s\n", error);
+		free(error);
+		state_close(st);
+		return NULL;
+	}
+	return st;
+}

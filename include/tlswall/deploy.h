@@ -22,6 +22,10 @@ struct pending {
 	char table[64];
 };
 
+/* Opens the state directory (dir NULL: the default), locks it when lock is set, and reads the pending confirmation.
+ * NULL, after saying why on stderr, when any of it fails. */
+struct state *deploy_open(const char *dir, bool lock, struct pending *p, bool *exists);
+
 /* false with *error when the file exists but cannot be read; *exists says whether there is one. */
 bool pending_read(struct state *st, struct pending *p, bool *exists, char **error);
 bool pending_write(struct state *st, const struct pending *p, char **error);

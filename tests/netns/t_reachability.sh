@@ -41,27 +41,6 @@ ip -n "$C" addr add $C6/64 dev tw-c nodad
 ip -n "$H" link set tw-h up
 ip -n "$C" link set tw-c up
 
-# Banner server: one dual-stack socket per port (IPV6_V6ONLY off), one line then close, so a client that gets in
-# has bytes to read at once.
-cat >"$TW_TMP/banner.py" <<'EOF'
-import asyncio, socket, sys
-
-async def main(ports):
-    for port in ports:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.bind(("::", port))
-        s.listen(64)
-        async def greet(reader, writer, port=port):
-            writer.write(b"BANNER tlswall-test port %d\r\n" % port)
-            await writer.drain()
-            writer.close()
-        await asyncio.start_server(greet, sock=s)
-    await asyncio.Event().wait()
-
-asyncio.run(main([int(p) for p in sys.argv[1:]]))
-EOF
 
 # Probe: connects to every ADDR,PORT at once (so N blocked ports cost one timeout, not N), prints one line each:
 # ADDR PORT RESULT SECONDS BANNER, RESULT one of banner, silent, timeout, refused, reset, error:WHAT.
@@ -120,7 +99,7 @@ for p in $TLS_PORTS; do
 		</dev/null >"s_server-$p.log" 2>&1
 done
 # shellcheck disable=SC2086
-tw_bg timeout 300 ip netns exec "$H" python3 banner.py $PLAIN_PORTS </dev/null >banner.log 2>&1
+tw_bg timeout 300 ip netns exec "$H" python3 "$root/scripts/banner-server.py" "BANNER tlswall-test" $PLAIN_PORTS </dev/null >banner.log 2>&1
 
 missing=""
 i=0
