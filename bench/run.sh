@@ -7,9 +7,15 @@
 # prints its Markdown tables and writes them to bench/results/NAME.md. Needs root: nothing here touches this
 # machine's own firewall or network, but creating namespaces and loading rulesets into them does.
 #
-# Environment: BENCH_RUNS (rounds per figure, default 15, at least 5), BENCH_SIZES (default "10 1000"),
-# BENCH_TIMEOUT (seconds per measurement, default 1800), BENCH_RESULTS (default bench/results),
-# BENCH_STRICT=1 (exit 3 when tlswall is slower than nft -f anywhere).
+# After the measurements, bench/lib/summary.py writes results/summary.md (the targets, met or missed) and, with
+# Debian's python3-matplotlib, results/summary.png.
+#
+# Environment: BENCH_RUNS (rounds per figure, default 5, at least 5), BENCH_RUNS_1M (rounds per figure at 1M
+# networks, default 3, at least 3), BENCH_SIZES (default "10 1000 100000 1000000"), BENCH_TIMEOUT (seconds per
+# measurement, default 1800), BENCH_NFT_TIMEOUT (seconds for one slow nft command, default 120),
+# BENCH_RESULTS (default bench/results), BENCH_TOOLS (where ferm and firewalld are unpacked, default
+# /var/tmp/tlswall-bench-tools), BENCH_NO_INSTALL=1 (install nothing), BENCH_STRICT=1 (exit 3 when tlswall is
+# slower than nft -f anywhere in measure/apply.py).
 set -u
 
 usage() { echo "Usage: $0 TLSWALL [MEASUREMENT...]" >&2; exit 1; }
@@ -29,9 +35,54 @@ for tool in python3 nft unshare timeout; do
 done
 
 results=${BENCH_RESULTS:-$bench/results}
-runs=${BENCH_RUNS:-15}
-sizes=${BENCH_SIZES:-10 1000}
+runs=${BENCH_RUNS:-5}
+sizes=${BENCH_SIZES:-10 1000 100000 1000000}
 limit=${BENCH_TIMEOUT:-1800}
+tools=${BENCH_TOOLS:-/var/tmp/tlswall-bench-tools}
+export BENCH_TOOLS=$tools
+started=$(date +%s)
+
+# Bench-only packages, from Debian, when missing: /usr/bin/time and strace (peak RSS, phases), matplotlib for the
+# plot (Debian's python3, not whatever python3 is first in PATH), iptables for ferm, and firewalld's Python
+# modules and dbus-daemon. ferm and firewalld themselves are only downloaded and unpacked into $tools: installing
+# them would enable their services on this machine (firewalld's would take over its firewall at the next boot).
+want_pkgs="time strace python3-matplotlib iptables python3-nftables python3-dbus python3-gi gir1.2-glib-2.0 dbus"
+if [ "${BENCH_NO_INSTALL:-0}" != 1 ] && command -v apt-get >/dev/null; then
+	missing=""
+	for p in $want_pkgs; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "bench: installing bench-only packages:$missing" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||
+			{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1; } ||
+			echo "bench: warning: could not install$missing; the measurements that need them say so" >&2
+	fi
+	if [ ! -x "$tools/usr/sbin/ferm" ] || [ ! -x "$tools/usr/sbin/firewalld" ]; then
+		echo "bench: unpacking Debian's ferm and firewalld into $tools (not installing them)" >&2
+		dl=$(mktemp -d)
+		chmod 755 "$dl"
+		if (cd "$dl" && apt-get download ferm firewalld python3-firewall >/dev/null 2>&1 ||
+			{ apt-get update -q >/dev/null 2>&1 && apt-get download ferm firewalld python3-firewall >/dev/null 2>&1; }); then
+			mkdir -p "$tools"
+			for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$tools"; done
+		else
+			echo "bench: warning: could not download ferm/firewalld; measure/others.py reports them as missing" >&2
+		fi
+		rm -rf "$dl"
+	fi
+fi
+
+# the packet-path client and server
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if command -v cc >/dev/null && cc -O2 -Wall -o "$work/connrate" "$bench/connrate.c"; then
+	export BENCH_CONNRATE="$work/connrate"
+else
+	echo "bench: warning: could not build bench/connrate.c; measure/packet.py will fail" >&2
+fi
 
 if [ $# -eq 0 ]; then
 	for m in "$bench"/measure/*.py; do set -- "$@" "$(basename "$m" .py)"; done
@@ -60,6 +111,8 @@ for name in "$@"; do
 	*) echo "bench: $name failed (exit $rc)" >&2; fails=$((fails + 1)) ;;
 	esac
 done
+python3 "$bench/lib/summary.py" "$results" >/dev/null || { echo "bench: summary failed" >&2; fails=$((fails + 1)); }
+echo "bench: $(($(date +%s) - started)) s in all; targets in $results/summary.md" >&2
 [ $fails -eq 0 ] || { echo "bench: $fails measurement(s) failed" >&2; exit 1; }
 if [ $slower -ne 0 ] && [ "${BENCH_STRICT:-0}" = 1 ]; then
 	echo "bench: tlswall is slower than nft -f in $slower measurement(s)" >&2

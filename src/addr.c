@@ -291,12 +291,24 @@ static int cmp6(const void *a, const void *b)
 	return c ? c : ip6_cmp(&x->last, &y->last);
 }
 
+/* Lists are often kept sorted: checking costs one pass, sorting a million ranges again costs twenty. */
+static bool sorted(const void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *p = base;
+
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + (i - 1) * size, p + i * size) > 0)
+			return false;
+	return true;
+}
+
 void addr_list_normalize(struct addr_list *list)
 {
 	size_t out = 0;
 
 	if (list->n4 > 1) {
-		qsort(list->v4, list->n4, sizeof(*list->v4), cmp4);
+		if (!sorted(list->v4, list->n4, sizeof(*list->v4), cmp4))
+			qsort(list->v4, list->n4, sizeof(*list->v4), cmp4);
 		for (size_t i = 1; i < list->n4; i++) {
 			struct range4 *cur = &list->v4[out];
 			const struct range4 *next = &list->v4[i];
@@ -313,7 +325,8 @@ void addr_list_normalize(struct addr_list *list)
 	}
 	out = 0;
 	if (list->n6 > 1) {
-		qsort(list->v6, list->n6, sizeof(*list->v6), cmp6);
+		if (!sorted(list->v6, list->n6, sizeof(*list->v6), cmp6))
+			qsort(list->v6, list->n6, sizeof(*list->v6), cmp6);
 		for (size_t i = 1; i < list->n6; i++) {
 			struct range6 *cur = &list->v6[out];
 			const struct range6 *next = &list->v6[i];

@@ -67,28 +67,57 @@ class Netns:
         if self.current is None or cur != self.current:
             raise BenchError("refusing to run a netfilter command outside a namespace this benchmark created")
 
-    def release(self):
+    def release(self, settle=None):
         for fd in self.held:
             os.close(fd)
         self.held = []
-        if self.settle:
-            time.sleep(self.settle)
+        settle = self.settle if settle is None else settle
+        if settle:
+            time.sleep(settle)
 
 
 class Result:
-    __slots__ = ("wall", "user", "sys", "status")
+    __slots__ = ("wall", "user", "sys", "status", "rss_kb", "timed_out")
 
-    def __init__(self, wall, user, sys_, status):
+    def __init__(self, wall, user, sys_, status, rss_kb=None, timed_out=False):
         self.wall, self.user, self.sys, self.status = wall, user, sys_, status
+        self.rss_kb, self.timed_out = rss_kb, timed_out
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+TIME = "/usr/bin/time"
+
+
+def _descendants(pid):
+    """Every live descendant of pid (from /proc/PID/task/*/children), deepest last."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                kids = open(f"/proc/{p}/task/{t}/children").read().split()
+            except OSError:
+                continue
+            for k in kids:
+                out.append(int(k))
+                todo.append(int(k))
+    return out
 
 
 class Runner:
     """Starts one command, waits for it and returns its wall time (s), user/system CPU (s) and exit status, from
     posix_spawn + wait4 so nothing but the command itself is measured (no shell, no pipes).
 
-    Not peak RSS: wait4's ru_maxrss of a child spawned from Python includes Python's own RSS (posix_spawn uses
-    vfork, and exec records the high-water mark of the address space it leaves). A peak-RSS measurement needs a
-    small launcher that forks, or the cgroup v2 memory.peak of a cgroup made for the command."""
+    Peak RSS is not wait4's ru_maxrss of a child spawned from Python: that includes Python's own RSS (posix_spawn
+    uses vfork, and exec records the high-water mark of the address space it leaves). run(..., rss=True) starts
+    the command under /usr/bin/time -f %M instead, a small launcher that forks (its own few MiB are the floor of
+    the figure); that adds about a millisecond to the wall time, the same for every tool."""
 
     def __init__(self, workdir, env=None, timeout=300, netns=None):
         self.errfile = os.path.join(workdir, "stderr.log")
@@ -96,42 +125,64 @@ class Runner:
         self.timeout = timeout
         self.netns = netns
         self._pid = None
+        self._timed_out = False
         signal.signal(signal.SIGALRM, self._on_alarm)
 
     def _on_alarm(self, *_):
         if self._pid:
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self._timed_out = True
+            # the command and whatever it started (a launcher such as /usr/bin/time leaves its child otherwise)
+            for p in [self._pid] + _descendants(self._pid):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
-    def run(self, argv, stdout="/dev/null", stdin="/dev/null", stderr=None, check=True, touches_netfilter=True):
+    def run(self, argv, stdout="/dev/null", stdin="/dev/null", stderr=None, check=True, touches_netfilter=True,
+            rss=False, timeout=None, env=None):
+        """rss=True: run the command under /usr/bin/time -f %M, whose fork gives the command's own peak RSS (KiB)
+        in Result.rss_kb. timeout: seconds for this command (default: the Runner's); a command killed by it has
+        Result.timed_out set (and raises BenchError when check is true). env: this command's environment."""
         if touches_netfilter and self.netns is not None:
             self.netns.assert_isolated()
         path = shutil.which(argv[0]) if "/" not in argv[0] else argv[0]
         if not path:
             raise BenchError(f"{argv[0]}: not found")
+        rssfile = None
+        if rss:
+            rssfile = os.path.join(os.path.dirname(self.errfile), "rss.out")
+            argv = [TIME, "-f", "%M", "-o", rssfile, path] + list(argv[1:])
+            path = TIME
         errf = stderr or self.errfile
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
             (os.POSIX_SPAWN_OPEN, 2, errf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
         ]
-        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        self._timed_out = False
+        signal.setitimer(signal.ITIMER_REAL, timeout or self.timeout)
         try:
             t0 = time.perf_counter()
-            self._pid = os.posix_spawn(path, argv, self.env, file_actions=actions)
+            self._pid = os.posix_spawn(path, argv, self.env if env is None else env, file_actions=actions)
             _, status, ru = os.wait4(self._pid, 0)
             wall = time.perf_counter() - t0
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             self._pid = None
         code = os.waitstatus_to_exitcode(status)
+        timed_out = self._timed_out
         if check and code != 0:
-            msg = open(errf, errors="replace").read().strip() if os.path.exists(errf) else ""
-            what = "killed by the time limit" if code == -signal.SIGKILL else f"exit {code}"
-            raise BenchError(f"{' '.join(argv)}: {what}\n{msg}")
-        return Result(wall, ru.ru_utime, ru.ru_stime, code)
+            msg = open(errf, errors="replace").read().strip()[-2000:] if os.path.exists(errf) else ""
+            what = "killed by the time limit" if timed_out else f"exit {code}"
+            raise BenchError(f"{' '.join(argv)[:300]}: {what}\n{msg}")
+        rss_kb = None
+        if rssfile and not timed_out:
+            try:
+                # time writes "Command exited with non-zero status N" first when the command failed
+                rss_kb = int(open(rssfile).read().split()[-1])
+            except (OSError, ValueError, IndexError):
+                rss_kb = None
+        return Result(wall, ru.ru_utime, ru.ru_stime, code, rss_kb, timed_out)
 
 
 # ---- statistics and formatting ------------------------------------------------------------------------------------

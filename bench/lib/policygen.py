@@ -15,6 +15,7 @@ Used as a module (write_policy) or from the command line:
 import argparse
 import ipaddress
 import os
+import random
 
 V4_BASE = int(ipaddress.IPv4Address("10.0.0.0"))
 V4_SPAN = 1 << 22                  # per variant: 10.0.0.0/10, 10.64.0.0/10, ...: 2M spaced addresses each
@@ -62,6 +63,59 @@ def write_policy(directory, name, n_services, n_addresses, variant, v6_fraction=
         f.write(f"services = (\n{svc}\n);\n" if n_services else "services = ( );\n")
     os.chmod(conf, 0o600)
     os.chmod(lst, 0o600)
+    return conf
+
+
+# ---- block lists of networks (bench/measure/scale.py) ------------------------------------------------------------
+# /24 indices (IPv4 network >> 8) from 11.0.0.0 to 223.255.255.0: never 0-10/8 (10/8 carries the packet-path test's
+# own addresses), 127/8 is inside but never reached by a test, nothing multicast or reserved above.
+V4_24_LO = 11 << 16
+V4_24_HI = 224 << 16
+V6_48_BASE = 0x2400 << 32          # /48 index (IPv6 network >> 80): 2400::/16, 2^32 /48s
+
+
+def cidrs(n, variant=0, v6_fraction=0.25, seed=1):
+    """n random networks: IPv4 /24s and (a v6_fraction of them) IPv6 /48s, in random order.
+
+    A /24 or /48 is picked among those whose index is 2*variant modulo 8, so two picked networks are never adjacent
+    (tlswall would merge adjacent ones into one range, nft would too) and variants 0-3 never share a network."""
+    if not 0 <= variant < 4:
+        raise ValueError("at most 4 variants")
+    rng = random.Random(f"tlswall-bench-{seed}-{variant}")
+    n6 = int(n * v6_fraction)
+    n4 = n - n6
+    out = []
+    for k in rng.sample(range((V4_24_HI - V4_24_LO) // 8), n4):
+        i = V4_24_LO + 8 * k + 2 * variant
+        out.append(f"{i >> 16}.{(i >> 8) & 255}.{i & 255}.0/24")
+    for k in rng.sample(range((1 << 32) // 8), n6):
+        i = V6_48_BASE + 8 * k + 2 * variant
+        out.append(f"{(i >> 32) & 0xffff:x}:{(i >> 16) & 0xffff:x}:{i & 0xffff:x}::/48")
+    rng.shuffle(out)
+    return out
+
+
+def write_list(path, entries, comment=""):
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        if comment:
+            f.write(f"# {comment}\n")
+        f.write("\n".join(entries))
+        f.write("\n")
+    os.chmod(path, 0o600)
+
+
+def write_blocklist_policy(directory, name, list_name, services=(("https", 443), ("domain-s", 853))):
+    """DIR/NAME.conf in the shape of policies/blocklist.conf: catalogue TLS services and deny = [ "@bl" ], the set
+    read from DIR/LIST_NAME (write it with write_list). Returns the path."""
+    conf = os.path.join(directory, name + ".conf")
+    svc = ",\n".join(f'  {{ service = "{s}"; }}' for s, _ in services)
+    with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write("# synthetic benchmark policy: a block list read from a list file\n")
+        f.write('version = 1;\npolicy = "drop";\n')
+        f.write(f'sets = {{ bl = {{ file = "{list_name}"; }}; }};\n')
+        f.write('deny = [ "@bl" ];\n')
+        f.write(f"services = (\n{svc}\n);\n")
+    os.chmod(conf, 0o600)
     return conf
 
 
