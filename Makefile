@@ -143,19 +143,21 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(O)/tlswall policies/default.conf
 
-install: $(O)/tlswall $(O)/tlswall.service
+install: $(O)/tlswall
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(SYSCONFDIR)/tlswall
 	install -m 0755 $(O)/tlswall $(DESTDIR)$(SBINDIR)/tlswall
 	install -d $(DESTDIR)$(UNITDIR)
-	install -m 0644 $(O)/tlswall.service $(DESTDIR)$(UNITDIR)/tlswall.service
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
+		contrib/systemd/tlswall.service.in >$(DESTDIR)$(UNITDIR)/tlswall.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tlswall.service
 	install -m 0644 man/tlswall.8 $(DESTDIR)$(MANDIR)/man8/tlswall.8
 	install -m 0644 man/tlswall.conf.5 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf || \
 		install -m 0600 policies/default.conf $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/tlswall $(DESTDIR)$(MANDIR)/man8/tlswall.8 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
+	rm -f $(DESTDIR)$(SBINDIR)/tlswall $(DESTDIR)$(MANDIR)/man8/tlswall.8 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5 $(DESTDIR)$(UNITDIR)/tlswall.service
 
 clean:
 	rm -rf $(O)
