@@ -10,21 +10,23 @@
 static const struct verb {
 	const char *name;
 	int (*main)(const struct cli *cli, int argc, char **argv);
+	const char *options;     /* the verb's own options, for the usage text */
 	const char *description; /* NULL: internal, not listed */
 } verbs[] = {
-	{ "check", check_main, "validate the policy and list what it opens" },
-	{ "generate", generate_main, "print an nft script that installs the policy (load it with nft -f)" },
-	{ "apply", apply_main, "make the kernel match the policy, in one transaction (--dry-run: show only)" },
-	{ "diff", diff_main, "show what apply would change: planned vs the live table (exit 2: changes)" },
-	{ "show", show_main, "print the live table with per-service counters and drops" },
-	{ "remove", remove_main, "delete tlswall's table (and nothing else)" },
-	{ "confirm", confirm_main, "keep a change applied with --confirm (it becomes last-known-good)" },
-	{ "rollback", rollback_main, "restore the ruleset from before the last apply, now" },
-	{ "status", status_main, "say whether a confirmation is pending, and how long is left" },
+	{ "check", check_main, "[--json] [--live]", "validate the policy and list what it opens (--live: against this host)" },
+	{ "generate", generate_main, "", "print an nft script that installs the policy (load it with nft -f)" },
+	{ "apply", apply_main, "[--dry-run] [--confirm SECONDS] [--force] [--boot]",
+	  "make the kernel match the policy, in one transaction" },
+	{ "diff", diff_main, "[--json]", "show what apply would change: planned vs the live table (exit 2: changes)" },
+	{ "show", show_main, "[--json] [--table NAME]", "print the live table with per-service counters and drops" },
+	{ "remove", remove_main, "", "delete tlswall's table (and nothing else)" },
+	{ "confirm", confirm_main, "", "keep a change applied with --confirm (it becomes last-known-good)" },
+	{ "rollback", rollback_main, "", "restore the ruleset from before the last apply, now" },
+	{ "status", status_main, "", "say whether a confirmation is pending, and how long is left" },
 	/* internal: the detached timer apply --confirm starts */
-	{ "rollback-timer", rollback_timer_main, NULL },
-	{ "services", services_main, "print the service catalogue" },
-	{ "help", help_main, "show this help" },
+	{ "rollback-timer", rollback_timer_main, "TOKEN SECONDS", NULL },
+	{ "services", services_main, "", "print the service catalogue" },
+	{ "help", help_main, "", "show this help" },
 };
 
 void usage_print(FILE *out)
@@ -35,9 +37,13 @@ void usage_print(FILE *out)
 		"Allow inbound traffic only on TLS-secured service ports, through one nftables table.\n"
 		"\n"
 		"Verbs:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (verbs[i].description)
-			fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].description);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		if (!verbs[i].description)
+			continue;
+		fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].description);
+		if (*verbs[i].options)
+			fprintf(out, "  %-10s   %s %s\n", "", verbs[i].name, verbs[i].options);
+	}
 	fprintf(out,
 		"\n"
 		"Options:\n"
