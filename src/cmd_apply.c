@@ -111,10 +111,8 @@ static bool parse(int argc, char **argv, struct apply_opts *o)
 			return false;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tlswall apply: unexpected argument \"%s\"\n", argv[optind]);
+	if (cli_extra_args("apply", argc, argv, optind))
 		return false;
-	}
 	if (o->boot && (o->dry_run || o->confirm)) {
 		fprintf(stderr, "tlswall apply: --boot runs alone (no --dry-run, no --confirm)\n");
 		return false;

@@ -152,10 +152,8 @@ int check_main(const struct cli *cli, int argc, char **argv)
 			return EXIT_ERROR;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tlswall check: unexpected argument \"%s\"\n", argv[optind]);
+	if (cli_extra_args("check", argc, argv, optind))
 		return EXIT_ERROR;
-	}
 	if (pipeline_build(&pl, cli->policy_path, TRUST_WARN))
 		ret = EXIT_OK;
 	if (json) {

@@ -13,10 +13,8 @@ int confirm_main(const struct cli *cli, int argc, char **argv)
 	char *error = NULL;
 	int ret = EXIT_ERROR;
 
-	if (argc > 1) {
-		fprintf(stderr, "tlswall confirm: unexpected argument \"%s\"\n", argv[1]);
+	if (cli_extra_args("confirm", argc, argv, 1))
 		return EXIT_ERROR;
-	}
 	st = deploy_open(cli->state_dir, true, &p, &exists);
 	if (!st)
 		goto out;

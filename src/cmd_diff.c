@@ -36,10 +36,8 @@ int diff_main(const struct cli *cli, int argc, char **argv)
 		}
 		json = true;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tlswall diff: unexpected argument \"%s\"\n", argv[optind]);
+	if (cli_extra_args("diff", argc, argv, optind))
 		return EXIT_ERROR;
-	}
 	if (!pipeline_build(&pl, cli->policy_path, TRUST_WARN)) {
 		diag_print(pl.diags, stderr);
 		fprintf(stderr, "%s: %zu error%s\n", cli->policy_path, diag_errors(pl.diags),

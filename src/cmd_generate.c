@@ -10,10 +10,8 @@ int generate_main(const struct cli *cli, int argc, char **argv)
 	struct pipeline pl;
 	int ret = EXIT_ERROR;
 
-	if (argc > 1) {
-		fprintf(stderr, "tlswall generate: unexpected argument \"%s\"\n", argv[1]);
+	if (cli_extra_args("generate", argc, argv, 1))
 		return EXIT_ERROR;
-	}
 	if (pipeline_build(&pl, cli->policy_path, TRUST_WARN)) {
 		emit_nft_script(pl.table, stdout);
 		ret = fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_ERROR;

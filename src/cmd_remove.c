@@ -19,10 +19,8 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 	char *error = NULL, *table = NULL;
 	int ret = EXIT_ERROR;
 
-	if (argc > 1) {
-		fprintf(stderr, "tlswall remove: unexpected argument \"%s\"\n", argv[1]);
+	if (cli_extra_args("remove", argc, argv, 1))
 		return EXIT_ERROR;
-	}
 	table = cli_table_name(cli);
 	st = deploy_open(cli->state_dir, true, &pend, &pending);
 	if (!st)

@@ -13,10 +13,8 @@ int rollback_main(const struct cli *cli, int argc, char **argv)
 	char *error = NULL;
 	int ret = EXIT_ERROR;
 
-	if (argc > 1) {
-		fprintf(stderr, "tlswall rollback: unexpected argument \"%s\"\n", argv[1]);
+	if (cli_extra_args("rollback", argc, argv, 1))
 		return EXIT_ERROR;
-	}
 	st = deploy_open(cli->state_dir, true, &p, &exists);
 	if (!st)
 		goto out;

@@ -6,10 +6,8 @@
 
 int services_main(const struct cli *cli, int argc, char **argv)
 {
-	if (argc > 1) {
-		fprintf(stderr, "tlswall services: unexpected argument \"%s\"\n", argv[1]);
+	if (cli_extra_args("services", argc, argv, 1))
 		return EXIT_ERROR;
-	}
 	printf("%-14s %-18s %-11s %-14s %s\n", "NAME", "PORTS", "TLS", "TWIN", "REFERENCE");
 	for (size_t i = 0; i < catalog_size(); i++) {
 		const struct catalog_entry *c = catalog_at(i);

@@ -82,10 +82,8 @@ int show_main(const struct cli *cli, int argc, char **argv)
 			return EXIT_ERROR;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tlswall show: unexpected argument \"%s\"\n", argv[optind]);
+	if (cli_extra_args("show", argc, argv, optind))
 		return EXIT_ERROR;
-	}
 	if (!table)
 		table = from_policy = cli_table_name(cli);
 	/* no record: show reports the kernel's counters, which only a dump has */

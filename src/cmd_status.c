@@ -63,10 +63,8 @@ int status_main(const struct cli *cli, int argc, char **argv)
 	char *error = NULL;
 	int ret = EXIT_ERROR;
 
-	if (argc > 1) {
-		fprintf(stderr, "tlswall status: unexpected argument \"%s\"\n", argv[1]);
+	if (cli_extra_args("status", argc, argv, 1))
 		return EXIT_ERROR;
-	}
 	st = deploy_open(cli->state_dir, false, &p, &exists);
 	if (!st)
 		goto out;

@@ -31,20 +31,27 @@ static void be32_put(uint8_t *b, uint32_t v)
 
 /* Every address list becomes one interval set per family: the kernel looks an address up in one step whatever
  * the list's length, so per-packet cost does not grow with the list. */
+/* An empty interval set named BASE.SUFFIX with room for n elements. */
+static struct rs_set *addr_set(struct compiler *c, const char *base, const char *suffix, enum rs_keytype key, size_t n,
+			       struct loc origin)
+{
+	char *name = x_asprintf("%s.%s", base, suffix);
+	struct rs_set *s = rs_table_add_set(c->t, name, key, true);
+
+	free(name);
+	s->src_file = origin.file;
+	s->src_line = origin.line;
+	s->capelem = n ? n : 1;
+	s->elems = x_reallocarray(NULL, s->capelem, rs_set_stride(s));
+	return s;
+}
+
 static void add_addr_sets(struct compiler *c, const char *base, const struct addr_list *l, bool v4, bool v6,
 			  struct loc origin)
 {
-	char *name;
-
 	if (v4) {
-		struct rs_set *s;
+		struct rs_set *s = addr_set(c, base, "v4", RS_KEY_IPV4, l->n4, origin);
 
-		name = x_asprintf("%s.v4", base);
-		s = rs_table_add_set(c->t, name, RS_KEY_IPV4, true);
-		s->src_file = origin.file;
-		s->src_line = origin.line;
-		s->elems = x_reallocarray(NULL, l->n4 ? l->n4 : 1, rs_set_stride(s));
-		s->capelem = l->n4 ? l->n4 : 1;
 		for (size_t i = 0; i < l->n4; i++) {
 			uint8_t first[4], last[4];
 
@@ -52,17 +59,10 @@ static void add_addr_sets(struct compiler *c, const char *base, const struct add
 			be32_put(last, l->v4[i].last);
 			rs_set_add(s, first, last, NULL);
 		}
-		free(name);
 	}
 	if (v6) {
-		struct rs_set *s;
+		struct rs_set *s = addr_set(c, base, "v6", RS_KEY_IPV6, l->n6, origin);
 
-		name = x_asprintf("%s.v6", base);
-		s = rs_table_add_set(c->t, name, RS_KEY_IPV6, true);
-		s->src_file = origin.file;
-		s->src_line = origin.line;
-		s->elems = x_reallocarray(NULL, l->n6 ? l->n6 : 1, rs_set_stride(s));
-		s->capelem = l->n6 ? l->n6 : 1;
 		for (size_t i = 0; i < l->n6; i++) {
 			uint8_t first[16], last[16];
 
@@ -70,7 +70,6 @@ static void add_addr_sets(struct compiler *c, const char *base, const struct add
 			ip6_to_bytes(&l->v6[i].last, last);
 			rs_set_add(s, first, last, NULL);
 		}
-		free(name);
 	}
 }
 

@@ -11,18 +11,9 @@
 #include "tlswall/ruleset.h"
 #include "tlswall/util.h"
 
-static json_t *oom(json_t *j)
-{
-	if (!j) {
-		fputs("tlswall: out of memory\n", stderr);
-		exit(1);
-	}
-	return j;
-}
-
 static json_t *str_or_null(const char *s)
 {
-	return s ? oom(json_string(s)) : json_null();
+	return s ? x_nonnull(json_string(s)) : json_null();
 }
 
 static void dump(json_t *root, FILE *out)
@@ -35,7 +26,7 @@ static void dump(json_t *root, FILE *out)
 
 static json_t *sources(const struct source_list *l)
 {
-	json_t *a = oom(json_array());
+	json_t *a = x_nonnull(json_array());
 	char buf[ADDR_TEXT_MAX];
 
 	for (size_t i = 0; i < l->nrefs; i++) {
@@ -63,7 +54,7 @@ static json_t *port_json(const struct port_range *r)
 
 void emit_json_check(const char *path, const struct policy *p, struct diag_list *diags, bool ok, FILE *out)
 {
-	json_t *root = oom(json_object()), *ds = oom(json_array());
+	json_t *root = x_nonnull(json_object()), *ds = x_nonnull(json_array());
 
 	json_object_set_new(root, "file", json_string(path));
 	json_object_set_new(root, "ok", json_boolean(ok));
@@ -78,7 +69,7 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 	}
 	json_object_set_new(root, "diagnostics", ds);
 	if (ok && p) {
-		json_t *svcs = oom(json_array()), *sets = oom(json_array());
+		json_t *svcs = x_nonnull(json_array()), *sets = x_nonnull(json_array());
 
 		json_object_set_new(root, "table", json_string(p->table));
 		json_object_set_new(root, "policy", json_string(p->verdict == VERDICT_DROP ? "drop" : "reject"));
@@ -89,7 +80,7 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 						     json_null());
 		for (size_t i = 0; i < p->nservices; i++) {
 			const struct service *s = &p->services[i];
-			json_t *ports = oom(json_array()), *ifaces = oom(json_array());
+			json_t *ports = x_nonnull(json_array()), *ifaces = x_nonnull(json_array());
 			const char *tls = s->exemption ? "none" : !s->cat ? "custom" :
 					  s->cat->kind == TLS_UPGRADABLE ? "starttls" : "implicit";
 
@@ -111,7 +102,7 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 							      (json_int_t)p->sets[i].addrs.n6, "line",
 							      (json_int_t)p->sets[i].loc.line));
 		json_object_set_new(root, "services", svcs);
-		json_object_set_new(root, "deny", p->deny.present ? sources(&p->deny) : oom(json_array()));
+		json_object_set_new(root, "deny", p->deny.present ? sources(&p->deny) : x_nonnull(json_array()));
 		json_object_set_new(root, "sets", sets);
 	}
 	dump(root, out);
@@ -130,7 +121,7 @@ static json_t *rule_text(const struct rs_rule *r, unsigned flags)
 
 static json_t *elem_list(const struct rs_set *s, const size_t *idx, size_t n, size_t max)
 {
-	json_t *a = oom(json_array());
+	json_t *a = x_nonnull(json_array());
 	struct sbuf sb = { 0 };
 
 	for (size_t i = 0; i < n && (max == 0 || i < max); i++) {
@@ -154,7 +145,7 @@ static const char *const change_names[] = {
 void emit_json_diff(const struct diff *d, const struct rs_table *planned, const struct rs_table *live, size_t max_elems,
 		    FILE *out)
 {
-	json_t *root = oom(json_object()), *items = oom(json_array());
+	json_t *root = x_nonnull(json_object()), *items = x_nonnull(json_array());
 
 	json_object_set_new(root, "table", json_string(planned->name));
 	json_object_set_new(root, "exists", json_boolean(live != NULL));
@@ -177,9 +168,9 @@ void emit_json_diff(const struct diff *d, const struct rs_table *planned, const 
 			json_object_set_new(it, "added_count", json_integer((json_int_t)c->nadded));
 			json_object_set_new(it, "removed_count", json_integer((json_int_t)c->nremoved));
 			json_object_set_new(it, "added", c->planned_set ? elem_list(c->planned_set, c->added, c->nadded, max_elems) :
-									  oom(json_array()));
+									  x_nonnull(json_array()));
 			json_object_set_new(it, "removed", c->live_set ? elem_list(c->live_set, c->removed, c->nremoved, max_elems) :
-									 oom(json_array()));
+									 x_nonnull(json_array()));
 			break;
 		case CHANGE_CHAIN_ALTER:
 		case CHANGE_SET_ALTER:
@@ -203,7 +194,7 @@ static const char *key_name(const struct rs_set *s)
 
 void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, FILE *out)
 {
-	json_t *root = oom(json_object());
+	json_t *root = x_nonnull(json_object());
 	json_t *sets, *chains, *services;
 	uint64_t dp = 0, db = 0;
 
@@ -214,9 +205,9 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 		dump(root, out);
 		return;
 	}
-	sets = oom(json_array());
-	chains = oom(json_array());
-	services = oom(json_array());
+	sets = x_nonnull(json_array());
+	chains = x_nonnull(json_array());
+	services = x_nonnull(json_array());
 	json_object_set_new(root, "comment", str_or_null(t->comment));
 	for (size_t i = 0; i < t->nsets; i++) {
 		const struct rs_set *s = t->sets[i];
@@ -227,7 +218,7 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 	}
 	for (size_t i = 0; i < t->nchains; i++) {
 		const struct rs_chain *c = t->chains[i];
-		json_t *rules = oom(json_array());
+		json_t *rules = x_nonnull(json_array());
 		uint64_t p = 0, b = 0;
 
 		for (size_t j = 0; j < c->nrules; j++) {

@@ -14,28 +14,6 @@ enum outcome {
 	OUT_UNKNOWN,
 };
 
-/* A packet key in an interval set or map: binary search over sorted ranges. */
-static const uint8_t *find(const struct rs_set *s, const uint8_t *key, size_t *index)
-{
-	size_t klen = rs_keylen(s->key), lo = 0, hi = s->nelem;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const uint8_t *e = rs_set_elem(s, mid);
-		const uint8_t *last = s->interval ? e + klen : e;
-
-		if (memcmp(key, e, klen) < 0) {
-			hi = mid;
-		} else if (memcmp(key, last, klen) > 0) {
-			lo = mid + 1;
-		} else {
-			*index = mid;
-			return e;
-		}
-	}
-	return NULL;
-}
-
 static bool name_matches(const char *pattern, const char *name)
 {
 	size_t n = strlen(pattern);
@@ -71,7 +49,6 @@ static int match(const struct rs_table *t, const struct rs_match *m, const struc
 	case RS_SEL_IP_SADDR:
 	case RS_SEL_IP6_SADDR: {
 		const struct rs_set *s = m->set ? rs_table_find_set(t, m->set) : NULL;
-		size_t i;
 
 		if ((m->sel == RS_SEL_IP_SADDR) != (p->family == 4))
 			return 0;
@@ -79,7 +56,7 @@ static int match(const struct rs_table *t, const struct rs_match *m, const struc
 			return -1;
 		if (!s || s->foreign || m->op != RS_OP_SET)
 			return -1;
-		return find(s, p->saddr, &i) != NULL;
+		return rs_set_lookup(s, p->saddr) >= 0;
 	}
 	case RS_SEL_ICMP_TYPE:
 	case RS_SEL_ICMPV6_TYPE:
@@ -135,12 +112,13 @@ static enum outcome run_rule(const struct rs_table *t, const struct rs_rule *r, 
 			if (st->u.match.op == RS_OP_VMAP) {
 				const struct rs_set *map = rs_table_find_set(t, st->u.match.set);
 				uint8_t key[3] = { p->l4proto, (uint8_t)(p->dport >> 8), (uint8_t)p->dport };
-				size_t idx;
+				long idx;
 				bool went;
 
 				if (!map || map->foreign || !map->vmap)
 					return OUT_UNKNOWN;
-				if (!find(map, key, &idx))
+				idx = rs_set_lookup(map, key);
+				if (idx < 0)
 					return OUT_CONTINUE;
 				switch (map->data[idx].code) {
 				case RS_ACCEPT:

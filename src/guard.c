@@ -159,37 +159,14 @@ static const struct rs_chain *input_of(const struct rs_table *t)
 	return c && c->base ? c : NULL;
 }
 
-static bool map_has(const struct rs_table *t, uint8_t proto, uint16_t port)
-{
-	const struct rs_set *map = rs_table_find_set(t, COMPILE_SERVICE_MAP);
-	uint8_t key[3] = { proto, (uint8_t)(port >> 8), (uint8_t)port };
-
-	if (!map)
-		return false;
-	for (size_t i = 0; i < map->nelem; i++) {
-		const uint8_t *e = rs_set_elem(map, i);
-		const uint8_t *last = map->interval ? e + 3 : e;
-
-		if (memcmp(key, e, 3) >= 0 && memcmp(key, last, 3) <= 0)
-			return true;
-	}
-	return false;
-}
-
-/* The chain the services map sends proto/port to, or NULL. */
+/* The chain the services map sends proto/port to, or NULL: the entry that owns the port. */
 static const struct rs_chain *owner_of(const struct rs_table *t, uint8_t proto, uint16_t port)
 {
 	const struct rs_set *map = rs_table_find_set(t, COMPILE_SERVICE_MAP);
 	uint8_t key[3] = { proto, (uint8_t)(port >> 8), (uint8_t)port };
+	long i = map ? rs_set_lookup(map, key) : -1;
 
-	for (size_t i = 0; map && i < map->nelem; i++) {
-		const uint8_t *e = rs_set_elem(map, i);
-		const uint8_t *last = map->interval ? e + 3 : e;
-
-		if (memcmp(key, e, 3) >= 0 && memcmp(key, last, 3) <= 0)
-			return map->data[i].chain ? rs_table_find_chain(t, map->data[i].chain) : NULL;
-	}
-	return NULL;
+	return i >= 0 && map->data[i].chain ? rs_table_find_chain(t, map->data[i].chain) : NULL;
 }
 
 /* Whether rule r comes before the services map lookup in chain c: a drop there is a deny list. */
@@ -266,7 +243,7 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, b
 
 		for (size_t j = 0; j < i; j++)
 			seen |= listen[j].lport == listen[i].lport;
-		if (seen || loopback(family, listen[i].local) || map_has(planned, 6, listen[i].lport))
+		if (seen || loopback(family, listen[i].local) || owner_of(planned, 6, listen[i].lport))
 			continue;
 		inet_ntop(listen[i].family, listen[i].local, addr, sizeof(addr));
 		fprintf(stderr, "tlswall: warning: something listens on %s port %u/tcp, but the policy opens no way in\n",

@@ -54,15 +54,6 @@ struct reader {
 	struct rs_chain *last_chain;
 };
 
-static void *oom(void *p)
-{
-	if (!p) {
-		fputs("tlswall: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
 struct comment_ctx {
 	uint8_t type;
 	char *text;
@@ -95,7 +86,7 @@ static char *udata_comment(const void *data, uint32_t len, uint8_t type)
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct reader *r = data;
-	struct nftnl_table *t = oom(nftnl_table_alloc());
+	struct nftnl_table *t = x_nonnull(nftnl_table_alloc());
 
 	if (nftnl_table_nlmsg_parse(nlh, t) == 0 && nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY) == r->family &&
 	    strcmp(nftnl_table_get_str(t, NFTNL_TABLE_NAME), r->name) == 0) {
@@ -115,7 +106,7 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct reader *r = data;
-	struct nftnl_chain *c = oom(nftnl_chain_alloc());
+	struct nftnl_chain *c = x_nonnull(nftnl_chain_alloc());
 
 	/* the kernel returns every table's chains: keep ours */
 	if (nftnl_chain_nlmsg_parse(nlh, c) == 0 && nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == r->family &&
@@ -157,7 +148,7 @@ struct set_list {
 static int set_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct set_list *l = data;
-	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 
 	if (nftnl_set_nlmsg_parse(nlh, s) == 0) {
 		struct set_info *i;
@@ -189,33 +180,31 @@ struct elem_ctx {
 	struct anon *anon;
 };
 
+/* A kernel verdict code in the model's terms; codes tlswall never writes become fallback. */
+static enum rs_verdict_code verdict_of(int32_t code, enum rs_verdict_code fallback)
+{
+	switch (code) {
+	case NF_ACCEPT:
+		return RS_ACCEPT;
+	case NF_DROP:
+		return RS_DROP;
+	case NFT_JUMP:
+		return RS_JUMP;
+	case NFT_GOTO:
+		return RS_GOTO;
+	case NFT_RETURN:
+		return RS_RETURN;
+	case NFT_CONTINUE:
+		return RS_CONTINUE;
+	}
+	return fallback;
+}
+
 static void verdict_from(struct nftnl_set_elem *e, struct rs_verdict *v)
 {
-	uint32_t code = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);
-
-	v->chain = NULL;
-	switch ((int32_t)code) {
-	case NF_ACCEPT:
-		v->code = RS_ACCEPT;
-		break;
-	case NFT_JUMP:
-		v->code = RS_JUMP;
-		break;
-	case NFT_GOTO:
-		v->code = RS_GOTO;
-		break;
-	case NFT_RETURN:
-		v->code = RS_RETURN;
-		break;
-	case NFT_CONTINUE:
-		v->code = RS_CONTINUE;
-		break;
-	default:
-		v->code = RS_DROP;
-		break;
-	}
-	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
-		v->chain = (char *)nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
+	v->code = verdict_of((int32_t)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), RS_DROP);
+	v->chain = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ? (char *)nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) :
+								       NULL;
 }
 
 static bool elem_open(struct nftnl_set_elem *e)
@@ -290,7 +279,7 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 
 static int elems_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 
 	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
 		nftnl_set_elem_foreach(s, elem_cb, data);
@@ -392,7 +381,7 @@ static int read_elements(struct reader *r, const struct set_info *info, struct e
 {
 	char buf[REQUEST_SIZE];
 	struct nlmsghdr *nlh = request(buf, NFT_MSG_GETSETELEM, r->family, NLM_F_DUMP);
-	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 	int ret;
 
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, r->name);
@@ -587,10 +576,7 @@ static struct rs_match *new_match(struct rule_decoder *d, enum rs_selector sel)
 /* Undoes a match that turned out not to fit. */
 static void unmatch(struct rule_decoder *d)
 {
-	struct rs_stmt *st = &d->rule->stmts[--d->rule->nstmts];
-
-	free(st->u.match.vals);
-	free(st->u.match.set);
+	rs_stmt_release(&d->rule->stmts[--d->rule->nstmts]);
 }
 
 /* Decodes one statement at the cursor; false when the expressions are not something tlswall writes. */
@@ -801,8 +787,7 @@ static bool decode_stmt(struct rule_decoder *d)
 			return false;
 		code = (int32_t)u32(c, i, NFTNL_EXPR_IMM_VERDICT);
 		st = rs_rule_add(d->rule, RS_STMT_VERDICT);
-		st->u.verdict.code = code == NF_ACCEPT ? RS_ACCEPT : code == NF_DROP ? RS_DROP : code == NFT_JUMP ? RS_JUMP :
-				     code == NFT_GOTO ? RS_GOTO : code == NFT_RETURN ? RS_RETURN : RS_CONTINUE;
+		st->u.verdict.code = verdict_of(code, RS_CONTINUE);
 		if (nftnl_expr_is_set(c->x[i], NFTNL_EXPR_IMM_CHAIN))
 			st->u.verdict.chain = x_strdup(nftnl_expr_get_str(c->x[i], NFTNL_EXPR_IMM_CHAIN));
 		c->i++;
@@ -825,18 +810,6 @@ static bool decode_stmt(struct rule_decoder *d)
 	return false;
 }
 
-static void stmt_release(struct rs_stmt *st)
-{
-	if (st->kind == RS_STMT_MATCH) {
-		free(st->u.match.vals);
-		free(st->u.match.set);
-	} else if (st->kind == RS_STMT_LOG) {
-		free(st->u.log.prefix);
-	} else if (st->kind == RS_STMT_VERDICT) {
-		free(st->u.verdict.chain);
-	}
-}
-
 /* A rule this model cannot express: keep it, described in libnftnl's notation, so diff and show can name it. */
 static void make_unreadable(struct rs_rule *rule, const struct nftnl_rule *nr)
 {
@@ -845,7 +818,7 @@ static void make_unreadable(struct rs_rule *rule, const struct nftnl_rule *nr)
 	char *line;
 
 	for (size_t i = 0; i < rule->nstmts; i++)
-		stmt_release(&rule->stmts[i]);
+		rs_stmt_release(&rule->stmts[i]);
 	free(rule->stmts);
 	rule->stmts = NULL;
 	rule->nstmts = 0;
@@ -869,7 +842,7 @@ static void make_unreadable(struct rs_rule *rule, const struct nftnl_rule *nr)
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct reader *r = data;
-	struct nftnl_rule *nr = oom(nftnl_rule_alloc());
+	struct nftnl_rule *nr = x_nonnull(nftnl_rule_alloc());
 	/* in an ip or ip6 table the family is implied, not matched */
 	struct rule_decoder d = { r, NULL, { NULL, 0, 0 }, -1, -1, r->family == NFPROTO_INET ? 0u : r->family, 0, NULL, 0 };
 	struct nftnl_expr_iter *it;
@@ -901,7 +874,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	} else {
 		d.rule->foreign = true;
 	}
-	it = oom(nftnl_expr_iter_create(nr));
+	it = x_nonnull(nftnl_expr_iter_create(nr));
 	while ((x = nftnl_expr_iter_next(it))) {
 		x_grow(&d.c.x, &cap, d.c.n + 1, sizeof(*d.c.x));
 		d.c.x[d.c.n++] = x;
@@ -917,7 +890,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 
 		for (size_t i = 0; i < d.rule->nstmts; i++) {
 			if (i < d.capdropped && d.dropped[i])
-				stmt_release(&d.rule->stmts[i]);
+				rs_stmt_release(&d.rule->stmts[i]);
 			else
 				d.rule->stmts[out++] = d.rule->stmts[i];
 		}
@@ -965,7 +938,7 @@ static int read_once(struct reader *r)
 		return ret;
 
 	{
-		struct nftnl_set *s = oom(nftnl_set_alloc());
+		struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 
 		nlh = request(buf, NFT_MSG_GETSET, r->family, NLM_F_DUMP);
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, r->name);
@@ -984,7 +957,7 @@ static int read_once(struct reader *r)
 		return ret;
 
 	{
-		struct nftnl_rule *nr = oom(nftnl_rule_alloc());
+		struct nftnl_rule *nr = x_nonnull(nftnl_rule_alloc());
 
 		nlh = request(buf, NFT_MSG_GETRULE, r->family, NLM_F_DUMP);
 		nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, r->name);
@@ -1040,7 +1013,7 @@ struct table_names {
 static int names_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct table_names *l = data;
-	struct nftnl_table *t = oom(nftnl_table_alloc());
+	struct nftnl_table *t = x_nonnull(nftnl_table_alloc());
 
 	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
 		x_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));

@@ -95,22 +95,12 @@ static void origin(struct nl_origins *o, uint32_t seq, const char *file, unsigne
 }
 
 static void done(struct encoder *e);
-
-static void *oom(void *p)
-{
-	if (!p) {
-		fputs("tlswall: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
 /* ---- user data ---- */
 
 static void put_comment(void *obj, void (*set)(void *, uint16_t, const void *, uint32_t), uint16_t attr,
 			uint8_t type, const char *comment)
 {
-	struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+	struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 
 	nftnl_udata_put_strz(u, type, comment);
 	set(obj, attr, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
@@ -132,7 +122,7 @@ static void chain_set_data(void *c, uint16_t attr, const void *data, uint32_t le
  * hand from tlswall's own. */
 static void rule_udata(struct nftnl_rule *r, const char *comment)
 {
-	struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+	struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 
 	if (comment)
 		nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
@@ -151,7 +141,7 @@ enum anon_kind {
 
 static void set_udata(struct nftnl_set *s, const struct rs_set *named, enum anon_kind anon, bool interval)
 {
-	struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+	struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 	struct nftnl_udata *typeof_nest, *data_nest;
 
 	if (named && named->vmap) {
@@ -201,11 +191,11 @@ static void done(struct encoder *e)
 	nl_batch_msg_done(e->b);
 	if (!e->fault_at || nl_batch_messages(e->b) != e->fault_at || !e->t)
 		return;
-	r = oom(nftnl_rule_alloc());
+	r = x_nonnull(nftnl_rule_alloc());
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, e->t->name);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "tlswall-test-fault: no such chain");
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	x = oom(nftnl_expr_alloc("counter"));
+	x = x_nonnull(nftnl_expr_alloc("counter"));
 	nftnl_rule_add_expr(r, x);
 	nlh = nl_batch_msg(e->b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, &seq);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -216,7 +206,7 @@ static void done(struct encoder *e)
 
 static uint32_t emit_table(struct encoder *e, const char *name, const char *comment, uint16_t type, uint16_t flags)
 {
-	struct nftnl_table *t = oom(nftnl_table_alloc());
+	struct nftnl_table *t = x_nonnull(nftnl_table_alloc());
 	struct nlmsghdr *nlh;
 	uint32_t seq;
 
@@ -234,7 +224,7 @@ static uint32_t emit_table(struct encoder *e, const char *name, const char *comm
 
 static void emit_chain(struct encoder *e, const struct rs_chain *c)
 {
-	struct nftnl_chain *nc = oom(nftnl_chain_alloc());
+	struct nftnl_chain *nc = x_nonnull(nftnl_chain_alloc());
 	struct nlmsghdr *nlh;
 	uint32_t seq;
 
@@ -266,7 +256,7 @@ static uint32_t set_id_of(const struct encoder *e, const char *name)
 /* Sends the elements of s in messages of bounded size. */
 static void emit_elements(struct encoder *e, struct nftnl_set *s, const char *what, const char *file, unsigned line)
 {
-	struct nftnl_set_elems_iter *it = oom(nftnl_set_elems_iter_create(s));
+	struct nftnl_set_elems_iter *it = x_nonnull(nftnl_set_elems_iter_create(s));
 
 	for (;;) {
 		struct nlmsghdr *nlh;
@@ -289,7 +279,7 @@ static void emit_elements(struct encoder *e, struct nftnl_set *s, const char *wh
 /* A set object with only what identifies it, for element messages. */
 static struct nftnl_set *set_ref(struct encoder *e, const char *name, uint32_t id)
 {
-	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, e->t->name);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
@@ -300,13 +290,13 @@ static struct nftnl_set *set_ref(struct encoder *e, const char *name, uint32_t i
 
 static void add_elem(struct nftnl_set *s, const void *key, uint32_t len, uint32_t flags, bool open)
 {
-	struct nftnl_set_elem *el = oom(nftnl_set_elem_alloc());
+	struct nftnl_set_elem *el = x_nonnull(nftnl_set_elem_alloc());
 
 	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, len);
 	if (flags)
 		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, flags);
 	if (open) {
-		struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(64));
+		struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(64));
 
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_ELEM_FLAGS, NFTNL_SET_ELEM_F_INTERVAL_OPEN);
 		nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
@@ -387,6 +377,25 @@ static void interval_range(struct interval_writer *w, const uint8_t *first, cons
 		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
 }
 
+static uint32_t verdict_code(enum rs_verdict_code code)
+{
+	switch (code) {
+	case RS_ACCEPT:
+		return NF_ACCEPT;
+	case RS_DROP:
+		return NF_DROP;
+	case RS_JUMP:
+		return (uint32_t)NFT_JUMP;
+	case RS_GOTO:
+		return (uint32_t)NFT_GOTO;
+	case RS_RETURN:
+		return (uint32_t)NFT_RETURN;
+	case RS_CONTINUE:
+		return (uint32_t)NFT_CONTINUE;
+	}
+	return NF_DROP;
+}
+
 /* A verdict map element: the kernel's concatenation keeps each field in its own 4-byte register. */
 static void add_map_elem(struct nftnl_set *chunk, const struct rs_set *rs, size_t i, bool with_verdict)
 {
@@ -394,16 +403,13 @@ static void add_map_elem(struct nftnl_set *chunk, const struct rs_set *rs, size_
 	const uint8_t *last = rs->interval ? k + 3 : k;
 	uint8_t key[8] = { k[0], 0, 0, 0, k[1], k[2], 0, 0 };
 	uint8_t key_end[8] = { last[0], 0, 0, 0, last[1], last[2], 0, 0 };
-	struct nftnl_set_elem *el = oom(nftnl_set_elem_alloc());
+	struct nftnl_set_elem *el = x_nonnull(nftnl_set_elem_alloc());
 
 	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, sizeof(key));
 	if (rs->interval)
 		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end, sizeof(key_end));
 	if (with_verdict) {
-		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT,
-				       rs->data[i].code == RS_JUMP ? (uint32_t)NFT_JUMP :
-				       rs->data[i].code == RS_GOTO ? (uint32_t)NFT_GOTO :
-				       rs->data[i].code == RS_DROP ? (uint32_t)NF_DROP : (uint32_t)NF_ACCEPT);
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, verdict_code(rs->data[i].code));
 		if (rs->data[i].chain)
 			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, rs->data[i].chain);
 	}
@@ -412,7 +418,7 @@ static void add_map_elem(struct nftnl_set *chunk, const struct rs_set *rs, size_
 
 static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 {
-	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 	struct nlmsghdr *nlh;
 	uint32_t seq, id = ++e->next_set_id;
 	size_t klen = rs_keylen(rs->key);
@@ -449,7 +455,7 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 		/* nft keeps a set's comment among its other user data */
 		uint32_t len;
 		const void *old = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
-		struct nftnl_udata_buf *u = oom(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+		struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 
 		nftnl_udata_buf_put(u, old, len);
 		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, rs->comment);
@@ -496,7 +502,7 @@ struct rule_builder {
 
 static struct nftnl_expr *expr(struct rule_builder *rb, const char *name)
 {
-	struct nftnl_expr *x = oom(nftnl_expr_alloc(name));
+	struct nftnl_expr *x = x_nonnull(nftnl_expr_alloc(name));
 
 	nftnl_rule_add_expr(rb->r, x);
 	return x;
@@ -563,7 +569,7 @@ static uint32_t anon_set(struct rule_builder *rb, const struct rs_match *m, enum
 			 uint32_t keylen, char **name)
 {
 	struct encoder *e = rb->e;
-	struct nftnl_set *s = oom(nftnl_set_alloc());
+	struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 	struct nftnl_set *elems;
 	struct nlmsghdr *nlh;
 	uint32_t seq, id = ++e->next_set_id;
@@ -756,29 +762,10 @@ static int encode_match(struct rule_builder *rb, const struct rs_match *m)
 	return 0;
 }
 
-static uint32_t verdict_code(enum rs_verdict_code code)
-{
-	switch (code) {
-	case RS_ACCEPT:
-		return NF_ACCEPT;
-	case RS_DROP:
-		return NF_DROP;
-	case RS_JUMP:
-		return (uint32_t)NFT_JUMP;
-	case RS_GOTO:
-		return (uint32_t)NFT_GOTO;
-	case RS_RETURN:
-		return (uint32_t)NFT_RETURN;
-	case RS_CONTINUE:
-		return (uint32_t)NFT_CONTINUE;
-	}
-	return NF_DROP;
-}
-
 static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct rs_rule *r, size_t index)
 {
 	static const uint64_t unit_seconds[] = { 1, 60, 3600, 86400 };
-	struct rule_builder rb = { e, oom(nftnl_rule_alloc()), c, 0, 0 };
+	struct rule_builder rb = { e, x_nonnull(nftnl_rule_alloc()), c, 0, 0 };
 	struct nlmsghdr *nlh;
 	uint32_t seq;
 	int ret = 0;

@@ -1,7 +1,5 @@
 #include <string.h>
 
-#include "tlswall/cli.h"
-
 #include "tlswall/compile.h"
 #include "tlswall/config.h"
 #include "tlswall/diag.h"
@@ -9,7 +7,6 @@
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
-#include "tlswall/util.h"
 #include "tlswall/validate.h"
 
 bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust)
@@ -34,15 +31,4 @@ void pipeline_release(struct pipeline *pl)
 	policy_free(pl->policy);
 	diag_list_free(pl->diags);
 	memset(pl, 0, sizeof(*pl));
-}
-
-char *cli_table_name(const struct cli *cli)
-{
-	struct diag_list *quiet = diag_list_alloc();
-	struct policy *p = config_load_file(cli->policy_path, TRUST_WARN, quiet);
-	char *name = x_strdup(p && p->table ? p->table : POLICY_DEFAULT_TABLE);
-
-	policy_free(p);
-	diag_list_free(quiet);
-	return name;
 }

@@ -100,6 +100,25 @@ void rs_set_sort(struct rs_set *s)
 	s->capelem = s->nelem;
 }
 
+long rs_set_lookup(const struct rs_set *s, const uint8_t *key)
+{
+	size_t klen = rs_keylen(s->key), lo = 0, hi = s->nelem;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const uint8_t *e = rs_set_elem(s, mid);
+		const uint8_t *last = s->interval ? e + klen : e;
+
+		if (memcmp(key, e, klen) < 0)
+			hi = mid;
+		else if (memcmp(key, last, klen) > 0)
+			lo = mid + 1;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
 struct rs_table *rs_table_alloc(const char *name)
 {
 	struct rs_table *t = x_calloc(1, sizeof(*t));
@@ -123,7 +142,7 @@ void rs_set_free(struct rs_set *s)
 	free(s);
 }
 
-static void stmt_release(struct rs_stmt *st)
+void rs_stmt_release(struct rs_stmt *st)
 {
 	switch (st->kind) {
 	case RS_STMT_MATCH:
@@ -146,7 +165,7 @@ void rs_rule_free(struct rs_rule *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->nstmts; i++)
-		stmt_release(&r->stmts[i]);
+		rs_stmt_release(&r->stmts[i]);
 	free(r->stmts);
 	free(r->comment);
 	free(r->raw_text);

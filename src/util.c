@@ -39,6 +39,13 @@ void *x_reallocarray(void *p, size_t n, size_t size)
 	return p;
 }
 
+void *x_nonnull(void *p)
+{
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
 char *x_strdup(const char *s)
 {
 	return x_strndup(s, strlen(s));

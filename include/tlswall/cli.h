@@ -49,5 +49,7 @@ int rollback_timer_main(const struct cli *cli, int argc, char **argv);
 int boot_main(const struct cli *cli);
 
 void usage_print(FILE *out);
+/* True, after saying so, when argv holds arguments from index first on that verb does not take. */
+bool cli_extra_args(const char *verb, int argc, char **argv, int first);
 
 #endif

@@ -54,6 +54,8 @@ const uint8_t *rs_set_elem(const struct rs_set *s, size_t i);
 /* last == NULL for a single key; for non-interval sets last must be NULL or equal to first. */
 void rs_set_add(struct rs_set *s, const uint8_t *first, const uint8_t *last, const struct rs_verdict *data);
 void rs_set_sort(struct rs_set *s);
+/* The element of sorted set s holding key (inside its range, for interval sets): its index, or -1. */
+long rs_set_lookup(const struct rs_set *s, const uint8_t *key);
 
 /* What a match reads from the packet or its metadata. */
 enum rs_selector {
@@ -201,6 +203,7 @@ void rs_match_add_str(struct rs_match *m, const char *s);
 void rs_rule_counter(struct rs_rule *r);
 void rs_rule_verdict(struct rs_rule *r, enum rs_verdict_code code, const char *chain);
 
+void rs_stmt_release(struct rs_stmt *st);
 void rs_rule_free(struct rs_rule *r);
 void rs_chain_free(struct rs_chain *c);
 void rs_set_free(struct rs_set *s);

@@ -19,6 +19,8 @@
 void *x_malloc(size_t n);
 void *x_calloc(size_t n, size_t size);
 void *x_reallocarray(void *p, size_t n, size_t size);
+/* For constructors of other libraries (libnftnl, jansson) that return NULL only when out of memory. */
+void *x_nonnull(void *p);
 char *x_strdup(const char *s);
 char *x_strndup(const char *s, size_t n);
 char *x_asprintf(const char *fmt, ...) TW_PRINTF(1, 2);
