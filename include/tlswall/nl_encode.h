@@ -6,10 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The user data type and value that mark a rule as tlswall's (a type nft does not use, so nft never shows it). */
-#define NL_UDATA_RULE_OWNER 0x54
-#define NL_OWNER_MARK "tlswall"
-
 struct diff;
 struct nl_batch;
 struct rs_set;

@@ -8,7 +8,7 @@
 
 struct rs_table;
 
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2
 
 /* t NULL records that table inet table_name did not exist. origin says where the ruleset came from (a policy path,
  * "emergency"...). *unreadable counts rules that cannot be re-created and were left out. */
