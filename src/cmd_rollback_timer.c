@@ -5,7 +5,10 @@
 #include <time.h>
 
 #include "tlswall/cli.h"
-#include "tlswall/deploy.h"
+#include "tlswall/diag.h"
+#include "tlswall/install.h"
+#include "tlswall/pending.h"
+#include "tlswall/session.h"
 #include "tlswall/state.h"
 
 /* The rollback timer (internal: apply --confirm starts it, detached): sleep until the deadline, then restore the
@@ -13,10 +16,9 @@
 int rollback_timer_main(const struct cli *cli, int argc, char **argv)
 {
 	struct timespec deadline;
-	struct state *st = NULL;
-	struct pending p;
-	bool exists;
-	char *error = NULL, *end;
+	struct diag_list *diags;
+	struct session s;
+	char *end;
 	unsigned long seconds;
 	int ret = EXIT_ERROR;
 
@@ -30,27 +32,29 @@ int rollback_timer_main(const struct cli *cli, int argc, char **argv)
 	while (clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &deadline, NULL) == EINTR)
 		;
 
-	st = state_open(cli->state_dir, &error);
-	if (!st || !state_lock(st, 300, &error) || !pending_read(st, &p, &exists, &error))
+	diags = diag_list_alloc();
+	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, diags) != 0)
 		goto out;
-	if (!exists || strcmp(p.token, argv[1]) != 0) {
+	if (!s.pending_exists || strcmp(s.pending.token, argv[1]) != 0) {
 		ret = EXIT_OK; /* confirmed, or rolled back by hand */
 		goto out;
 	}
-	if (deploy_restore(st, STATE_PREVIOUS, false) != 0) {
-		state_event(st, "rollback timer: could not restore the previous ruleset of %s; run \"tlswall rollback\"",
-			    p.policy);
+	if (install_snapshot(&s, STATE_PREVIOUS) != 0) {
+		state_event(s.st, "rollback timer: could not restore the previous ruleset of %s; run \"tlswall rollback\"",
+			    s.pending.policy);
 		goto out;
 	}
-	state_remove(st, STATE_PENDING);
-	state_remove(st, STATE_CANDIDATE);
-	state_remove(st, STATE_PREVIOUS);
-	state_event(st, "not confirmed within %lu seconds: rolled back %s to the previous ruleset", seconds, p.policy);
+	state_remove(s.st, STATE_PENDING);
+	state_remove(s.st, STATE_CANDIDATE);
+	state_remove(s.st, STATE_PREVIOUS);
+	state_event(s.st, "not confirmed within %lu seconds: rolled back %s to the previous ruleset", seconds,
+		    s.pending.policy);
 	ret = EXIT_OK;
 out:
-	if (error && st)
-		state_event(st, "rollback timer: %s", error);
-	free(error);
-	state_close(st);
+	/* nobody reads this process's output: what went wrong goes to the events log */
+	for (size_t i = 0; s.st && i < diag_count(diags); i++)
+		state_event(s.st, "rollback timer: %s", diag_at(diags, i)->message);
+	session_close(&s);
+	diag_list_free(diags);
 	return ret;
 }

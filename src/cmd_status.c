@@ -4,9 +4,13 @@
 #include <time.h>
 
 #include "tlswall/cli.h"
-#include "tlswall/deploy.h"
+#include "tlswall/diag.h"
+#include "tlswall/pending.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/session.h"
+#include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
+#include "tlswall/timer.h"
 
 static void print_snapshot(struct state *st, const char *file, const char *label)
 {
@@ -57,43 +61,43 @@ static void print_events(struct state *st, size_t last)
 
 int status_main(const struct cli *cli, int argc, char **argv)
 {
-	struct state *st;
-	struct pending p;
-	bool exists;
-	char *error = NULL;
+	struct diag_list *diags;
+	struct session s;
 	int ret = EXIT_ERROR;
 
 	if (cli_extra_args("status", argc, argv, 1))
 		return EXIT_ERROR;
-	st = deploy_open(cli->state_dir, false, &p, &exists);
-	if (!st)
+	diags = diag_list_alloc();
+	if (session_open(&s, cli->state_dir, SESSION_STATE, diags) != 0)
 		goto out;
-	if (exists) {
-		long left = (long)(p.deadline - (int64_t)time(NULL));
+	if (s.pending_exists) {
+		const struct pending *p = &s.pending;
+		long left = (long)(p->deadline - (int64_t)time(NULL));
 
-		printf("confirmation pending: %s applied to table inet %s; ", p.policy, p.table);
+		printf("confirmation pending: %s applied to table inet %s; ", p->policy, p->table);
 		if (left > 0)
 			printf("%ld second%s left, then it rolls back\n", left, left == 1 ? "" : "s");
 		else
 			printf("the deadline passed %ld second%s ago\n", -left, left == -1 ? "" : "s");
-		if (!timer_alive(&p))
+		if (!timer_alive(p))
 			printf("WARNING: the rollback timer (pid %d) is not running: run \"tlswall rollback\" or "
 			       "\"tlswall confirm\"\n",
-			       (int)p.timer_pid);
+			       (int)p->timer_pid);
 		else
-			printf("rollback timer: pid %d\n", (int)p.timer_pid);
-		if (p.netns != deploy_netns())
+			printf("rollback timer: pid %d\n", (int)p->timer_pid);
+		if (!pending_here(p))
 			printf("note: it was applied in another network namespace\n");
 	} else {
 		printf("confirmation pending: no\n");
 	}
-	print_snapshot(st, STATE_LKG, "last-known-good");
-	print_snapshot(st, STATE_PREVIOUS, "previous (what rollback restores)");
+	print_snapshot(s.st, STATE_LKG, "last-known-good");
+	print_snapshot(s.st, STATE_PREVIOUS, "previous (what rollback restores)");
 	if (cli->verbosity >= 0)
-		print_events(st, 5);
+		print_events(s.st, 5);
 	ret = EXIT_OK;
 out:
-	free(error);
-	state_close(st);
+	cli_print_diags(cli, diags);
+	session_close(&s);
+	diag_list_free(diags);
 	return ret;
 }

@@ -18,6 +18,7 @@
 #include "tlswall/nl_encode.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/selector.h"
+#include "tlswall/test_hooks.h"
 #include "tlswall/util.h"
 
 /* Elements per NEWSETELEM message before libnftnl splits; small enough that a million-entry set is never held as
@@ -25,7 +26,7 @@
 #define ELEMS_PER_CHUNK 2048
 
 struct encoder {
-	size_t fault_at;
+	size_t fault_at; /* the test build's fault injection (0: none) */
 	uint16_t elem_msg; /* NFT_MSG_NEWSETELEM, or NFT_MSG_DELSETELEM while a delta removes elements */
 	struct nl_batch *b;
 	struct nl_origins *origins;
@@ -165,16 +166,16 @@ static void anon_set_udata(struct nftnl_set *s, const struct selector *sel, bool
 
 /* ---- messages ---- */
 
-/* The test hook: after message fault_at, a rule the kernel must refuse (its chain cannot exist), so tests can show
- * that a batch rejected part-way changes nothing. */
-static void done(struct encoder *e)
+#ifdef TLSWALL_TEST_HOOKS
+/* The test build's fault: after message fault_at, a rule the kernel must refuse (its chain cannot exist), so tests
+ * can show that a batch rejected part-way changes nothing. */
+static void inject_fault(struct encoder *e)
 {
 	struct nftnl_rule *r;
 	struct nftnl_expr *x;
 	struct nlmsghdr *nlh;
 	uint32_t seq;
 
-	nl_batch_msg_done(e->b);
 	if (!e->fault_at || nl_batch_messages(e->b) != e->fault_at || !e->t)
 		return;
 	r = x_nonnull(nftnl_rule_alloc());
@@ -188,6 +189,15 @@ static void done(struct encoder *e)
 	nl_batch_msg_done(e->b);
 	nftnl_rule_free(r);
 	origin(e->origins, seq, NULL, 0, "the test hook's faulty rule (TLSWALL_TEST_FAULT_AT)");
+}
+#endif
+
+static void done(struct encoder *e)
+{
+	nl_batch_msg_done(e->b);
+#ifdef TLSWALL_TEST_HOOKS
+	inject_fault(e);
+#endif
 }
 
 static uint32_t emit_table(struct encoder *e, const char *name, const char *comment, uint16_t type, uint16_t flags)
@@ -809,10 +819,9 @@ static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct r
 	return 0;
 }
 
-int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct nl_encode_opts *opts,
-		      struct nl_origins *origins, char **error)
+int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, struct nl_origins *origins, char **error)
 {
-	struct encoder e = { opts ? opts->fault_at : 0, NFT_MSG_NEWSETELEM, b, origins, t, 0, NULL, 0, 0, NULL, 0 };
+	struct encoder e = { test_hook_fault_at(), NFT_MSG_NEWSETELEM, b, origins, t, 0, NULL, 0, 0, NULL, 0 };
 	uint32_t seq;
 	int ret = 0;
 
@@ -887,9 +896,9 @@ static void delta_elements(struct encoder *e, const struct rs_set *s, const size
 }
 
 int nl_encode_delta(struct nl_batch *b, const struct rs_table *planned, const struct diff *d,
-		    const struct nl_encode_opts *opts, struct nl_origins *origins)
+		    struct nl_origins *origins)
 {
-	struct encoder e = { opts ? opts->fault_at : 0, NFT_MSG_DELSETELEM, b, origins, planned, 0, NULL, 0, 0, NULL, 0 };
+	struct encoder e = { test_hook_fault_at(), NFT_MSG_DELSETELEM, b, origins, planned, 0, NULL, 0, 0, NULL, 0 };
 
 	/* removals first: a range that grows is taken out and put back, and its old markers must be gone before */
 	for (size_t i = 0; i < d->n; i++) {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tlswall/nl.h"
+#include "tlswall/netns.h"
 #include "tlswall/record.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/snapshot.h"
@@ -12,10 +12,10 @@
 #include "tlswall/util.h"
 
 /* Generations restart at every boot and in every new namespace: the stamp names all three. */
-static char *stamp_for(struct nl *nl, const char *name, uint32_t genid)
+static char *stamp_for(const char *name, uint32_t genid)
 {
 	char boot[64] = "";
-	uint64_t cookie = 0;
+	uint64_t cookie = netns_id();
 	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
@@ -25,15 +25,15 @@ static char *stamp_for(struct nl *nl, const char *name, uint32_t genid)
 		boot[strcspn(boot, "\n")] = '\0';
 		close(fd);
 	}
-	if (!boot[0] || nl_netns_cookie(nl, &cookie) != 0)
+	if (!boot[0] || !cookie)
 		return NULL;
 	return x_asprintf("generation=%u netns=%llu boot=%s table=%s", genid, (unsigned long long)cookie, boot, name);
 }
 
-void record_save(struct state *st, struct nl *nl, const struct rs_table *t, const char *name, const char *origin,
+void record_save(struct state *st, const struct rs_table *t, const char *name, const char *origin,
 		 uint32_t genid)
 {
-	char *stamp = st ? stamp_for(nl, name, genid) : NULL;
+	char *stamp = st ? stamp_for(name, genid) : NULL;
 	char *text, *error = NULL;
 	size_t unreadable;
 
@@ -52,9 +52,9 @@ void record_save(struct state *st, struct nl *nl, const struct rs_table *t, cons
 	free(stamp);
 }
 
-bool record_load(struct state *st, struct nl *nl, const char *name, uint32_t genid, struct rs_table **out)
+bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out)
 {
-	char *want = st ? stamp_for(nl, name, genid) : NULL;
+	char *want = st ? stamp_for(name, genid) : NULL;
 	char *text = NULL, *error = NULL, *table = NULL, *origin = NULL, *stamp = NULL;
 	size_t len;
 	bool ok = false;

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$1
+tw_test_bin "$@"
 export TLSWALL_STATE_DIR="$TW_TMP/state"
 tw_netns conc; ns=$TW_NS
 run() { ip netns exec "$ns" "$@"; }
@@ -21,7 +22,7 @@ chmod 600 "$TW_TMP"/*.conf
 # 1. someone commits between tlswall's read and its commit
 run "$bin" -q -f "$TW_TMP/p1.conf" apply || tw_fail "applying p1 failed"
 run nft list ruleset >"$TW_TMP/before"
-TLSWALL_TEST_PAUSE_FILE="$TW_TMP/go" run "$bin" -f "$TW_TMP/p2.conf" apply >"$TW_TMP/out" 2>&1 &
+TLSWALL_TEST_PAUSE_FILE="$TW_TMP/go" run "$TBIN" -f "$TW_TMP/p2.conf" apply >"$TW_TMP/out" 2>&1 &
 pid=$!
 TW_PIDS="$TW_PIDS $pid"
 for _ in $(seq 100); do [ -e "$TW_TMP/go.ready" ] && break; sleep 0.1; done

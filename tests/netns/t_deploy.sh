@@ -24,6 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+tw_test_bin "$@"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 for tool in python3 timeout pgrep; do
 	command -v "$tool" >/dev/null 2>&1 && continue
@@ -51,11 +52,16 @@ trap 'exit 129' HUP PIPE
 START=$(date +%s)
 step() { [ -n "${VERBOSE:-}" ] && echo "-- $(($(date +%s) - START))s: $*"; return 0; }
 
-# tl NS STATEDIR ARGS...: tlswall inside NS with its own state directory, bounded in time
+# tl NS STATEDIR ARGS...: tlswall inside NS with its own state directory, bounded in time; ttl: the test build
 tl() {
 	_ns=$1 _sd=$2
 	shift 2
 	TLSWALL_STATE_DIR=$_sd timeout 30 ip netns exec "$_ns" "$bin" "$@"
+}
+ttl() {
+	_ns=$1 _sd=$2
+	shift 2
+	TLSWALL_STATE_DIR=$_sd timeout 60 ip netns exec "$_ns" "$TBIN" "$@"
 }
 # dump NS FILE: the namespace's whole ruleset, as text (FILE.txt) and JSON (FILE.json)
 dump() {
@@ -230,7 +236,7 @@ tl "$N" "$S" -q -f "$A" apply || tw_fail "2: apply A failed"
 dump "$N" "$T/s2-A"
 # no `timeout` wrapper: $! must be tlswall itself (ip netns exec execs it)
 T0=$(now_ms)
-TLSWALL_STATE_DIR=$S TLSWALL_TEST_HANG_AFTER_COMMIT=1 ip netns exec "$N" "$bin" -f "$B" apply --confirm 2 \
+TLSWALL_STATE_DIR=$S TLSWALL_TEST_HANG_AFTER_COMMIT=1 ip netns exec "$N" "$TBIN" -f "$B" apply --confirm 2 \
 	>"$T/s2.out" 2>&1 &
 pid=$!
 TW_PIDS="$TW_PIDS $pid"
@@ -486,7 +492,7 @@ step "8. torn write"
 # middle of the first large write after its commit: last-known-good.json.tmp, or applied.json.tmp (the record of the
 # commit, which last-known-good is then made a second name of)
 torn() {
-	TLSWALL_STATE_DIR=$2 TLSWALL_TEST_WRITE_DELAY_MS=300 ip netns exec "$1" "$bin" -f "$C" apply >"$T/torn.out" 2>&1 &
+	TLSWALL_STATE_DIR=$2 TLSWALL_TEST_WRITE_DELAY_MS=300 ip netns exec "$1" "$TBIN" -f "$C" apply >"$T/torn.out" 2>&1 &
 	_pid=$!
 	TW_PIDS="$TW_PIDS $_pid"
 	tmp_of_c() {
@@ -561,7 +567,7 @@ step "10. refused commit"
 tw_netns s10; N=$TW_NS; S=$T/state10
 tl "$N" "$S" -q -f "$A" apply || tw_fail "10: apply A failed"
 dump "$N" "$T/s10-A"
-TLSWALL_TEST_FAULT_AT=2 tl "$N" "$S" -f "$B" apply --confirm 30 >"$T/s10.out" 2>&1
+TLSWALL_TEST_FAULT_AT=2 ttl "$N" "$S" -f "$B" apply --confirm 30 >"$T/s10.out" 2>&1
 rc=$?
 [ $rc -eq 1 ] || tw_fail "10: apply --confirm with a refused commit exited $rc, expected 1: $(cat "$T/s10.out")"
 has "$T/s10.out" "the kernel refused the transaction; nothing was applied" "10: refused commit"
@@ -571,7 +577,7 @@ wait_for 2 no_timers "$S" || tw_fail "10: the rollback timer of a refused commit
 [ -e "$S/candidate.json" ] && tw_fail "10: candidate.json left after a refused commit"
 tl "$N" "$S" status >"$T/s10.status" 2>&1
 has "$T/s10.status" "confirmation pending: no" "10: status after a refused commit"
-TLSWALL_TEST_FAULT_AT=2 tl "$N" "$S" -q -f "$B" apply >/dev/null 2>&1 && tw_fail "10: a second faulty apply succeeded"
+TLSWALL_TEST_FAULT_AT=2 ttl "$N" "$S" -q -f "$B" apply >/dev/null 2>&1 && tw_fail "10: a second faulty apply succeeded"
 tl "$N" "$S" -q -f "$B" apply || tw_fail "10: apply B after the refused commits failed"
 live_is "$N" "$T/ref-b" || tw_fail "10: B is not live"
 left=$(for f in "$S"/*.tmp; do [ -e "$f" ] && basename "$f"; done)
