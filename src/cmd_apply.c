@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ static bool keep_as(struct session *s, const char *file, bool record_is_t, const
 	if (record_is_t && state_link(s->st, STATE_RECORD, file, &ignored))
 		return true;
 	free(ignored);
-	return snapshot_save(s->st, file, t, name, origin, s->diags, error);
+	return snapshot_save(s->st, file, t, name, origin, NULL, s->diags, error);
 }
 
 /* Before the commit: what to roll back to, and (with --confirm) the timer that will. */
@@ -111,7 +112,7 @@ static bool prepare(struct session *s, const struct cli *cli, const struct apply
 		return false;
 	if (!o->confirm)
 		return true;
-	if (!snapshot_save(s->st, STATE_CANDIDATE, planned, planned->name, cli->policy_path, s->diags, error))
+	if (!snapshot_save(s->st, STATE_CANDIDATE, planned, planned->name, cli->policy_path, NULL, s->diags, error))
 		return false;
 	pending_new(pend, cli->policy_path, planned->name, o->confirm);
 	/* the timer exists before the commit does: there is no moment when the new rules stand without it */
@@ -136,86 +137,133 @@ static void print_confirm_deadline(const struct apply_opts *o, const struct pend
 	       o->confirm, when, (int)pend->timer_pid);
 }
 
-/* Everything after the policy compiled: read the kernel, compare, guard, keep what to roll back to, commit. */
-static int apply_planned(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
-			 struct session *s)
+/* How often apply reads, compares and commits again when another program committed in between. */
+#define APPLY_ATTEMPTS 3
+
+enum attempt {
+	APPLIED,
+	AGAIN, /* someone committed between the read and the commit: nothing was applied */
+	FAILED,
+};
+
+/* Withdraws what prepare() set up, after a commit that did not happen. */
+static void unprepare(struct session *s, const struct apply_opts *o, const struct pending *pend)
+{
+	if (!o->confirm)
+		return;
+	timer_stop(pend);
+	state_remove(s->st, STATE_PENDING);
+	state_remove(s->st, STATE_CANDIDATE);
+}
+
+/* The changes of d are new (diff_tables found some): guard, keep what to roll back to, commit, report. */
+static enum attempt commit_changes(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
+				   struct session *s, const struct diff *d, int *exit_code)
 {
 	struct pending pend;
-	struct diff d = { 0 };
 	char *error = NULL;
-	int ret = EXIT_ERROR;
+	int ret;
 
-	if (s->pending_exists && !o->dry_run) {
-		diag_error(s->diags, NULL, 0,
-			   "a change to table inet %s is waiting for confirmation (%s); run \"tlswall confirm\" or "
-			   "\"tlswall rollback\" first",
-			   s->pending.table, s->pending.policy);
-		return EXIT_ERROR;
-	}
-	if (session_read(s, planned->name, true))
-		return EXIT_ERROR;
-	diff_tables(planned, s->live, &d);
-	if (diff_empty(&d)) {
-		/* an apply killed between its commit and saving last-known-good left it stale: this run finishes it */
-		if (!o->dry_run && !o->confirm && !s->pending_exists &&
-		    !keep_as(s, STATE_LKG, s->origin == LIVE_RECORD, planned, planned->name, cli->policy_path, &error))
-			diag_warning(s->diags, NULL, 0, "the last-known-good copy was not saved: %s", error);
-		if (cli->verbosity >= 0)
-			printf("tlswall: no changes: table inet %s already matches %s%s\n", planned->name, cli->policy_path,
-			       o->confirm ? "; nothing to confirm" : "");
-		ret = EXIT_OK;
-		goto out;
-	}
+	*exit_code = EXIT_ERROR;
 	if (guard_lockout(planned, s->live, o->force, s->diags) != 0) {
-		ret = EXIT_REFUSED;
-		goto out;
+		*exit_code = EXIT_REFUSED;
+		return FAILED;
 	}
-	guard_coexistence(s->nl, planned, s->diags);
 	if (o->dry_run) {
-		diff_print(&d, planned, s->live, cli->verbosity > 0 ? 0 : 20, stdout);
+		diff_print(d, planned, s->live, cli->verbosity > 0 ? 0 : 20, stdout);
 		printf("tlswall: dry run, nothing applied: ");
-		diff_print_summary(&d, stdout);
-		ret = EXIT_CHANGES;
-		goto out;
+		diff_print_summary(d, stdout);
+		*exit_code = EXIT_CHANGES;
+		return APPLIED;
 	}
-	warn_foreign(&d, s->diags);
-	if (cli->verbosity > 0)
-		diff_print(&d, planned, s->live, 0, stdout);
 	if (!prepare(s, cli, o, planned, &pend, &error)) {
 		diag_error(s->diags, NULL, 0, "%s; nothing was applied", error);
 		state_remove(s->st, STATE_CANDIDATE);
-		goto out;
+		free(error);
+		return FAILED;
 	}
 	test_hook_pause();
-	if (session_commit(s, planned, &d, cli->policy_path) != 0) {
-		if (o->confirm) {
-			timer_stop(&pend);
-			state_remove(s->st, STATE_PENDING);
-			state_remove(s->st, STATE_CANDIDATE);
-		}
-		goto out;
+	ret = session_commit(s, planned, d, cli->policy_path);
+	if (ret) {
+		unprepare(s, o, &pend);
+		return ret == -ERESTART ? AGAIN : FAILED;
 	}
 	test_hook_hang_after_commit();
-	if (cli->verbosity > 0)
+	warn_foreign(d, s->diags);
+	if (cli->verbosity > 0) {
+		diff_print(d, planned, s->live, 0, stdout);
 		printf("tlswall: committed one transaction of %zu messages (%zu bytes, %s) against generation %u\n",
 		       s->sent.messages, s->sent.bytes, s->sent.delta ? "elements only" : "whole table", s->genid - 1);
+	}
 	/* the record the commit just wrote is exactly this table */
 	if (!o->confirm && !keep_as(s, STATE_LKG, true, planned, planned->name, cli->policy_path, &error))
 		diag_warning(s->diags, NULL, 0, "applied, but the last-known-good copy was not saved: %s", error);
 	if (cli->verbosity >= 0) {
 		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, planned->name);
-		diff_print_summary(&d, stdout);
+		diff_print_summary(d, stdout);
 	}
 	if (o->confirm) {
 		print_confirm_deadline(o, &pend);
 		state_event(s->st, "applied %s with --confirm %u (timer pid %d)", cli->policy_path, o->confirm,
 			    (int)pend.timer_pid);
 	}
-	ret = EXIT_OK;
-out:
-	diff_release(&d);
 	free(error);
-	return ret;
+	*exit_code = EXIT_OK;
+	return APPLIED;
+}
+
+static void no_changes(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
+		       struct session *s)
+{
+	char *error = NULL;
+
+	/* an apply killed between its commit and saving last-known-good left it stale: this run finishes it */
+	if (!o->dry_run && !o->confirm &&
+	    !keep_as(s, STATE_LKG, s->origin == LIVE_RECORD, planned, planned->name, cli->policy_path, &error))
+		diag_warning(s->diags, NULL, 0, "the last-known-good copy was not saved: %s", error);
+	free(error);
+	if (cli->verbosity >= 0)
+		printf("tlswall: no changes: table inet %s already matches %s%s\n", planned->name, cli->policy_path,
+		       o->confirm ? "; nothing to confirm" : "");
+}
+
+/* Everything after the policy compiled: read the kernel, compare, guard, keep what to roll back to, commit. The
+ * coexistence guard reads other tools' tables, which can take a while: it runs before the read that the commit's
+ * generation guard is taken from, so that their commits do not fall into that window. */
+static int apply_planned(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
+			 struct session *s)
+{
+	bool coexistence_checked = false;
+	int exit_code = EXIT_ERROR;
+
+	if (!o->dry_run && session_pending_blocks(s))
+		return EXIT_ERROR;
+	for (int attempt = 0; attempt < APPLY_ATTEMPTS;) {
+		size_t mark = diag_count(s->diags);
+		enum attempt a;
+		struct diff d;
+
+		if (session_read(s, planned->name, true))
+			return EXIT_ERROR;
+		diff_tables(planned, s->live, &d);
+		if (diff_empty(&d)) {
+			diff_release(&d);
+			no_changes(cli, o, planned, s);
+			return EXIT_OK;
+		}
+		if (!coexistence_checked) {
+			diff_release(&d);
+			guard_coexistence(planned, s->diags);
+			coexistence_checked = true;
+			continue;
+		}
+		a = commit_changes(cli, o, planned, s, &d, &exit_code);
+		diff_release(&d);
+		if (a != AGAIN || ++attempt == APPLY_ATTEMPTS)
+			break;
+		diag_forget_after(s->diags, mark); /* nothing was applied; it is tried again */
+	}
+	return exit_code;
 }
 
 int apply_main(const struct cli *cli, int argc, char **argv)

@@ -118,7 +118,7 @@ static int check_live(const struct rs_table *planned, struct diag_list *diags)
 
 	session_open(&s, NULL, 0, diags);
 	if (session_read(&s, planned->name, false) == 0) {
-		if (!guard_coexistence(s.nl, planned, diags))
+		if (!guard_coexistence(planned, diags))
 			diag_note(diags, NULL, 0, "no other table on the input hook undoes what %s allows", planned->name);
 		guard_lockout(planned, s.live, true, diags);
 		ret = 0;

@@ -20,12 +20,12 @@ int confirm_main(const struct cli *cli, int argc, char **argv)
 	diags = diag_list_alloc();
 	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, diags) != 0)
 		goto out;
-	if (!s.pending_exists) {
+	if (!s.pending_exists && !s.pending_damaged) {
 		diag_error(diags, NULL, 0,
 			   "nothing to confirm (no change is waiting; see \"tlswall status\" for what the rollback timer did)");
 		goto out;
 	}
-	if (!pending_here(&s.pending)) {
+	if (s.pending_exists && !pending_here(&s.pending)) {
 		diag_error(diags, NULL, 0,
 			   "the change waiting for confirmation was applied in another network namespace; run confirm there "
 			   "(ip netns exec ...)");
@@ -38,10 +38,12 @@ int confirm_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	state_remove(s.st, STATE_PENDING);
-	timer_stop(&s.pending);
-	state_event(s.st, "confirmed %s", s.pending.policy);
+	if (s.pending_exists)
+		timer_stop(&s.pending); /* with a damaged confirmation, the timer finds nothing pending and does nothing */
+	state_event(s.st, "confirmed %s", s.pending_exists ? s.pending.policy : "the unconfirmed change");
 	if (cli->verbosity >= 0)
-		printf("tlswall: confirmed %s; it is now the last-known-good ruleset\n", s.pending.policy);
+		printf("tlswall: confirmed %s; it is now the last-known-good ruleset\n",
+		       s.pending_exists ? s.pending.policy : "the live ruleset");
 	ret = EXIT_OK;
 out:
 	cli_print_diags(cli, diags);

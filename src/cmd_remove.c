@@ -18,13 +18,8 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 	table = cli_table_name(cli);
 	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, diags) != 0)
 		goto out;
-	if (s.pending_exists) {
-		/* the rollback timer would bring a table back behind the admin's back */
-		diag_error(diags, NULL, 0,
-			   "a change is waiting for confirmation (%s); run \"tlswall confirm\" or \"tlswall rollback\" first",
-			   s.pending.policy);
+	if (session_pending_blocks(&s))
 		goto out;
-	}
 	if (session_read(&s, table, true) != 0)
 		goto out;
 	if (!s.live) {

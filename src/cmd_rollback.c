@@ -5,9 +5,25 @@
 #include "tlswall/diag.h"
 #include "tlswall/install.h"
 #include "tlswall/pending.h"
+#include "tlswall/ruleset.h"
 #include "tlswall/session.h"
+#include "tlswall/snapshot.h"
+#include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
 #include "tlswall/timer.h"
+
+static bool previous_is_a_table(struct session *s)
+{
+	struct rs_table *t = NULL;
+	struct snapshot_info info;
+	char *error = NULL;
+	bool ok = snapshot_load(s->st, STATE_PREVIOUS, &t, &info, &error) && t;
+
+	rs_table_free(t);
+	snapshot_info_release(&info);
+	free(error);
+	return ok;
+}
 
 int rollback_main(const struct cli *cli, int argc, char **argv)
 {
@@ -33,16 +49,19 @@ int rollback_main(const struct cli *cli, int argc, char **argv)
 	}
 	if (install_snapshot(&s, STATE_PREVIOUS) != 0)
 		goto out;
-	if (s.pending_exists) {
-		timer_stop(&s.pending);
+	if (s.pending_exists || s.pending_damaged) {
+		if (s.pending_exists)
+			timer_stop(&s.pending);
 		state_remove(s.st, STATE_PENDING);
 		state_remove(s.st, STATE_CANDIDATE);
-	} else if (!state_rename(s.st, STATE_PREVIOUS, STATE_LKG, &error)) {
-		/* the admin chose the previous ruleset: it is what boot should come back to */
+	} else if (previous_is_a_table(&s) && !state_rename(s.st, STATE_PREVIOUS, STATE_LKG, &error)) {
+		/* the admin chose the previous ruleset: it is what boot should come back to (unless it was no table at
+		 * all, which is never a last-known-good) */
 		diag_warning(diags, NULL, 0, "%s", error);
 	}
 	state_remove(s.st, STATE_PREVIOUS);
-	state_event(s.st, "rolled back by \"tlswall rollback\"%s", s.pending_exists ? " before confirmation" : "");
+	state_event(s.st, "rolled back by \"tlswall rollback\"%s",
+		    s.pending_exists || s.pending_damaged ? " before confirmation" : "");
 	if (cli->verbosity >= 0)
 		printf("tlswall: rolled back to the ruleset before the last apply\n");
 	ret = EXIT_OK;

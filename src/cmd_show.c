@@ -31,6 +31,9 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 	char size[32];
 
 	printf("# table inet %s, ruleset generation %u\n", t->name, genid);
+	if (t->dormant)
+		printf("# WARNING: the table is dormant: none of its rules applies, nothing is filtered; "
+		       "\"tlswall apply\" wakes it\n");
 	printf("# %-28s %12s %12s\n", "service", "packets", "bytes");
 	for (size_t i = 0; i < t->nchains; i++) {
 		const struct rs_chain *c = t->chains[i];

@@ -142,6 +142,7 @@ static json_t *elem_list(const struct rs_set *s, const size_t *idx, size_t n, si
 
 static const char *const change_names[] = {
 	[CHANGE_TABLE_ADD] = "table_add",   [CHANGE_TABLE_COMMENT] = "table_comment",
+	[CHANGE_TABLE_FLAGS] = "table_flags",
 	[CHANGE_CHAIN_ADD] = "chain_add",   [CHANGE_CHAIN_DEL] = "chain_delete",
 	[CHANGE_CHAIN_ALTER] = "chain_alter", [CHANGE_SET_ADD] = "set_add",
 	[CHANGE_SET_DEL] = "set_delete",    [CHANGE_SET_ALTER] = "set_alter",
@@ -230,6 +231,7 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 	chains = x_nonnull(json_array());
 	services = x_nonnull(json_array());
 	json_object_set_new(root, "comment", str_or_null(t->comment));
+	json_object_set_new(root, "dormant", json_boolean(t->dormant));
 	for (size_t i = 0; i < t->nsets; i++) {
 		const struct rs_set *s = t->sets[i];
 

@@ -220,6 +220,8 @@ void emit_nft_table(const struct rs_table *t, unsigned flags, FILE *out)
 	bool first = true;
 
 	sbuf_addf(&sb, "table inet %s {\n", t->name);
+	if (t->dormant)
+		sbuf_puts(&sb, "\tflags dormant\n");
 	if (t->comment)
 		sbuf_addf(&sb, "\tcomment \"%s\"\n", t->comment);
 	for (size_t i = 0; i < t->nsets; i++) {

@@ -299,16 +299,18 @@ static size_t probes(const struct rs_table *planned, struct packet **out)
 	return n;
 }
 
-int guard_coexistence(struct nl *nl, const struct rs_table *planned, struct diag_list *diags)
+int guard_coexistence(const struct rs_table *planned, struct diag_list *diags)
 {
 	struct nl_table_name *tables = NULL;
+	struct nl *nl = NULL;
 	struct packet *probe = NULL;
 	size_t ntables = 0, nprobe = probes(planned, &probe);
 	int problems = 0;
 	bool accepting = false;
 	struct sbuf accept_chains = { 0 };
 
-	if (nl_list_tables(nl, &tables, &ntables) != 0) {
+	if (nl_open(&nl) != 0 || nl_list_tables(nl, &tables, &ntables) != 0) {
+		nl_close(nl);
 		free(probe);
 		return 0;
 	}
@@ -321,7 +323,9 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, struct diag
 			continue;
 		if (fam == FAMILY_INET && strcmp(tables[i].name, planned->name) == 0)
 			continue;
-		if (nl_read_table_family(nl, fam, tables[i].name, &t, &genid) != 0 || !t)
+		/* the base chains and their rules, not the contents of named sets: reading a large set of another tool
+		 * would take seconds, for a lookup whose answer is "unknown" anyway (the sources probed are any) */
+		if (nl_read_table_family(nl, fam, tables[i].name, false, &t, &genid) != 0 || !t)
 			continue;
 		for (size_t c = 0; c < t->nchains; c++) {
 			const struct rs_chain *ch = t->chains[c];
@@ -382,5 +386,6 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, struct diag
 	sbuf_release(&accept_chains);
 	free(tables);
 	free(probe);
+	nl_close(nl);
 	return problems;
 }

@@ -37,6 +37,7 @@ struct reader {
 	uint8_t family;
 	struct rs_table *t;
 	struct anon_sets anons;
+	bool named_elements; /* read named sets' elements too */
 	bool found;
 	int err;
 	struct rs_chain *last_chain;
@@ -86,6 +87,7 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 		r->t = rs_table_alloc(r->name);
 		r->t->handle = nftnl_table_get_u64(t, NFTNL_TABLE_HANDLE);
 		r->t->comment = udata_string(ud, len, NFTNL_UDATA_TABLE_COMMENT);
+		r->t->dormant = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) & NFT_TABLE_F_DORMANT;
 	}
 	nftnl_table_free(t);
 	return NL_CB_OK;
@@ -384,13 +386,14 @@ static int read_set(struct reader *r, const struct set_info *info)
 		known = info->datatype == NFT_DATA_VERDICT &&
 			(info->flags == NFT_SET_MAP || info->flags == (NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT));
 
-	if (!known) {
+	if (!known || !r->named_elements) {
 		struct rs_set *s = rs_table_add_set(r->t, info->name, RS_KEY_IPV4, false);
 
 		s->foreign = true;
 		s->handle = info->handle;
-		s->foreign_text = x_asprintf("type %u, key length %u, flags 0x%x: not a kind of set tlswall makes",
-					     info->keytype, info->keylen, info->flags);
+		s->foreign_text = known ? x_strdup("elements not read") :
+					  x_asprintf("type %u, key length %u, flags 0x%x: not a kind of set tlswall makes",
+						     info->keytype, info->keylen, info->flags);
 		return 0;
 	}
 	c.set = rs_table_add_set(r->t, info->name, key->type, !(info->flags & NFT_SET_MAP) || (info->flags & NFT_SET_INTERVAL));
@@ -488,12 +491,13 @@ static int read_once(struct reader *r)
 
 int nl_read_table(struct nl *nl, const char *name, struct rs_table **out, uint32_t *genid)
 {
-	return nl_read_table_family(nl, NFPROTO_INET, name, out, genid);
+	return nl_read_table_family(nl, NFPROTO_INET, name, true, out, genid);
 }
 
-int nl_read_table_family(struct nl *nl, uint8_t family, const char *name, struct rs_table **out, uint32_t *genid)
+int nl_read_table_family(struct nl *nl, uint8_t family, const char *name, bool named_elements, struct rs_table **out,
+			 uint32_t *genid)
 {
-	struct reader r = { nl, name, family, NULL, { NULL, 0, 0 }, false, 0, NULL };
+	struct reader r = { nl, name, family, NULL, { NULL, 0, 0 }, named_elements, false, 0, NULL };
 	int ret = -EAGAIN;
 
 	*out = NULL;
@@ -537,6 +541,7 @@ static int names_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
 		x_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
 		l->v[l->n].family = (uint8_t)nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
+		l->v[l->n].dormant = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) & NFT_TABLE_F_DORMANT;
 		snprintf(l->v[l->n].name, sizeof(l->v[l->n].name), "%s", nftnl_table_get_str(t, NFTNL_TABLE_NAME));
 		l->n++;
 	}

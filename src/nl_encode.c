@@ -851,8 +851,11 @@ int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, struct nl_or
 void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_origins *origins)
 {
 	struct encoder e = { 0, NFT_MSG_NEWSETELEM, b, origins, NULL, 0, NULL, 0, 0, NULL, 0 };
-	uint32_t seq = emit_table(&e, name, NULL, NFT_MSG_DELTABLE, 0);
+	/* "table" first: the deletion cannot fail for want of the table */
+	uint32_t seq = emit_table(&e, name, NULL, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 
+	origin(origins, seq, NULL, 0, "table inet %s", name);
+	seq = emit_table(&e, name, NULL, NFT_MSG_DELTABLE, 0);
 	origin(origins, seq, NULL, 0, "deleting table inet %s", name);
 }
 

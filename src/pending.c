@@ -48,8 +48,15 @@ bool pending_write(struct state *st, const struct pending *p, char **error)
 			      (json_int_t)p->applied_at, "deadline", (json_int_t)p->deadline, "netns_id",
 			      (json_int_t)p->netns, "timer_pid", (json_int_t)p->timer_pid, "timer_start",
 			      (json_int_t)p->timer_start, "policy", p->policy, "table", p->table);
-	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	bool ok = state_write(st, STATE_PENDING, text, strlen(text), error);
+	char *text;
+	bool ok;
+
+	if (p->restore_failures) {
+		json_object_set_new(j, "restore_failures", json_integer(p->restore_failures));
+		json_object_set_new(j, "restore_error", json_string(p->restore_error));
+	}
+	text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	ok = state_write(st, STATE_PENDING, text, strlen(text), error);
 
 	free(text);
 	json_decref(j);
@@ -76,7 +83,8 @@ bool pending_read(struct state *st, struct pending *p, bool *exists, char **erro
 	table = json_string_value(json_object_get(j, "table"));
 	if (!j || !token || strlen(token) != 32 || !policy || !table) {
 		json_decref(j);
-		*error = x_asprintf("%s/%s is damaged", state_dir(st), STATE_PENDING);
+		*error = x_asprintf("the pending confirmation %s/%s is damaged (it is not a confirmation tlswall wrote)",
+				    state_dir(st), STATE_PENDING);
 		return false;
 	}
 	*exists = true;
@@ -88,6 +96,10 @@ bool pending_read(struct state *st, struct pending *p, bool *exists, char **erro
 	p->netns = (uint64_t)json_integer_value(json_object_get(j, "netns_id"));
 	p->timer_pid = (pid_t)json_integer_value(json_object_get(j, "timer_pid"));
 	p->timer_start = (uint64_t)json_integer_value(json_object_get(j, "timer_start"));
+	p->restore_failures = (unsigned)json_integer_value(json_object_get(j, "restore_failures"));
+	if (json_is_string(json_object_get(j, "restore_error")))
+		snprintf(p->restore_error, sizeof(p->restore_error), "%s",
+			 json_string_value(json_object_get(j, "restore_error")));
 	json_decref(j);
 	return true;
 }

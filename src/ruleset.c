@@ -120,6 +120,17 @@ struct rs_table *rs_table_alloc(const char *name)
 	return t;
 }
 
+const char *rs_table_file(struct rs_table *t, const char *file)
+{
+	if (!file)
+		return NULL;
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (strcmp(t->files[i], file) == 0)
+			return t->files[i];
+	t->files = x_reallocarray(t->files, t->nfiles + 1, sizeof(*t->files));
+	return t->files[t->nfiles++] = x_strdup(file);
+}
+
 void rs_set_free(struct rs_set *s)
 {
 	if (!s)
@@ -186,6 +197,9 @@ void rs_table_free(struct rs_table *t)
 		rs_set_free(t->sets[i]);
 	for (size_t i = 0; i < t->nchains; i++)
 		rs_chain_free(t->chains[i]);
+	for (size_t i = 0; i < t->nfiles; i++)
+		free(t->files[i]);
+	free(t->files);
 	free(t->sets);
 	free(t->chains);
 	free(t->name);

@@ -26,10 +26,9 @@ int session_open(struct session *s, const char *state_dir, unsigned flags, struc
 		state_close(s->st);
 		s->st = NULL;
 	}
-	if (s->st && !pending_read(s->st, &s->pending, &s->pending_exists, &error) && (flags & SESSION_STATE)) {
-		state_close(s->st);
-		s->st = NULL;
-	}
+	/* a damaged confirmation must not jam everything: the verbs say what to do, rollback and the timer still work */
+	if (s->st && !pending_read(s->st, &s->pending, &s->pending_exists, &s->pending_damaged))
+		s->pending_exists = false;
 	if (!s->st && (flags & SESSION_STATE)) {
 		diag_error(diags, NULL, 0, "%s", error);
 		free(error);
@@ -45,9 +44,25 @@ void session_close(struct session *s)
 	rs_table_free(s->live);
 	free(s->table);
 	free(s->state_error);
+	free(s->pending_damaged);
 	nl_close(s->nl);
 	state_close(s->st);
 	memset(s, 0, sizeof(*s));
+}
+
+bool session_pending_blocks(struct session *s)
+{
+	if (s->pending_damaged)
+		diag_error(s->diags, NULL, 0,
+			   "%s; run \"tlswall rollback\" to restore the ruleset from before the last apply, or \"tlswall "
+			   "confirm\" to keep the live one, then try again",
+			   s->pending_damaged);
+	else if (s->pending_exists)
+		diag_error(s->diags, NULL, 0,
+			   "a change to table inet %s is waiting for confirmation (%s); run \"tlswall confirm\" or "
+			   "\"tlswall rollback\" first",
+			   s->pending.table, s->pending.policy);
+	return s->pending_damaged || s->pending_exists;
 }
 
 static void report_kernel_error(struct session *s, int err, const char *what)
@@ -130,12 +145,14 @@ static void report_refusal(struct session *s, const struct nl_commit_result *res
 	}
 }
 
-int session_commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin)
+/* One transaction: guarded by the generation the live table was read at, or (guarded false) not at all. */
+static int commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin,
+		  bool guarded)
 {
 	bool delta = planned && d && !d->structural && !diff_empty(d);
 	struct nl_origins origins = { 0 };
 	struct nl_commit_result res;
-	struct nl_batch *b = nl_batch_alloc(s->nl, &s->genid);
+	struct nl_batch *b = nl_batch_alloc(s->nl, guarded ? &s->genid : NULL);
 	char *error = NULL;
 	int ret = 0;
 
@@ -158,13 +175,37 @@ int session_commit(struct session *s, const struct rs_table *planned, const stru
 	ret = nl_batch_commit(s->nl, b, &res);
 	if (ret) {
 		report_refusal(s, &res, &origins, ret);
-	} else {
+	} else if (guarded) {
 		s->genid++; /* a guarded commit makes exactly the next generation */
 		record_save(s->st, planned, s->table, origin, s->genid);
+	} else {
+		record_forget(s->st); /* which generation it made is not known: the next read dumps */
 	}
 	nl_commit_result_release(&res);
 out:
 	nl_origins_release(&origins);
 	nl_batch_free(b);
 	return ret;
+}
+
+int session_commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin)
+{
+	return commit(s, planned, d, origin, true);
+}
+
+int session_replace(struct session *s, const struct rs_table *want, const char *name, const char *origin)
+{
+	int ret;
+
+	rs_table_free(s->live);
+	s->live = NULL;
+	s->origin = LIVE_UNREAD;
+	free(s->table);
+	s->table = x_strdup(name);
+	if (!s->nl && (ret = nl_open(&s->nl)) != 0) {
+		s->nl = NULL;
+		report_kernel_error(s, ret, "cannot talk to netfilter");
+		return ret;
+	}
+	return commit(s, want, NULL, origin, false);
 }

@@ -128,15 +128,62 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 	return json_null();
 }
 
-char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, const char *stamp,
-		      size_t *unreadable)
+void snapshot_info_release(struct snapshot_info *info)
 {
-	json_t *root = json_pack("{s:i, s:s, s:s, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table", table_name,
-				 "origin", origin ? origin : "", "saved", (json_int_t)time(NULL), "stamp",
-				 stamp ? stamp : "");
+	free(info->table);
+	free(info->origin);
+	free(info->stamp);
+	free(info->boot);
+	memset(info, 0, sizeof(*info));
+}
+
+/* Whether every set rule r looks up is in the snapshot too. */
+static bool sets_present(const struct rs_table *t, const struct rs_rule *r)
+{
+	for (size_t k = 0; k < r->nstmts; k++) {
+		const struct rs_stmt *st = &r->stmts[k];
+		const struct rs_set *s;
+
+		if (st->kind != RS_STMT_MATCH || !st->u.match.set)
+			continue;
+		s = rs_table_find_set(t, st->u.match.set);
+		if (!s || s->foreign)
+			return false;
+	}
+	return true;
+}
+
+static json_t *encode_chain(const struct rs_table *t, const struct rs_chain *c, size_t *left_out)
+{
+	json_t *rules = json_array();
+
+	for (size_t j = 0; j < c->nrules; j++) {
+		const struct rs_rule *r = c->rules[j];
+		json_t *stmts;
+
+		if (r->unreadable || !sets_present(t, r)) {
+			(*left_out)++;
+			continue;
+		}
+		stmts = json_array();
+		for (size_t k = 0; k < r->nstmts; k++)
+			json_array_append_new(stmts, encode_stmt(&r->stmts[k]));
+		json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", str_or_null(r->comment), "stmts", stmts));
+	}
+	return json_pack("{s:s, s:o, s:b, s:i, s:o, s:i, s:s, s:o}", "name", c->name, "comment", str_or_null(c->comment),
+			 "base", c->base, "hook", (json_int_t)c->hook, "type", str_or_null(c->type), "priority",
+			 (json_int_t)c->priority, "policy", rs_verdict_name(c->policy), "rules", rules);
+}
+
+char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info, size_t *left_out)
+{
+	json_t *root = json_pack("{s:i, s:s, s:s, s:I, s:s, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table",
+				 info->table, "origin", info->origin ? info->origin : "", "saved", (json_int_t)time(NULL),
+				 "stamp", info->stamp ? info->stamp : "", "netns", (json_int_t)info->netns, "boot",
+				 info->boot ? info->boot : "");
 	char *text;
 
-	*unreadable = 0;
+	*left_out = 0;
 	if (!t) {
 		json_object_set_new(root, "ruleset", json_null());
 	} else {
@@ -145,30 +192,8 @@ char *snapshot_encode(const struct rs_table *t, const char *table_name, const ch
 		for (size_t i = 0; i < t->nsets; i++)
 			if (!t->sets[i]->foreign)
 				json_array_append_new(sets, encode_set(t->sets[i]));
-		for (size_t i = 0; i < t->nchains; i++) {
-			const struct rs_chain *c = t->chains[i];
-			json_t *rules = json_array();
-
-			for (size_t j = 0; j < c->nrules; j++) {
-				const struct rs_rule *r = c->rules[j];
-				json_t *stmts = json_array();
-
-				if (r->unreadable) {
-					(*unreadable)++;
-					json_decref(stmts);
-					continue;
-				}
-				for (size_t k = 0; k < r->nstmts; k++)
-					json_array_append_new(stmts, encode_stmt(&r->stmts[k]));
-				json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", str_or_null(r->comment),
-								       "stmts", stmts));
-			}
-			json_array_append_new(chains, json_pack("{s:s, s:o, s:b, s:i, s:o, s:i, s:s, s:o}", "name", c->name,
-								"comment", str_or_null(c->comment), "base", c->base, "hook",
-								(json_int_t)c->hook, "type", str_or_null(c->type),
-								"priority", (json_int_t)c->priority, "policy",
-								rs_verdict_name(c->policy), "rules", rules));
-		}
+		for (size_t i = 0; i < t->nchains; i++)
+			json_array_append_new(chains, encode_chain(t, t->chains[i], left_out));
 		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", str_or_null(t->comment),
 							       "sets", sets, "chains", chains));
 	}
@@ -293,8 +318,29 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 	return false;
 }
 
-bool snapshot_decode(const char *text, struct rs_table **out, char **table_name, char **origin, char **stamp,
-		     char **error)
+/* Every set a rule looks up and every chain a rule or map jumps to is in the table: else the kernel would refuse
+ * the restore. */
+static bool references_resolve(const struct rs_table *t)
+{
+	for (size_t i = 0; i < t->nsets; i++)
+		for (size_t k = 0; t->sets[i]->vmap && k < t->sets[i]->nelem; k++)
+			if (t->sets[i]->data[k].chain && !rs_table_find_chain(t, t->sets[i]->data[k].chain))
+				return false;
+	for (size_t i = 0; i < t->nchains; i++)
+		for (size_t j = 0; j < t->chains[i]->nrules; j++) {
+			const struct rs_rule *r = t->chains[i]->rules[j];
+
+			if (!sets_present(t, r))
+				return false;
+			for (size_t k = 0; k < r->nstmts; k++)
+				if (r->stmts[k].kind == RS_STMT_VERDICT && r->stmts[k].u.verdict.chain &&
+				    !rs_table_find_chain(t, r->stmts[k].u.verdict.chain))
+					return false;
+		}
+	return true;
+}
+
+bool snapshot_decode(const char *text, struct rs_table **out, struct snapshot_info *info, char **error)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(text, 0, &jerr), *rs, *sets, *chains;
@@ -303,7 +349,7 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 	bool ok = false;
 
 	*out = NULL;
-	*table_name = *origin = NULL;
+	memset(info, 0, sizeof(*info));
 	if (!root) {
 		*error = x_asprintf("snapshot is not valid JSON (line %d: %s)", jerr.line, jerr.text);
 		return false;
@@ -313,16 +359,21 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 		*error = x_strdup("not a tlswall snapshot of a version this tlswall reads");
 		goto out;
 	}
-	*table_name = x_strdup(json_string_value(json_object_get(root, "table")));
-	*origin = dup_or_null(json_object_get(root, "origin"));
-	if (stamp)
-		*stamp = dup_or_null(json_object_get(root, "stamp"));
+	info->table = x_strdup(json_string_value(json_object_get(root, "table")));
+	info->origin = dup_or_null(json_object_get(root, "origin"));
+	info->stamp = dup_or_null(json_object_get(root, "stamp"));
+	info->netns = (uint64_t)json_integer_value(json_object_get(root, "netns"));
+	info->boot = dup_or_null(json_object_get(root, "boot"));
+	if (info->boot && !*info->boot) {
+		free(info->boot);
+		info->boot = NULL;
+	}
 	rs = json_object_get(root, "ruleset");
 	if (json_is_null(rs)) {
 		ok = true;
 		goto out;
 	}
-	t = rs_table_alloc(*table_name);
+	t = rs_table_alloc(info->table);
 	t->comment = dup_or_null(json_object_get(rs, "comment"));
 	sets = json_object_get(rs, "sets");
 	chains = json_object_get(rs, "chains");
@@ -355,6 +406,8 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 					goto bad;
 		}
 	}
+	if (!references_resolve(t))
+		goto bad;
 	*out = t;
 	t = NULL;
 	ok = true;
@@ -364,14 +417,7 @@ bad:
 out:
 	rs_table_free(t);
 	json_decref(root);
-	if (!ok) {
-		free(*table_name);
-		free(*origin);
-		*table_name = *origin = NULL;
-		if (stamp) {
-			free(*stamp);
-			*stamp = NULL;
-		}
-	}
+	if (!ok)
+		snapshot_info_release(info);
 	return ok;
 }

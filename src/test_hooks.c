@@ -35,6 +35,9 @@ void test_hook_pause(void)
 		fclose(f);
 	for (int i = 0; i < 1500 && stat(path, &st) != 0; i++)
 		nanosleep(&tick, NULL);
+	/* consumed: a retry pauses again, and waits for the test to say go once more */
+	unlink(ready);
+	unlink(path);
 }
 
 void test_hook_hang_after_commit(void)

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 
 struct diag_list;
-struct nl;
 struct rs_table;
 
 /* Looks at this SSH session (SSH_CONNECTION) and at every established inbound TCP connection (sock_diag). Returns
@@ -17,6 +16,6 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, b
 /* Reads the other tables' base chains on the input hook and warns, in diags, about those that will drop what
  * tlswall allows (in nftables an accept in one table is not final), and notes once that their accepts cannot undo
  * tlswall's drops. Returns the number of problems found. */
-int guard_coexistence(struct nl *nl, const struct rs_table *planned, struct diag_list *diags);
+int guard_coexistence(const struct rs_table *planned, struct diag_list *diags);
 
 #endif

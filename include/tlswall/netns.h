@@ -9,4 +9,8 @@
  * Linux 5.14 on); 0 when it cannot be told. */
 uint64_t netns_id(void);
 
+/* This boot's id (the kernel's random boot_id): namespace ids and ruleset generations start again at every boot.
+ * "" when it cannot be read. */
+void boot_id(char out[64]);
+
 #endif

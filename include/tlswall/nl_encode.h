@@ -34,7 +34,7 @@ int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, struct nl_or
  * rules, chains and their counters are not touched. */
 int nl_encode_delta(struct nl_batch *b, const struct rs_table *planned, const struct diff *d,
 		    struct nl_origins *origins);
-/* Deletes table inet name (and only it). */
+/* Deletes table inet name (and only it), whether or not it exists. */
 void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_origins *origins);
 
 #endif

@@ -17,6 +17,8 @@ struct pending {
 	uint64_t timer_start;  /* the timer's start time in /proc/PID/stat, so a reused pid is never signalled */
 	char policy[4096];
 	char table[64];
+	unsigned restore_failures; /* the timer's failed attempts to restore the previous ruleset, so far */
+	char restore_error[512];   /* why the last one failed */
 };
 
 void pending_new(struct pending *p, const char *policy, const char *table, unsigned seconds);

@@ -17,6 +17,8 @@ struct state;
 
 /* After a commit that produced generation genid: t is what table name now holds (NULL: no table). */
 void record_save(struct state *st, const struct rs_table *t, const char *name, const char *origin, uint32_t genid);
+/* After a commit whose generation is not known: no record, so the next read dumps. */
+void record_forget(struct state *st);
 /* If the record is for this namespace, this boot, table name and generation genid: *out is the table (NULL: no
  * table) and true. Otherwise false: the kernel must be read. */
 bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out);

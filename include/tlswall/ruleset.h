@@ -182,6 +182,10 @@ struct rs_chain {
 struct rs_table {
 	char *name;
 	char *comment;
+	char **files;       /* the policy files src_file pointers name: the table owns them */
+	bool dormant;       /* read from the kernel: switched off ("flags dormant"), its rules do nothing; tlswall
+			     * never makes a dormant table, so a diff against one always wakes it */
+	size_t nfiles;
 	struct rs_set **sets;
 	size_t nsets, capsets;
 	struct rs_chain **chains;
@@ -191,6 +195,8 @@ struct rs_table {
 
 struct rs_table *rs_table_alloc(const char *name);
 void rs_table_free(struct rs_table *t);
+/* The table's own copy of a file name, for src_file (the table outlives the policy it was compiled from). */
+const char *rs_table_file(struct rs_table *t, const char *file);
 
 struct rs_set *rs_table_add_set(struct rs_table *t, const char *name, enum rs_keytype key, bool interval);
 struct rs_chain *rs_table_add_chain(struct rs_table *t, const char *name);

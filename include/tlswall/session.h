@@ -34,6 +34,7 @@ struct session {
 	char *state_error;        /* SESSION_STATE_IF_USABLE: why it could not be used */
 	struct pending pending;
 	bool pending_exists;
+	char *pending_damaged;    /* why the pending confirmation cannot be read (pending_exists is false then) */
 	struct nl *nl;            /* opened by the first read */
 	char *table;              /* the table read last */
 	struct rs_table *live;    /* as the kernel holds it; NULL: it does not exist */
@@ -49,6 +50,10 @@ struct session {
 int session_open(struct session *s, const char *state_dir, unsigned flags, struct diag_list *diags);
 void session_close(struct session *s);
 
+/* Whether a change waiting for confirmation (or a confirmation that cannot be read) stops a verb that would change
+ * the table: the rollback timer would undo it behind the admin's back. True after saying what to do, in diags. */
+bool session_pending_blocks(struct session *s);
+
 /* Reads table inet `table` (replacing what was read before): from the record of tlswall's last commit when
  * use_record allows and nothing anywhere has committed since, else from a dump. 0 or -errno (in diags). */
 int session_read(struct session *s, const char *table, bool use_record);
@@ -58,5 +63,9 @@ int session_read(struct session *s, const char *table, bool use_record);
  * what the table is (a policy path...). 0 once committed, or -errno with every failure in diags, located at the
  * policy line behind it; -ERESTART when someone else committed in between (nothing was applied). */
 int session_commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin);
+/* Replaces table inet name with want (NULL: deletes it) whatever the kernel holds: one transaction without a
+ * generation guard, for restoring a saved table while other programs keep committing (what it replaces does not
+ * matter, so nothing they commit can make it wrong). 0, or -errno in diags. */
+int session_replace(struct session *s, const struct rs_table *want, const char *name, const char *origin);
 
 #endif

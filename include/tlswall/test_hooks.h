@@ -11,7 +11,7 @@
 /* TLSWALL_TEST_FAULT_AT=N: after N messages, the encoder adds one the kernel refuses. */
 size_t test_hook_fault_at(void);
 /* TLSWALL_TEST_PAUSE_FILE=PATH: between reading the kernel and committing, create PATH.ready and wait (at most
- * 30 s) for PATH to appear. */
+ * 30 s) for PATH to appear; then remove both, so that the next commit pauses again. */
 void test_hook_pause(void);
 /* TLSWALL_TEST_HANG_AFTER_COMMIT=1: hang for a minute right after a commit, to be killed there. */
 void test_hook_hang_after_commit(void);
