@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ enum role {
 	ROLE_MAIN,   /* the handshake (after the dialogue, for STARTTLS) */
 	ROLE_LEGACY, /* the same, offering only TLS 1.0 and 1.1 */
 	ROLE_PLAIN,  /* waits for a banner, then sends an HTTP request: does a plaintext server answer? */
+	ROLE_LOGIN,  /* FTP: is USER refused before AUTH TLS? */
 	ROLE_QUIC,
 };
 
@@ -48,6 +50,8 @@ struct conn {
 
 struct run {
 	const struct probe_options *opt;
+	bool have_source6;
+	struct in6_addr source6; /* a non-loopback address of this host, to probe ::1 from */
 	struct tls_client *client;
 	struct conn *conns;
 	size_t n, next, active, done;
@@ -73,7 +77,10 @@ static size_t roles_of(const struct audit_row *r, enum role roles[3])
 	case PROBE_STARTTLS:
 		roles[0] = ROLE_MAIN;
 		roles[1] = ROLE_LEGACY;
-		return 2;
+		if (!dialogue_needs_login_check(r->dialogue))
+			return 2;
+		roles[2] = ROLE_LOGIN;
+		return 3;
 	case PROBE_QUIC:
 		roles[0] = ROLE_QUIC;
 		return 1;
@@ -144,8 +151,10 @@ static void finish(struct run *run, struct conn *c, enum probe_status status, co
 		if (c->row->kind == PROBE_STARTTLS) {
 			pr->upgraded = c->tls != NULL;
 			pr->offered = c->dlg.offered || pr->upgraded;
-			pr->login = c->dlg.login;
-			c->dlg.login = NULL;
+			if (!pr->login) {
+				pr->login = c->dlg.login;
+				c->dlg.login = NULL;
+			}
 		}
 		if (status != PS_OK && c->nseen) {
 			pr->answer = first_line(c->seen, c->nseen);
@@ -161,6 +170,12 @@ static void finish(struct run *run, struct conn *c, enum probe_status status, co
 			pr->legacy_version = info.version;
 			info.version = NULL;
 			tls_info_release(&info);
+		}
+		break;
+	case ROLE_LOGIN:
+		if (status == PS_OK && !pr->login) {
+			pr->login = c->dlg.login;
+			c->dlg.login = NULL;
 		}
 		break;
 	case ROLE_PLAIN:
@@ -223,7 +238,7 @@ static void connected(struct run *run, struct conn *c)
 		c->banner_until = now_ms() + (wait < BANNER_WAIT_MS ? wait : BANNER_WAIT_MS);
 	} else if (c->row->kind == PROBE_STARTTLS) {
 		c->in_dialogue = true;
-		dialogue_begin(&c->dlg, c->row->dialogue, run->opt->name, c->role == ROLE_MAIN, &c->out);
+		dialogue_begin(&c->dlg, c->row->dialogue, run->opt->name, c->role == ROLE_LOGIN, &c->out);
 	} else {
 		tls_start(run, c);
 	}
@@ -252,6 +267,9 @@ static void dialogue_advance(struct run *run, struct conn *c)
 			return;
 		case DLG_UNEXPECTED:
 			finish(run, c, PS_UNEXPECTED, c->dlg.detail);
+			return;
+		case DLG_DONE:
+			finish(run, c, PS_OK, NULL);
 			return;
 		}
 	}
@@ -377,6 +395,50 @@ static void writable(struct run *run, struct conn *c)
 	c->out.len = c->sent = 0;
 }
 
+/* Many servers take a client whose address is the server's own as a secure, local one (Dovecot, for one, then
+ * offers plaintext logins that it refuses everyone else): so the probe never connects from the address it connects
+ * to. IPv4 has all of 127.0.0.0/8 on loopback; IPv6 has only ::1, so a probe of ::1 comes from another address of
+ * this host (when there is one) and a probe of any other address comes from ::1. */
+static void find_source6(struct run *run)
+{
+	struct ifaddrs *ifs, *i;
+
+	if (getifaddrs(&ifs) != 0)
+		return;
+	for (i = ifs; i && !run->have_source6; i = i->ifa_next) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)i->ifa_addr;
+
+		if (!a || a->sin6_family != AF_INET6 || IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+		    IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+			continue;
+		run->source6 = a->sin6_addr;
+		run->have_source6 = true;
+	}
+	freeifaddrs(ifs);
+}
+
+static void bind_source(const struct run *run, const struct conn *c)
+{
+	const struct audit_row *r = c->row;
+
+	if (r->target_family == 4) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+
+		sin.sin_addr.s_addr = htonl(r->target[0] == 127 && r->target[3] == 2 ? 0x7f000003 : 0x7f000002);
+		bind(c->fd, (struct sockaddr *)&sin, sizeof(sin));
+	} else {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+		if (!IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)r->target))
+			sin6.sin6_addr = in6addr_loopback;
+		else if (run->have_source6)
+			sin6.sin6_addr = run->source6;
+		else
+			return; /* nothing else to come from */
+		bind(c->fd, (struct sockaddr *)&sin6, sizeof(sin6));
+	}
+}
+
 static void start(struct run *run, struct conn *c)
 {
 	struct sockaddr_storage ss = { 0 };
@@ -393,6 +455,8 @@ static void start(struct run *run, struct conn *c)
 		finish(run, c, PS_REFUSED, strerror(errno));
 		return;
 	}
+	/* best effort: without it the probe still runs, from the address the kernel picks */
+	bind_source(run, c);
 	if (r->target_family == 4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
@@ -485,6 +549,7 @@ bool probe_all(struct audit *a, const struct probe_options *o)
 		free(run.conns);
 		return true;
 	}
+	find_source6(&run);
 	run.client = tls_client_new();
 	if (!run.client) {
 		free(run.conns);

@@ -57,7 +57,7 @@ static void note_login(struct dialogue *d, const char *what, const char *line, s
 {
 	if (d->login)
 		return;
-	d->login = n ? x_asprintf("%s: \"%.*s\"", what, (int)(n > 120 ? 120 : n), line) : x_strdup(what);
+	d->login = n ? x_asprintf("%s %.*s", what, (int)(n > 120 ? 120 : n), line) : x_strdup(what);
 }
 
 /* The 3-digit code of an SMTP, FTP or NNTP reply line, or -1. */
@@ -198,12 +198,19 @@ static enum dialogue_result ftp_line(struct dialogue *d, const char *line, size_
 			return DLG_MORE; /* "220-" and the lines of a long greeting */
 		if (code != 220)
 			return fail(d, DLG_UNEXPECTED, "greeting", line, n);
-		sbuf_puts(out, "FEAT\r\n");
-		d->step = 1;
+		if (d->check_login) {
+			/* a server that insists on TLS answers 530; one that asks for a password would take it in
+			 * plaintext (and some, vsftpd among them, hang up after the 530: hence a connection of its own) */
+			sbuf_puts(out, "USER tlswall-audit\r\n");
+			d->step = 2;
+		} else {
+			sbuf_puts(out, "FEAT\r\n");
+			d->step = 1;
+		}
 		return DLG_MORE;
 	case 1: /* FEAT: "211-Features:", one feature per line, "211 End" */
 		if (!last) {
-			if (has_word(line, n, "AUTH") && (has_word(line, n, "TLS") || strstr(line, "TLS")))
+			if (has_word(line, n, "AUTH") && has_word(line, n, "TLS"))
 				d->offered = true;
 			return DLG_MORE;
 		}
@@ -211,24 +218,15 @@ static enum dialogue_result ftp_line(struct dialogue *d, const char *line, size_
 			return fail(d, DLG_NOT_OFFERED, "FEAT answered", line, n);
 		if (!d->offered)
 			return fail(d, DLG_NOT_OFFERED, "FEAT does not list AUTH TLS", "", 0);
-		if (d->check_login) {
-			/* a server that forces TLS answers 530 here; one that asks for a password would take it in
-			 * plaintext */
-			sbuf_puts(out, "USER tlswall-audit\r\n");
-			d->step = 2;
-		} else {
-			sbuf_puts(out, "AUTH TLS\r\n");
-			d->step = 3;
-		}
+		sbuf_puts(out, "AUTH TLS\r\n");
+		d->step = 3;
 		return DLG_MORE;
 	case 2:
 		if (!last)
 			return DLG_MORE;
 		if (code != 530)
 			note_login(d, "USER before AUTH TLS answered", line, n);
-		sbuf_puts(out, "AUTH TLS\r\n");
-		d->step = 3;
-		return DLG_MORE;
+		return DLG_DONE;
 	default:
 		if (!last)
 			return DLG_MORE;
@@ -312,14 +310,14 @@ static enum dialogue_result xmpp_data(struct dialogue *d, const char *in, size_t
 		*used = len;
 	} else if (d->step == 0 && (strstr(text, "</stream:features>") || strstr(text, "<stream:features/>"))) {
 		char *tls = strstr(text, "<starttls");
-		char *mech = strstr(text, "<mechanism>PLAIN</mechanism>");
+		const char *mech = strstr(text, "<mechanism>PLAIN</mechanism>") ? "PLAIN" : NULL;
 
 		*used = len;
 		d->offered = tls && strstr(tls, "urn:ietf:params:xml:ns:xmpp-tls");
-		if (!mech)
-			mech = strstr(text, "<mechanism>LOGIN</mechanism>");
+		if (!mech && strstr(text, "<mechanism>LOGIN</mechanism>"))
+			mech = "LOGIN";
 		if (mech)
-			note_login(d, "stream features before STARTTLS offer SASL", mech, strcspn(mech, "/") + 10);
+			note_login(d, "stream features before STARTTLS offer SASL", mech, strlen(mech));
 		if (!d->offered) {
 			r = fail(d, DLG_NOT_OFFERED, "stream features do not offer STARTTLS", "", 0);
 		} else {
@@ -419,6 +417,11 @@ static const struct protocol *find(const char *name)
 bool dialogue_known(const char *protocol)
 {
 	return find(protocol) != NULL;
+}
+
+bool dialogue_needs_login_check(const char *protocol)
+{
+	return strcmp(protocol, "ftp") == 0;
 }
 
 void dialogue_begin(struct dialogue *d, const char *protocol, const char *name, bool check_login, struct sbuf *out)
