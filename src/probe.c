@@ -46,6 +46,7 @@ struct conn {
 	char seen[ANSWER_MAX];   /* the first bytes received once TLS started: a plaintext answer shows here */
 	size_t nseen;
 	uint8_t scid[8];
+	struct conn *plain;      /* ROLE_MAIN of a TLS port: the plaintext look, needless once the handshake is done */
 };
 
 struct run {
@@ -194,6 +195,8 @@ static void finish(struct run *run, struct conn *c, enum probe_status status, co
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	if (c->plain && status == PS_OK)
+		finish(run, c->plain, PS_NOT_RUN, NULL);
 	tls_session_free(c->tls);
 	c->tls = NULL;
 	dialogue_release(&c->dlg);
@@ -530,6 +533,8 @@ static void build(struct run *run, struct audit *a)
 			run->conns[k].row = &a->rows[i];
 			run->conns[k].role = roles[j];
 			run->conns[k].fd = -1;
+			if (roles[j] == ROLE_PLAIN)
+				run->conns[k - j].plain = &run->conns[k];
 		}
 		a->rows[i].probe.status = PS_NOT_RUN;
 		a->rows[i].probe.legacy_status = PS_NOT_RUN;
@@ -580,10 +585,10 @@ bool probe_all(struct audit *a, const struct probe_options *o)
 				finish(&run, c, PS_TIMEOUT, timeout_detail(c));
 				continue;
 			}
-			if (c->role == ROLE_PLAIN && !c->connecting && c->banner_until && now >= c->banner_until &&
-			    c->in.len == 0) {
+			if (c->role == ROLE_PLAIN && !c->connecting && c->banner_until && now >= c->banner_until) {
 				/* nothing said first: ask as a web client would */
-				sbuf_puts(&c->out, "HEAD / HTTP/1.0\r\n\r\n");
+				if (c->in.len == 0)
+					sbuf_puts(&c->out, "HEAD / HTTP/1.0\r\n\r\n");
 				c->banner_until = 0;
 			}
 			if (c->deadline < wake)
