@@ -4,10 +4,10 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-dev libssl-dev libcmocka-dev
-nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd"
+nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace"
 # Real servers for the audit tests. Each runs only as a child of a test, inside its network namespace, with a
 # throwaway configuration; installing them must never start them as this machine's services.
-SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd ldap-utils caddy"
+SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy"
 DAEMONS="dovecot master slapd vsftpd caddy"
 
 missing=""

@@ -167,7 +167,6 @@ static void result_release(struct probe_result *pr)
 	tls_info_release(&pr->tls);
 	free(pr->answer);
 	free(pr->login);
-	free(pr->legacy_version);
 	free(pr->plain_answer);
 	free(pr->quic_versions);
 }
@@ -234,9 +233,11 @@ static void judge_handshake(struct audit_row *r, const struct judge_options *o)
 
 static void judge_legacy(struct audit_row *r)
 {
-	if (r->probe.legacy_status == PS_OK)
+	const struct probe_result *pr = &r->probe;
+
+	if (pr->legacy_1_0 || pr->legacy_1_1)
 		add(r, SEV_WARNING, "legacy_tls", "still accepts %s (TLS 1.0 and 1.1 are deprecated, RFC 8996)",
-		    r->probe.legacy_version ? r->probe.legacy_version : "TLS 1.0 or 1.1");
+		    pr->legacy_1_0 && pr->legacy_1_1 ? "TLS 1.0 and TLS 1.1" : pr->legacy_1_0 ? "TLS 1.0" : "TLS 1.1");
 }
 
 static void target_text(const struct audit_row *r, char *buf, size_t len)
@@ -257,7 +258,7 @@ static void judge_tls(struct audit_row *r, const struct judge_options *o)
 	}
 	if (pr->answer && pr->answer_text)
 		text = pr->answer;
-	else if (pr->plain_status == PS_OK && pr->plain_text && pr->legacy_status != PS_OK)
+	else if (pr->plain_status == PS_OK && pr->plain_text && !pr->legacy_1_0 && !pr->legacy_1_1)
 		text = pr->plain_answer;
 	if (text) {
 		add(r, SEV_CRITICAL, "plaintext", "answers in plaintext where a TLS handshake should be: \"%s\"", text);

@@ -82,6 +82,8 @@ static char *versions_text(const struct probe_result *pr)
 			sbuf_addf(&sb, "%s1", sb.len ? ", " : "");
 		else if (v == 0x6b3343cfu)
 			sbuf_addf(&sb, "%s2", sb.len ? ", " : "");
+		else if ((v & 0xffffff00u) == 0xff000000u)
+			sbuf_addf(&sb, "%sdraft-%u", sb.len ? ", " : "", v & 0xffu);
 		else
 			sbuf_addf(&sb, "%s0x%08x", sb.len ? ", " : "", v);
 	}
@@ -168,8 +170,11 @@ static void details(const struct audit_row *r, FILE *out)
 
 		names_text(t, &names);
 		fprintf(out, "    certificate: %s; issuer %s\n", t->subject, t->issuer);
-		fprintf(out, "    names: %s; not after %s (%lld days)\n", names.buf, t->not_after ? t->not_after : "?",
-			days_of(t->seconds_left));
+		if (t->seconds_left >= 0)
+			fprintf(out, "    names: %s; not after %s (%lld days left)\n", names.buf,
+				t->not_after ? t->not_after : "?", days_of(t->seconds_left));
+		else
+			fprintf(out, "    names: %s; not after %s (expired)\n", names.buf, t->not_after ? t->not_after : "?");
 		sbuf_release(&names);
 	}
 	for (size_t i = 0; i < r->nfindings; i++)
@@ -246,7 +251,7 @@ static json_t *tls_json(const struct tls_info *t)
 static json_t *probe_json(const struct audit *a, const struct audit_row *r)
 {
 	const struct probe_result *pr = &r->probe;
-	json_t *p, *versions;
+	json_t *p, *versions, *legacy;
 	char addr[INET6_ADDRSTRLEN];
 	static const char *const kinds[] = { "none", "tls", "starttls", "quic" };
 
@@ -275,7 +280,12 @@ static json_t *probe_json(const struct audit *a, const struct audit_row *r)
 	json_object_set_new(p, "tls", pr->have_tls ? tls_json(&pr->tls) : json_null());
 	json_object_set_new(p, "answer", str_or_null(pr->answer_text ? pr->answer :
 						      pr->plain_text && pr->plain_status == PS_OK ? pr->plain_answer : NULL));
-	json_object_set_new(p, "legacy", pr->legacy_status == PS_OK ? str_or_null(pr->legacy_version) : json_null());
+	legacy = x_nonnull(json_array());
+	if (pr->legacy_1_0)
+		json_array_append_new(legacy, json_string("TLSv1"));
+	if (pr->legacy_1_1)
+		json_array_append_new(legacy, json_string("TLSv1.1"));
+	json_object_set_new(p, "legacy", legacy);
 	return p;
 }
 

@@ -20,7 +20,8 @@
 
 enum role {
 	ROLE_MAIN,   /* the handshake (after the dialogue, for STARTTLS) */
-	ROLE_LEGACY, /* the same, offering only TLS 1.0 and 1.1 */
+	ROLE_TLS10,  /* the same, offering only TLS 1.0 */
+	ROLE_TLS11,  /* and only TLS 1.1 */
 	ROLE_PLAIN,  /* waits for a banner, then sends an HTTP request: does a plaintext server answer? */
 	ROLE_LOGIN,  /* FTP: is USER refused before AUTH TLS? */
 	ROLE_QUIC,
@@ -67,21 +68,25 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t roles_of(const struct audit_row *r, enum role roles[3])
+#define MAX_ROLES 4
+
+static size_t roles_of(const struct audit_row *r, enum role roles[MAX_ROLES])
 {
 	switch (r->kind) {
 	case PROBE_TLS:
 		roles[0] = ROLE_MAIN;
-		roles[1] = ROLE_LEGACY;
-		roles[2] = ROLE_PLAIN;
-		return 3;
+		roles[1] = ROLE_TLS10;
+		roles[2] = ROLE_TLS11;
+		roles[3] = ROLE_PLAIN;
+		return 4;
 	case PROBE_STARTTLS:
 		roles[0] = ROLE_MAIN;
-		roles[1] = ROLE_LEGACY;
+		roles[1] = ROLE_TLS10;
+		roles[2] = ROLE_TLS11;
 		if (!dialogue_needs_login_check(r->dialogue))
-			return 2;
-		roles[2] = ROLE_LOGIN;
-		return 3;
+			return 3;
+		roles[3] = ROLE_LOGIN;
+		return 4;
 	case PROBE_QUIC:
 		roles[0] = ROLE_QUIC;
 		return 1;
@@ -93,7 +98,7 @@ static size_t roles_of(const struct audit_row *r, enum role roles[3])
 
 size_t probe_connections(const struct audit *a)
 {
-	enum role roles[3];
+	enum role roles[MAX_ROLES];
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->nrows; i++)
@@ -162,16 +167,11 @@ static void finish(struct run *run, struct conn *c, enum probe_status status, co
 			pr->answer_text = looks_text(c->seen, c->nseen);
 		}
 		break;
-	case ROLE_LEGACY:
-		pr->legacy_status = status;
-		if (status == PS_OK && c->tls) {
-			struct tls_info info;
-
-			tls_session_info(c->tls, NULL, &info);
-			pr->legacy_version = info.version;
-			info.version = NULL;
-			tls_info_release(&info);
-		}
+	case ROLE_TLS10:
+		pr->legacy_1_0 = status == PS_OK;
+		break;
+	case ROLE_TLS11:
+		pr->legacy_1_1 = status == PS_OK;
 		break;
 	case ROLE_LOGIN:
 		if (status == PS_OK && !pr->login) {
@@ -223,7 +223,9 @@ static void tls_advance(struct run *run, struct conn *c)
 
 static void tls_start(struct run *run, struct conn *c)
 {
-	c->tls = tls_session_new(run->client, c->role == ROLE_LEGACY, run->opt->name);
+	c->tls = tls_session_new(run->client,
+				 c->role == ROLE_TLS10 ? TLS_OFFER_1_0 : c->role == ROLE_TLS11 ? TLS_OFFER_1_1 : TLS_OFFER_CURRENT,
+				 run->opt->name);
 	/* bytes that came with the upgrade's answer belong to TLS */
 	if (c->in.len) {
 		tls_session_input(c->tls, c->in.buf, c->in.len);
@@ -424,6 +426,10 @@ static void bind_source(const struct run *run, const struct conn *c)
 {
 	const struct audit_row *r = c->row;
 
+	/* a UDP server answers from the address it chooses, and a connected socket takes replies from the target only */
+	if (c->role == ROLE_QUIC)
+		return;
+
 	if (r->target_family == 4) {
 		struct sockaddr_in sin = { .sin_family = AF_INET };
 
@@ -526,7 +532,7 @@ static void build(struct run *run, struct audit *a)
 	run->n = probe_connections(a);
 	run->conns = x_calloc(run->n ? run->n : 1, sizeof(*run->conns));
 	for (size_t i = 0, k = 0; i < a->nrows; i++) {
-		enum role roles[3];
+		enum role roles[MAX_ROLES];
 		size_t nr = roles_of(&a->rows[i], roles);
 
 		for (size_t j = 0; j < nr; j++, k++) {
@@ -537,7 +543,6 @@ static void build(struct run *run, struct audit *a)
 				run->conns[k - j].plain = &run->conns[k];
 		}
 		a->rows[i].probe.status = PS_NOT_RUN;
-		a->rows[i].probe.legacy_status = PS_NOT_RUN;
 		a->rows[i].probe.plain_status = PS_NOT_RUN;
 	}
 }

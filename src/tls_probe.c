@@ -12,7 +12,7 @@
 #include "tlswall/util.h"
 
 struct tls_client {
-	SSL_CTX *current, *legacy;
+	SSL_CTX *ctx[3]; /* by enum tls_offer */
 };
 
 struct tls_session {
@@ -29,8 +29,9 @@ static void report_openssl(const char *what)
 	ERR_clear_error();
 }
 
-static SSL_CTX *context(bool legacy)
+static SSL_CTX *context(enum tls_offer offer)
 {
+	int legacy = offer == TLS_OFFER_1_0 ? TLS1_VERSION : TLS1_1_VERSION;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (!ctx)
@@ -41,12 +42,11 @@ static SSL_CTX *context(bool legacy)
 	/* no session tickets to keep, no resumption between probes */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-	if (legacy) {
-		/* Debian's OpenSSL refuses TLS 1.0/1.1 below security level 0 (SHA-1 signatures); lowered for this
-		 * context only, which does nothing but ask whether the server still accepts them. */
+	if (offer != TLS_OFFER_CURRENT) {
+		/* Debian's OpenSSL refuses TLS 1.0/1.1 above security level 0 (SHA-1 signatures); lowered for these
+		 * contexts only, which do nothing but ask whether the server still accepts them. */
 		SSL_CTX_set_security_level(ctx, 0);
-		if (!SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) ||
-		    !SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION) ||
+		if (!SSL_CTX_set_min_proto_version(ctx, legacy) || !SSL_CTX_set_max_proto_version(ctx, legacy) ||
 		    !SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0")) {
 			SSL_CTX_free(ctx);
 			return NULL;
@@ -62,9 +62,9 @@ struct tls_client *tls_client_new(void)
 {
 	struct tls_client *c = x_calloc(1, sizeof(*c));
 
-	c->current = context(false);
-	c->legacy = context(true);
-	if (!c->current || !c->legacy) {
+	for (int i = 0; i < 3; i++)
+		c->ctx[i] = context((enum tls_offer)i);
+	if (!c->ctx[0] || !c->ctx[1] || !c->ctx[2]) {
 		report_openssl("cannot set up TLS");
 		tls_client_free(c);
 		return NULL;
@@ -76,8 +76,8 @@ void tls_client_free(struct tls_client *c)
 {
 	if (!c)
 		return;
-	SSL_CTX_free(c->current);
-	SSL_CTX_free(c->legacy);
+	for (int i = 0; i < 3; i++)
+		SSL_CTX_free(c->ctx[i]);
 	free(c);
 }
 
@@ -88,11 +88,11 @@ static bool is_address(const char *name)
 	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
 }
 
-struct tls_session *tls_session_new(struct tls_client *c, bool legacy, const char *sni)
+struct tls_session *tls_session_new(struct tls_client *c, enum tls_offer offer, const char *sni)
 {
 	struct tls_session *s = x_calloc(1, sizeof(*s));
 
-	s->ssl = x_nonnull(SSL_new(legacy ? c->legacy : c->current));
+	s->ssl = x_nonnull(SSL_new(c->ctx[offer]));
 	s->rbio = x_nonnull(BIO_new(BIO_s_mem()));
 	s->wbio = x_nonnull(BIO_new(BIO_s_mem()));
 	/* an empty read buffer means "wait for more", until the server closes */

@@ -78,9 +78,8 @@ struct probe_result {
 	bool offered;        /* the upgrade was offered (or, where nothing is advertised, accepted) */
 	bool upgraded;       /* the server agreed to the upgrade command */
 	char *login;         /* what advertises a plaintext login before the upgrade, or NULL */
-	/* a second handshake allowing only TLS 1.0 and 1.1 */
-	enum probe_status legacy_status;
-	char *legacy_version;
+	/* more handshakes, one offering only TLS 1.0, one only TLS 1.1 */
+	bool legacy_1_0, legacy_1_1; /* accepted */
 	/* a third connection that waits for a banner, then sends an HTTP request (implicit-TLS ports only) */
 	enum probe_status plain_status;
 	char *plain_answer;

@@ -1,6 +1,7 @@
-/* The probes: every allowed listener gets its connections (a TLS port three: a handshake, a legacy-only handshake,
- * and a look for a plaintext answer; a STARTTLS port two; 443/udp one QUIC datagram), all driven by one poll() loop
- * with a state machine per connection, so they run side by side and none can hold up the others. */
+/* The probes: every allowed listener gets its connections (a TLS port four: a handshake, one offering only TLS 1.0,
+ * one only TLS 1.1, and a look for a plaintext answer; a STARTTLS port three, FTP a fourth for USER; 443/udp one QUIC
+ * datagram), all driven by one poll() loop with a state machine per connection, so they run side by side and none
+ * can hold up the others. */
 #ifndef TLSWALL_PROBE_H
 #define TLSWALL_PROBE_H
 
@@ -9,8 +10,8 @@
 
 struct audit;
 
-/* Connections open at once: enough for 21 TLS ports in one timeout, few enough for any file descriptor limit. */
-#define PROBE_PARALLEL 64
+/* Connections open at once: 32 TLS ports in one timeout, well within the usual limit of 1024 descriptors. */
+#define PROBE_PARALLEL 128
 /* Time the whole audit may take beyond its probes (reading sockets and /proc, printing). */
 #define PROBE_SLACK_MS 1000
 

@@ -11,8 +11,10 @@ struct tls_info;
 struct tls_client;
 struct tls_session;
 
-/* The two client configurations: current (TLS 1.2 and 1.3) and legacy (TLS 1.0 and 1.1 only, at security level 0
- * so OpenSSL will still offer them). NULL, after saying why, when libssl cannot be set up. */
+/* The client configurations: current (TLS 1.2 and 1.3), and one for each legacy version (TLS 1.0, TLS 1.1) at
+ * security level 0 so that OpenSSL still offers it. One version per legacy handshake: a client offering 1.0-1.1
+ * to a server that has 1.0 and 1.2 but not 1.1 would take the server's answer for a downgrade attack and stop.
+ * NULL, after saying why, when libssl cannot be set up. */
 struct tls_client *tls_client_new(void);
 void tls_client_free(struct tls_client *c);
 
@@ -22,8 +24,14 @@ enum tls_step {
 	TLS_FAILED, /* see tls_session_error */
 };
 
+enum tls_offer {
+	TLS_OFFER_CURRENT, /* TLS 1.2 and 1.3 */
+	TLS_OFFER_1_0,
+	TLS_OFFER_1_1,
+};
+
 /* sni: the name to ask for (not sent when NULL or an address). */
-struct tls_session *tls_session_new(struct tls_client *c, bool legacy, const char *sni);
+struct tls_session *tls_session_new(struct tls_client *c, enum tls_offer offer, const char *sni);
 void tls_session_free(struct tls_session *s);
 
 /* Bytes from the server; len 0 means the server closed the connection. */

@@ -3,6 +3,7 @@
 The TLS in every one of them is Python's ssl module, that is OpenSSL: a real handshake. KIND is one of
   nntp, xmpp-client, xmpp-server, postgresql   the protocol's dialogue up to STARTTLS, then a TLS handshake
   nntp-plain                                    NNTP that offers no STARTTLS and AUTHINFO USER before it
+  tls                                           TLS from the first byte
   http                                          a plaintext HTTP server (where TLS belongs)
   silent                                        accepts and never says anything
   slow                                          accepts and sends one byte a second
@@ -81,6 +82,10 @@ async def postgresql(reader, writer):
     await upgrade(reader, writer)
 
 
+async def tls(reader, writer):
+    await upgrade(reader, writer)
+
+
 async def http(reader, writer):
     await reader.readline()
     writer.write(b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nnot here\r\n")
@@ -104,6 +109,7 @@ def handler(kind):
         "xmpp-client": lambda r, w: xmpp(r, w, "client"),
         "xmpp-server": lambda r, w: xmpp(r, w, "server"),
         "postgresql": postgresql,
+        "tls": tls,
         "http": http,
         "silent": silent,
         "slow": slow,
