@@ -262,14 +262,16 @@ static json_t *probe_json(const struct audit *a, const struct audit_row *r)
 		      probe_status_name(pr->status), "detail", str_or_null(pr->detail), "elapsed_ms",
 		      (json_int_t)pr->elapsed_ms);
 	if (r->kind == PROBE_QUIC) {
-		versions = x_nonnull(json_array());
-		for (size_t i = 0; i < pr->nquic_versions; i++)
-			json_array_append_new(versions, json_integer(pr->quic_versions[i]));
-		json_object_set_new(p, "quic", pr->status == PS_OK ? json_pack("{s:s, s:o}", "reply",
-									       pr->quic_initial ? "initial" :
-												  "version_negotiation",
-									       "versions", versions) :
-								     (json_decref(versions), json_null()));
+		json_t *quic = json_null();
+
+		if (pr->status == PS_OK) {
+			versions = x_nonnull(json_array());
+			for (size_t i = 0; i < pr->nquic_versions; i++)
+				json_array_append_new(versions, json_integer(pr->quic_versions[i]));
+			quic = json_pack("{s:s, s:o}", "reply", pr->quic_initial ? "initial" : "version_negotiation",
+					 "versions", versions);
+		}
+		json_object_set_new(p, "quic", quic);
 		return p;
 	}
 	if (r->kind == PROBE_STARTTLS)

@@ -132,7 +132,7 @@ int audit_main(const struct cli *cli, int argc, char **argv)
 	{
 		struct judge_options jo = { expiry_days, timeout_ms, name };
 		struct report_options ro = { cli->policy_path, timeout_ms, expiry_days, name,
-					     (unsigned long)elapsed_ms(&t0), cli->verbosity };
+					     (unsigned long)elapsed_ms(&t0) };
 
 		audit_judge(a, &jo);
 		if (json)

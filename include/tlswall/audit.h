@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tlswall/catalog.h"
-
 struct listener;
 struct pipeline;
 struct service;

@@ -11,8 +11,7 @@ struct report_options {
 	unsigned timeout_ms;
 	unsigned expiry_days;
 	const char *expected_name; /* NULL: none known */
-	unsigned long elapsed_ms;  /* how long probing took (JSON only: text output stays comparable) */
-	int verbosity;
+	unsigned long elapsed_ms;  /* how long the audit took (JSON only: text output stays comparable) */
 };
 
 void audit_report_text(const struct audit *a, const struct report_options *o, FILE *out);
