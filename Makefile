@@ -15,7 +15,7 @@ CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-PKGS := libnftnl libmnl libconfig jansson
+PKGS := libnftnl libmnl libconfig jansson libssl libcrypto
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wshadow -Wpointer-arith \
 	    -Wundef -Wvla -Wwrite-strings -Wmissing-declarations -Wold-style-definition

@@ -22,6 +22,7 @@ enum exit_code {
 	EXIT_ERROR = 1,   /* bad policy, kernel refused, I/O */
 	EXIT_CHANGES = 2, /* diff or apply --dry-run found changes */
 	EXIT_REFUSED = 3, /* refused for safety unless --force */
+	EXIT_FINDINGS = 4, /* audit found something at warning level or above */
 };
 
 struct cli {
@@ -46,6 +47,7 @@ int remove_main(const struct cli *cli, int argc, char **argv);
 int confirm_main(const struct cli *cli, int argc, char **argv);
 int rollback_main(const struct cli *cli, int argc, char **argv);
 int status_main(const struct cli *cli, int argc, char **argv);
+int audit_main(const struct cli *cli, int argc, char **argv);
 int rollback_timer_main(const struct cli *cli, int argc, char **argv);
 /* apply --boot */
 int boot_main(const struct cli *cli);
