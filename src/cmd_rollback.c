@@ -54,9 +54,12 @@ int rollback_main(const struct cli *cli, int argc, char **argv)
 			timer_stop(&s.pending);
 		state_remove(s.st, STATE_PENDING);
 		state_remove(s.st, STATE_CANDIDATE);
-	} else if (previous_is_a_table(&s) && !state_rename(s.st, STATE_PREVIOUS, STATE_LKG, &error)) {
-		/* the admin chose the previous ruleset: it is what boot should come back to (unless it was no table at
-		 * all, which is never a last-known-good) */
+	} else if (!previous_is_a_table(&s)) {
+		/* back to no table at all, which is never a last-known-good: what was, the admin just rejected; boot
+		 * falls to the emergency ruleset until something is applied again */
+		state_remove(s.st, STATE_LKG);
+	} else if (!state_rename(s.st, STATE_PREVIOUS, STATE_LKG, &error)) {
+		/* the admin chose the previous ruleset: it is what boot should come back to */
 		diag_warning(diags, NULL, 0, "%s", error);
 	}
 	state_remove(s.st, STATE_PREVIOUS);

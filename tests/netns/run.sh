@@ -12,8 +12,8 @@ sweep() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^tw${TW_RUN_ID}-"); do ip netns del "$ns"; done
 }
 trap sweep EXIT
-for t in "$dir"/t_*.sh; do
-	echo "== $(basename "$t")"
+for t in "$dir"/t_*.sh "$dir"/*/t_*.sh; do
+	echo "== ${t#"$dir"/}"
 	timeout --kill-after=10 "${NETNS_TEST_TIMEOUT:-300}" sh "$t" "$bin" "$tbin"
 	rc=$?
 	case $rc in
