@@ -7,8 +7,9 @@
 #define TCP(p) { L4_TCP, p, p }
 #define UDP(p) { L4_UDP, p, p }
 
-/* Facts from ../shared/design/CATALOGUE.md. ftps lists only 990: active-mode data leaves from 989 as an outbound
- * connection (conntrack lets its replies in), and passive data uses the range the policy names. */
+/* The catalogue (tlswall.conf(5) lists it, `tlswall services` prints it). ftps lists only 990: active-mode data
+ * leaves from 989 as an outbound connection (conntrack lets its replies in), and passive data uses the range the
+ * policy names. */
 static const struct catalog_entry catalog[] = {
 	/* implicit TLS */
 	{ "https", { TCP(443), UDP(443) }, 2, TLS_IMPLICIT, "http", NULL, "RFC 9110, RFC 9114",

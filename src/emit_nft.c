@@ -26,6 +26,10 @@ static void put_match(struct sbuf *sb, const struct rs_match *m)
 			sbuf_addf(sb, " & 0x%x ==", m->mask);
 		break;
 	case RS_OP_FLAGS:
+		if (selector_of(m->sel)->format != FMT_CT_STATE) {
+			sbuf_addf(sb, " & 0x%x != 0", m->vals[0].num);
+			return;
+		}
 		break;
 	}
 	sbuf_putc(sb, ' ');
@@ -88,6 +92,9 @@ void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 			break;
 		case RS_STMT_REJECT:
 			sbuf_addf(sb, "reject with %s", rs_reject_name(st->u.reject));
+			break;
+		case RS_STMT_CT_MARK_OR:
+			sbuf_addf(sb, "ct mark set ct mark | 0x%x", st->u.mark_bits);
 			break;
 		}
 	}

@@ -22,6 +22,7 @@ struct reg {
 	const struct selector *sel; /* NULL: nothing */
 	uint32_t offset, length;    /* raw payload, in bits */
 	uint32_t mask;              /* a bitwise AND applied to it; 0: none */
+	uint32_t or_bits;           /* a bitwise OR applied to it ("ct mark | 0x1"): only "ct mark set" takes it */
 };
 
 struct rule_reader {
@@ -72,15 +73,16 @@ static bool load(struct rule_reader *rr, uint32_t dreg, const struct selector *s
 	r->offset = offset;
 	r->length = length;
 	r->mask = 0;
+	r->or_bits = 0;
 	return true;
 }
 
-/* The register a consumer reads: it must hold something. */
+/* The register a match reads: it must hold something, and nothing a match cannot take. */
 static struct reg *source(struct rule_reader *rr, uint32_t sreg)
 {
 	struct reg *r = reg_at(rr, sreg);
 
-	return r && r->sel ? r : NULL;
+	return r && r->sel && !r->or_bits ? r : NULL;
 }
 
 static uint32_t width_of(const struct reg *r)
@@ -127,10 +129,25 @@ static bool decode_meta(struct rule_reader *rr, const struct nftnl_expr *x)
 	return load(rr, u32(x, NFTNL_EXPR_META_DREG), selector_by_meta(u32(x, NFTNL_EXPR_META_KEY)), 0, 0);
 }
 
+/* "ct mark set ct mark | bits": the only ct write tlswall makes. */
+static bool decode_ct_set(struct rule_reader *rr, const struct nftnl_expr *x)
+{
+	struct reg *r = reg_at(rr, u32(x, NFTNL_EXPR_CT_SREG));
+
+	if (!r || !r->sel || r->sel->id != RS_SEL_CT_MARK || !r->or_bits || u32(x, NFTNL_EXPR_CT_KEY) != NFT_CT_MARK)
+		return false;
+	rs_rule_add(rr->rule, RS_STMT_CT_MARK_OR)->u.mark_bits = r->or_bits;
+	r->sel = NULL;
+	r->or_bits = 0;
+	return true;
+}
+
 static bool decode_ct(struct rule_reader *rr, const struct nftnl_expr *x)
 {
-	if (nftnl_expr_is_set(x, NFTNL_EXPR_CT_SREG) || nftnl_expr_is_set(x, NFTNL_EXPR_CT_DIR))
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_CT_DIR))
 		return false;
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_CT_SREG))
+		return decode_ct_set(rr, x);
 	return load(rr, u32(x, NFTNL_EXPR_CT_DREG), selector_by_ct(u32(x, NFTNL_EXPR_CT_KEY)), 0, 0);
 }
 
@@ -162,9 +179,16 @@ static bool decode_bitwise(struct rule_reader *rr, const struct nftnl_expr *x)
 	mask = data(x, NFTNL_EXPR_BITWISE_MASK, &mlen);
 	xor = data(x, NFTNL_EXPR_BITWISE_XOR, &xlen);
 	if (!mask || !xor || mlen != width_of(r) || xlen != mlen || !number_of(r->sel, mask, mlen, &m) ||
-	    !number_of(r->sel, xor, xlen, &v) || v != 0 || m == 0)
+	    !number_of(r->sel, xor, xlen, &v) || m == 0)
 		return false;
-	r->mask = m;
+	if (v == 0) {
+		r->mask = m;
+		return true;
+	}
+	/* (value & ~bits) ^ bits sets bits: nft's "| bits", on a ct mark about to be written back */
+	if (r->sel->id != RS_SEL_CT_MARK || m != ~v)
+		return false;
+	r->or_bits = v;
 	return true;
 }
 
@@ -513,7 +537,7 @@ static void make_unreadable(struct rs_rule *rule, const struct nftnl_rule *nr)
 void nl_decode_rule(const struct nftnl_rule *nr, uint8_t family, const struct anon_sets *anons, struct rs_rule *r)
 {
 	/* in an ip or ip6 table the family is implied, not matched */
-	struct rule_reader rr = { anons, r, { { NULL, 0, 0, 0 } }, family == NFPROTO_INET ? 0 : family, 0 };
+	struct rule_reader rr = { anons, r, { { NULL, 0, 0, 0, 0 } }, family == NFPROTO_INET ? 0 : family, 0 };
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *x;
 	bool ok = true;

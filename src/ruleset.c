@@ -344,6 +344,8 @@ static bool stmt_equal(const struct rs_stmt *a, const struct rs_stmt *b)
 		return a->u.verdict.code == b->u.verdict.code && str_equal(a->u.verdict.chain, b->u.verdict.chain);
 	case RS_STMT_REJECT:
 		return a->u.reject == b->u.reject;
+	case RS_STMT_CT_MARK_OR:
+		return a->u.mark_bits == b->u.mark_bits;
 	}
 	return false;
 }

@@ -39,6 +39,11 @@ static const struct selector selectors[] = {
 	  .offset = 2, .len = 2, .width = 2, .order = ORDER_BIG, .format = FMT_DEC, .sim = SIM_DPORT },
 	{ .id = RS_SEL_L4PROTO_DPORT, .name = "meta l4proto . th dport", .source = SEL_CONCAT, .width = 8,
 	  .format = FMT_DEC, .sim = SIM_PROTO_PORT, .members = { RS_SEL_L4PROTO, RS_SEL_TH_DPORT } },
+	{ .id = RS_SEL_CT_MARK, .name = "ct mark", .source = SEL_CT, .key = NFT_CT_MARK, .width = 4, .order = ORDER_HOST,
+	  .format = FMT_HEX, .sim = SIM_UNKNOWN },
+	/* no datatype: nft 1.0.6 stores a set of raw payload values in host order, which never matches the packet */
+	{ .id = RS_SEL_IH, .name = "@ih", .source = SEL_RAW_PAYLOAD, .base = NFT_PAYLOAD_INNER_HEADER,
+	  .order = ORDER_BIG, .format = FMT_HEX, .sim = SIM_PAYLOAD },
 };
 
 const struct selector *selector_of(enum rs_selector id)

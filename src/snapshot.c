@@ -124,6 +124,8 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 				 "chain", str_or_null(st->u.verdict.chain));
 	case RS_STMT_REJECT:
 		return json_pack("{s:s, s:s}", "kind", "reject", "type", rs_reject_name(st->u.reject));
+	case RS_STMT_CT_MARK_OR:
+		return json_pack("{s:s, s:I}", "kind", "ct mark or", "bits", (json_int_t)st->u.mark_bits);
 	}
 	return json_null();
 }
@@ -311,6 +313,12 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 		if (!rs_verdict_by_name(name_field(json_object_get(j, "code"), V1_NAMES(v1_verdicts)), &st->u.verdict.code))
 			return false;
 		return (st->u.verdict.code == RS_JUMP || st->u.verdict.code == RS_GOTO) == (st->u.verdict.chain != NULL);
+	}
+	if (strcmp(kind, "ct mark or") == 0) {
+		json_int_t bits = json_integer_value(json_object_get(j, "bits"));
+
+		rs_rule_add(r, RS_STMT_CT_MARK_OR)->u.mark_bits = (uint32_t)bits;
+		return bits > 0 && bits <= UINT32_MAX;
 	}
 	if (strcmp(kind, "reject") == 0)
 		return rs_reject_by_name(name_field(json_object_get(j, "type"), V1_NAMES(v1_rejects)),

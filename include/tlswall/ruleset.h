@@ -72,6 +72,8 @@ enum rs_selector {
 	RS_SEL_IP6_HOPLIMIT,
 	RS_SEL_TH_DPORT,    /* th dport */
 	RS_SEL_L4PROTO_DPORT, /* meta l4proto . th dport (only with a named set or map) */
+	RS_SEL_CT_MARK,     /* ct mark */
+	RS_SEL_IH,          /* @ih,OFFSET,LENGTH: the payload after the transport header (what a client sends) */
 };
 
 /* ct state bits, as the kernel's NF_CT_STATE_*_BIT */
@@ -125,6 +127,7 @@ enum rs_stmt_kind {
 	RS_STMT_LOG,
 	RS_STMT_VERDICT,
 	RS_STMT_REJECT,
+	RS_STMT_CT_MARK_OR, /* ct mark set ct mark | bits */
 };
 
 struct rs_stmt {
@@ -144,6 +147,7 @@ struct rs_stmt {
 		} log;
 		struct rs_verdict verdict;
 		enum rs_reject reject;
+		uint32_t mark_bits;
 	} u;
 };
 

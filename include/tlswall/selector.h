@@ -52,6 +52,7 @@ enum sel_sim {
 	SIM_DPORT,
 	SIM_PROTO_PORT,   /* protocol and port, looked up in a map */
 	SIM_ABSENT,       /* nothing a TCP or UDP connection attempt carries: ICMP fields, IPv6 hop limit */
+	SIM_PAYLOAD,      /* what the client sends: nothing in a TCP SYN, anything in a UDP datagram */
 	SIM_UNKNOWN,      /* something tlswall does not know about the connection */
 };
 
