@@ -83,6 +83,10 @@ static void print_summary(const struct policy *p, int verbosity)
 			for (size_t j = 0; j < s->nifaces; j++)
 				sbuf_addf(&line, " %s", s->ifaces[j]);
 		}
+		if (service_checks(s, CHECK_LOGINS))
+			sbuf_puts(&line, "  guard_credentials");
+		else if (service_checks(s, CHECK_NONE))
+			sbuf_puts(&line, "  require_tls");
 		while (line.len && line.buf[line.len - 1] == ' ')
 			line.buf[--line.len] = '\0';
 		puts(line.buf);

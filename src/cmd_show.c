@@ -8,6 +8,7 @@
 #include "tlswall/emit_json.h"
 #include "tlswall/emit_nft.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/service_counters.h"
 #include "tlswall/session.h"
 #include "tlswall/util.h"
 
@@ -27,29 +28,27 @@ static void human_bytes(uint64_t b, char *buf, size_t len)
 /* Per-service hits and drops, then the table in nft syntax with its counters. */
 static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 {
-	uint64_t dp = 0, db = 0;
+	struct table_counters tc;
 	char size[32];
 
+	table_counters(t, &tc);
 	printf("# table inet %s, ruleset generation %u\n", t->name, genid);
 	if (t->dormant)
 		printf("# WARNING: the table is dormant: none of its rules applies, nothing is filtered; "
 		       "\"tlswall apply\" wakes it\n");
-	printf("# %-28s %12s %12s\n", "service", "packets", "bytes");
-	for (size_t i = 0; i < t->nchains; i++) {
-		const struct rs_chain *c = t->chains[i];
-		uint64_t p = 0, b = 0;
+	printf("# %-28s %12s %12s %18s\n", "service", "packets", "bytes", "plaintext dropped");
+	for (size_t i = 0; i < tc.nservices; i++) {
+		const struct service_counters *s = &tc.services[i];
+		char refused[32] = "-";
 
-		for (size_t j = 0; c->base && j < c->nrules; j++)
-			if (rs_rule_drops(c->rules[j]))
-				rs_rule_counters(c->rules[j], &dp, &db);
-		if (c->base)
-			continue;
-		rs_chain_counters(c, &p, &b);
-		human_bytes(b, size, sizeof(size));
-		printf("# %-28s %12llu %12s\n", c->name, (unsigned long long)p, size);
+		if (s->checked)
+			snprintf(refused, sizeof(refused), "%llu", (unsigned long long)s->plaintext_packets);
+		human_bytes(s->bytes, size, sizeof(size));
+		printf("# %-28s %12llu %12s %18s\n", s->chain, (unsigned long long)s->packets, size, refused);
 	}
-	human_bytes(db, size, sizeof(size));
-	printf("# %-28s %12llu %12s\n", "dropped", (unsigned long long)dp, size);
+	human_bytes(tc.dropped_bytes, size, sizeof(size));
+	printf("# %-28s %12llu %12s\n", "dropped", (unsigned long long)tc.dropped_packets, size);
+	table_counters_release(&tc);
 	for (size_t i = 0; i < t->nchains; i++)
 		for (size_t j = 0; j < t->chains[i]->nrules; j++)
 			if (t->chains[i]->rules[j]->foreign)

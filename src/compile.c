@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "tlswall/compile.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
@@ -9,16 +10,39 @@
 /* nft's "priority filter" */
 #define PRIORITY_FILTER 0
 
-struct compiler {
-	const struct policy *p;
-	struct rs_table *t;
-	struct rs_set *map; /* proto . port -> jump chain, NULL while no port is open */
-};
-
-static void set_origin_rule(struct compiler *c, struct rs_rule *r, struct loc l)
+void compiler_set_origin(struct compiler *c, struct rs_rule *r, struct loc l)
 {
 	r->src_file = rs_table_file(c->t, l.file);
 	r->src_line = l.line;
+}
+
+struct rs_set *compiler_port_map(struct compiler *c, const char *name, bool ranges)
+{
+	struct rs_set *map = rs_table_add_set(c->t, name, RS_KEY_PROTO_PORT, ranges);
+
+	map->vmap = true;
+	map->src_file = rs_table_file(c->t, c->p->path);
+	return map;
+}
+
+void compiler_map_port(struct rs_set *map, const struct port_range *port, const char *chain)
+{
+	uint8_t first[3] = { port->proto, (uint8_t)(port->first >> 8), (uint8_t)port->first };
+	uint8_t last[3] = { port->proto, (uint8_t)(port->last >> 8), (uint8_t)port->last };
+	struct rs_verdict jump = { RS_JUMP, (char *)chain };
+
+	rs_set_add(map, first, map->interval ? last : NULL, &jump);
+}
+
+struct rs_chain *compiler_service_chain(struct compiler *c, const char *prefix, const struct service *s)
+{
+	char *name = x_asprintf("%s.%s", prefix, s->name);
+	struct rs_chain *chain = rs_table_add_chain(c->t, name);
+
+	free(name);
+	chain->src_file = rs_table_file(c->t, s->loc.file);
+	chain->src_line = s->loc.line;
+	return chain;
 }
 
 static void be32_put(uint8_t *b, uint32_t v)
@@ -134,7 +158,7 @@ static void add_source_rules(struct compiler *c, struct rs_chain *chain, const c
 	for (size_t i = 0; i < (from->present ? n : 1); i++) {
 		struct rs_rule *r = rs_chain_add_rule(chain);
 
-		set_origin_rule(c, r, origin);
+		compiler_set_origin(c, r, origin);
 		if (nifaces) {
 			struct rs_match *m = rs_rule_match(r, RS_SEL_IIFNAME, RS_OP_EQ);
 
@@ -175,36 +199,20 @@ static void pass_services(struct compiler *c)
 
 	for (size_t i = 0; i < c->p->nservices; i++) {
 		const struct service *s = &c->p->services[i];
-		char *chain_name = x_asprintf("%s.%s", s->exemption ? "exempt" : "svc", s->name);
-		char *literal_base = x_asprintf("%s.src", chain_name);
-		struct rs_chain *chain;
-		struct rs_verdict jump = { RS_JUMP, chain_name };
+		struct rs_chain *chain = compiler_service_chain(c, s->exemption ? COMPILE_EXEMPTION_PREFIX :
+										 COMPILE_SERVICE_PREFIX, s);
+		char *literal_base = x_asprintf("%s.src", chain->name);
 
-		if (!c->map) {
-			c->map = rs_table_add_set(c->t, COMPILE_SERVICE_MAP, RS_KEY_PROTO_PORT, ranges);
-			c->map->vmap = true;
-		}
-		for (size_t j = 0; j < s->nports; j++) {
-			uint8_t first[3] = { s->ports[j].proto, (uint8_t)(s->ports[j].first >> 8),
-					     (uint8_t)s->ports[j].first };
-			uint8_t last[3] = { s->ports[j].proto, (uint8_t)(s->ports[j].last >> 8),
-					    (uint8_t)s->ports[j].last };
-
-			rs_set_add(c->map, first, ranges ? last : NULL, &jump);
-		}
-		chain = rs_table_add_chain(c->t, chain_name);
+		if (!c->map)
+			c->map = compiler_port_map(c, COMPILE_SERVICE_MAP, ranges);
+		for (size_t j = 0; j < s->nports; j++)
+			compiler_map_port(c->map, &s->ports[j], chain->name);
 		chain->comment = service_comment(s);
-		chain->src_file = rs_table_file(c->t, s->loc.file);
-		chain->src_line = s->loc.line;
 		add_source_rules(c, chain, literal_base, &s->from, s->ifaces, s->nifaces, s->loc, RS_ACCEPT, true);
 		free(literal_base);
-		free(chain_name);
 	}
-	if (c->map) {
-		c->map->src_file = rs_table_file(c->t, c->p->path);
-		c->map->src_line = 0;
+	if (c->map)
 		rs_set_sort(c->map);
-	}
 }
 
 static struct rs_rule *input_rule(struct rs_chain *input)
@@ -275,6 +283,17 @@ static void pass_input(struct compiler *c)
 	input->policy = RS_DROP;
 	input->src_file = rs_table_file(c->t, p->path);
 
+	/* before established traffic leaves: a connection whose payload is checked and not yet cleared */
+	if (c->payload) {
+		struct rs_match *m;
+
+		r = input_rule(input);
+		m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
+		m->mask = 1u << p->ct_mark_bit;
+		rs_match_add_num(m, 0);
+		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
+	}
+
 	r = input_rule(input);
 	rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_ESTABLISHED | RS_CT_RELATED);
 	rs_rule_verdict(r, RS_ACCEPT, NULL);
@@ -302,7 +321,7 @@ static void pass_input(struct compiler *c)
 		struct rs_stmt *st;
 
 		r = input_rule(input);
-		set_origin_rule(c, r, p->log.loc);
+		compiler_set_origin(c, r, p->log.loc);
 		st = rs_rule_add(r, RS_STMT_LIMIT);
 		st->u.limit.rate = p->log.rate;
 		st->u.limit.unit = (enum rs_rate_unit)p->log.unit;
@@ -313,18 +332,18 @@ static void pass_input(struct compiler *c)
 
 	if (p->verdict == VERDICT_REJECT) {
 		r = input_rule(input);
-		set_origin_rule(c, r, top);
+		compiler_set_origin(c, r, top);
 		rs_match_add_num(rs_rule_match(r, RS_SEL_L4PROTO, RS_OP_EQ), 6);
 		rs_rule_counter(r);
 		rs_rule_add(r, RS_STMT_REJECT)->u.reject = RS_REJECT_TCP_RESET;
 		r = input_rule(input);
-		set_origin_rule(c, r, top);
+		compiler_set_origin(c, r, top);
 		rs_rule_counter(r);
 		rs_rule_add(r, RS_STMT_REJECT)->u.reject = RS_REJECT_ICMPX_ADMIN_PROHIBITED;
 	} else {
 		/* the chain's policy drops too; this rule is here to count what it drops */
 		r = input_rule(input);
-		set_origin_rule(c, r, top);
+		compiler_set_origin(c, r, top);
 		rs_rule_counter(r);
 		rs_rule_verdict(r, RS_DROP, NULL);
 	}
@@ -334,12 +353,13 @@ static void (*const passes[])(struct compiler *) = {
 	pass_table,
 	pass_named_sets,
 	pass_services,
+	pass_payload_checks,
 	pass_input,
 };
 
 struct rs_table *compile_policy(const struct policy *p)
 {
-	struct compiler c = { p, NULL, NULL };
+	struct compiler c = { p, NULL, NULL, NULL };
 
 	for (size_t i = 0; i < ARRAY_SIZE(passes); i++)
 		passes[i](&c);

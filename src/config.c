@@ -253,9 +253,10 @@ static void read_interfaces(struct reader *r, const config_setting_t *s, struct 
 static void read_service(struct reader *r, const config_setting_t *g, bool exemption)
 {
 	static const char *const service_keys[] = { "service", "name", "port", "proto", "tls", "starttls", "from",
-						    "interfaces", "passive_ports", NULL };
+						    "interfaces", "passive_ports", "require_tls", "guard_credentials", NULL };
+	/* require_tls and guard_credentials are read here to be refused with a reason, not as unknown keys */
 	static const char *const exemption_keys[] = { "service", "name", "port", "proto", "from", "interfaces",
-						      "reason", NULL };
+						      "reason", "require_tls", "guard_credentials", NULL };
 	struct service *svc;
 	const config_setting_t *s;
 	const char *str;
@@ -306,6 +307,12 @@ static void read_service(struct reader *r, const config_setting_t *g, bool exemp
 	}
 	if ((s = config_setting_get_member(g, "starttls")) && get_bool(r, s, &svc->starttls))
 		svc->starttls_loc = loc_of(r, s);
+	if ((s = config_setting_get_member(g, "require_tls")) && get_bool(r, s, &svc->require_tls)) {
+		svc->has_require_tls = true;
+		svc->require_tls_loc = loc_of(r, s);
+	}
+	if ((s = config_setting_get_member(g, "guard_credentials")) && get_bool(r, s, &svc->guard_credentials))
+		svc->guard_credentials_loc = loc_of(r, s);
 	if ((s = config_setting_get_member(g, "passive_ports"))) {
 		svc->passive_loc = loc_of(r, s);
 		/* "none" says on purpose that only the control channel is open (active mode, or no data channel) */
@@ -442,7 +449,8 @@ static void read_log(struct reader *r, const config_setting_t *s)
 
 static void read_root(struct reader *r, const config_setting_t *root)
 {
-	static const char *const keys[] = { "version", "table", "policy", "icmp", "log", "sets", "deny", "services",
+	static const char *const keys[] = { "version", "table", "policy", "icmp", "log", "require_tls", "ct_mark_bit",
+					    "sets", "deny", "services",
 					    "exemptions", NULL };
 	struct policy *p = r->p;
 	const config_setting_t *s;
@@ -484,6 +492,18 @@ static void read_root(struct reader *r, const config_setting_t *root)
 			p->icmp = ICMP_ALL;
 		else
 			ERR(r, s, "\"icmp\" must be \"essential\" or \"all\", not \"%s\"", str);
+	}
+	if ((s = config_setting_get_member(root, "require_tls")) && get_bool(r, s, &p->require_tls))
+		p->require_tls_loc = loc_of(r, s);
+	if ((s = config_setting_get_member(root, "ct_mark_bit"))) {
+		p->ct_mark_bit_loc = loc_of(r, s);
+		if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+			ERR(r, s, "\"ct_mark_bit\" must be an integer, 0-31");
+		else if (config_setting_get_int64(s) < 0 || config_setting_get_int64(s) > 31)
+			ERR(r, s, "ct_mark_bit %lld is out of range: ct mark has bits 0-31",
+			    (long long)config_setting_get_int64(s));
+		else
+			p->ct_mark_bit = (unsigned)config_setting_get_int64(s);
 	}
 	if ((s = config_setting_get_member(root, "log")))
 		read_log(r, s);

@@ -9,6 +9,7 @@
 #include "tlswall/emit_nft.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/service_counters.h"
 #include "tlswall/util.h"
 
 static json_t *str_or_null(const char *s)
@@ -81,6 +82,8 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 		json_object_set_new(root, "table", json_string(p->table));
 		json_object_set_new(root, "policy", json_string(p->verdict == VERDICT_DROP ? "drop" : "reject"));
 		json_object_set_new(root, "icmp", json_string(p->icmp == ICMP_ALL ? "all" : "essential"));
+		json_object_set_new(root, "require_tls", json_boolean(p->require_tls));
+		json_object_set_new(root, "ct_mark_bit", json_integer(p->ct_mark_bit));
 		json_object_set_new(root, "log",
 				    p->log.enabled ? json_pack("{s:i, s:s, s:s}", "rate", (json_int_t)p->log.rate, "per",
 							       rate_unit_name(p->log.unit), "prefix", p->log.prefix) :
@@ -96,11 +99,13 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 			for (size_t j = 0; j < s->nifaces; j++)
 				json_array_append_new(ifaces, json_string(s->ifaces[j]));
 			json_array_append_new(
-				svcs, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i}", "name", s->name, "kind",
+				svcs, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:b}", "name", s->name, "kind",
 						s->exemption ? "exemption" : "service", "catalogue", str_or_null(s->cat ? s->cat->name : NULL),
 						"tls", tls, "ports", ports, "from",
 						s->from.present ? sources(&s->from) : json_null(), "interfaces", ifaces,
-						"reason", str_or_null(s->reason), "line", (json_int_t)s->loc.line));
+						"reason", str_or_null(s->reason), "line", (json_int_t)s->loc.line,
+						"require_tls", service_checks(s, CHECK_NONE) && !service_checks(s, CHECK_LOGINS),
+						"guard_credentials", service_checks(s, CHECK_LOGINS)));
 		}
 		for (size_t i = 0; i < p->nsets; i++)
 			json_array_append_new(sets, json_pack("{s:s, s:o, s:i, s:i, s:i}", "name", p->sets[i].name, "file",
@@ -216,7 +221,7 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 {
 	json_t *root = x_nonnull(json_object());
 	json_t *sets, *chains, *services;
-	uint64_t dp = 0, db = 0;
+	struct table_counters tc;
 
 	json_object_set_new(root, "table", json_string(name));
 	json_object_set_new(root, "ok", json_boolean(t != NULL));
@@ -242,32 +247,36 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 	for (size_t i = 0; i < t->nchains; i++) {
 		const struct rs_chain *c = t->chains[i];
 		json_t *rules = x_nonnull(json_array());
-		uint64_t p = 0, b = 0;
 
 		for (size_t j = 0; j < c->nrules; j++) {
 			const struct rs_rule *r = c->rules[j];
 			uint64_t rp = 0, rb = 0;
 
 			rs_rule_counters(r, &rp, &rb);
-			if (c->base && rs_rule_drops(r)) {
-				dp += rp;
-				db += rb;
-			}
 			json_array_append_new(rules, json_pack("{s:I, s:o, s:b, s:I, s:I}", "handle", (json_int_t)r->handle,
 							       "text", rule_text(r, 0), "foreign", r->foreign, "packets",
 							       (json_int_t)rp, "bytes", (json_int_t)rb));
 		}
-		rs_chain_counters(c, &p, &b);
 		json_array_append_new(chains, json_pack("{s:s, s:b, s:o, s:o, s:o}", "name", c->name, "base", c->base,
-							"policy", c->base ? json_string(c->policy == RS_DROP ? "drop" : "accept") : json_null(),
+							"policy", c->base ? json_string(rs_verdict_name(c->policy)) : json_null(),
 							"comment", str_or_null(c->comment), "rules", rules));
-		if (!c->base)
-			json_array_append_new(services, json_pack("{s:s, s:I, s:I}", "chain", c->name, "packets",
-								  (json_int_t)p, "bytes", (json_int_t)b));
+	}
+	table_counters(t, &tc);
+	for (size_t i = 0; i < tc.nservices; i++) {
+		const struct service_counters *s = &tc.services[i];
+
+		json_array_append_new(services,
+				      json_pack("{s:s, s:I, s:I, s:o}", "chain", s->chain, "packets", (json_int_t)s->packets,
+						"bytes", (json_int_t)s->bytes, "plaintext_dropped",
+						s->checked ? json_pack("{s:I, s:I}", "packets", (json_int_t)s->plaintext_packets,
+								       "bytes", (json_int_t)s->plaintext_bytes) :
+							     json_null()));
 	}
 	json_object_set_new(root, "sets", sets);
 	json_object_set_new(root, "chains", chains);
 	json_object_set_new(root, "services", services);
-	json_object_set_new(root, "dropped", json_pack("{s:I, s:I}", "packets", (json_int_t)dp, "bytes", (json_int_t)db));
+	json_object_set_new(root, "dropped", json_pack("{s:I, s:I}", "packets", (json_int_t)tc.dropped_packets, "bytes",
+						       (json_int_t)tc.dropped_bytes));
+	table_counters_release(&tc);
 	dump(root, out);
 }

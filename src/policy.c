@@ -15,6 +15,7 @@ struct policy *policy_alloc(const char *path)
 	p->table = x_strdup(POLICY_DEFAULT_TABLE);
 	p->verdict = VERDICT_DROP;
 	p->icmp = ICMP_ESSENTIAL;
+	p->ct_mark_bit = POLICY_DEFAULT_CT_MARK_BIT;
 	return p;
 }
 
@@ -116,4 +117,17 @@ const char *rate_unit_name(enum rate_unit unit)
 	static const char *const names[] = { "second", "minute", "hour", "day" };
 
 	return names[unit];
+}
+
+char *policy_plaintext_log_prefix(const struct policy *p, const struct service *s)
+{
+	return x_asprintf("%splaintext %s: ", p->log.prefix ? p->log.prefix : "", s->name);
+}
+
+bool service_checks(const struct service *s, enum payload_check kind)
+{
+	for (size_t i = 0; i < s->nports; i++)
+		if (s->checks[i] != CHECK_NONE && (kind == CHECK_NONE || s->checks[i] == kind))
+			return true;
+	return false;
 }

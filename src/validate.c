@@ -8,6 +8,7 @@
 
 /* The kernel keeps comments (where exemption reasons go) up to 128 bytes with the NUL. */
 #define REASON_MAX 127
+#define LOG_PREFIX_MAX 127
 #define NAME_MAX_LEN 32
 #define IFNAME_MAX 15
 
@@ -349,8 +350,80 @@ static void check_reason(struct service *s, struct diag_list *d)
 			}
 }
 
+static bool upgrades(const struct service *s)
+{
+	return s->cat && s->cat->kind == TLS_UPGRADABLE && s->starttls && !s->exemption;
+}
+
+static void check_guard_credentials(const struct service *s, struct diag_list *d)
+{
+	const char *name = s->name ? s->name : "?";
+
+	/* an upgradable service without starttls = true has had its error already */
+	if (!s->guard_credentials || (s->cat && s->cat->kind == TLS_UPGRADABLE && !s->exemption && !s->starttls))
+		return;
+	if (!upgrades(s))
+		ERR(d, s->guard_credentials_loc,
+		    "guard_credentials applies to a service that upgrades to TLS in-protocol (starttls = true); \"%s\" "
+		    "%s",
+		    name, !s->exemption && (s->cat ? s->cat->kind == TLS_IMPLICIT : s->tls) ?
+				  "is TLS from its first byte: require_tls checks that" : "does not");
+	else if (!s->cat->logins)
+		ERR(d, s->guard_credentials_loc,
+		    "the credential guard cannot find %s's login at a fixed place in what the client sends; it knows "
+		    "ftp, smtp, submission, pop3, nntp, imap and sieve",
+		    s->cat->name);
+}
+
+static void check_require_tls(const struct service *s, struct diag_list *d)
+{
+	char port[32];
+
+	if (!s->has_require_tls || !s->require_tls)
+		return;
+	if (s->exemption) {
+		ERR(d, s->require_tls_loc, "require_tls does not apply to exemption \"%s\": it opens a port without TLS",
+		    s->name ? s->name : "?");
+	} else if (s->cat && s->cat->kind == TLS_UPGRADABLE) {
+		ERR(d, s->require_tls_loc,
+		    "require_tls does not apply to \"%s\": it is plaintext until %s; guard_credentials keeps logins "
+		    "out of that part",
+		    s->cat->name, s->cat->upgrade);
+	} else if (!s->cat && s->has_port && s->port.proto == L4_UDP) {
+		port_range_format(&s->port, port, sizeof(port));
+		ERR(d, s->require_tls_loc,
+		    "require_tls cannot check custom port %s: tlswall cannot tell QUIC from DTLS on a UDP port it does "
+		    "not know",
+		    port);
+	}
+}
+
+/* What the kernel checks in what clients send to s's own ports (not its passive range): require_tls (the
+ * service's, else the policy's) on TLS ports, guard_credentials on a STARTTLS service. */
+static void resolve_payload_checks(const struct policy *p, struct service *s, size_t own_ports)
+{
+	bool require = s->has_require_tls ? s->require_tls : p->require_tls;
+	bool tls = !s->exemption && (s->cat ? s->cat->kind == TLS_IMPLICIT : s->tls);
+
+	for (size_t j = 0; j < own_ports && j < s->nports; j++) {
+		bool tcp = s->ports[j].proto == L4_TCP;
+
+		s->checks[j] = CHECK_NONE;
+		if (upgrades(s) && s->guard_credentials && s->cat->logins && tcp)
+			s->checks[j] = CHECK_LOGINS;
+		else if (tls && require && tcp)
+			s->checks[j] = CHECK_TLS_RECORD;
+		else if (tls && require && s->cat && s->cat->udp_wire == WIRE_QUIC)
+			s->checks[j] = CHECK_QUIC;
+		else if (tls && require && s->cat && s->cat->udp_wire == WIRE_DTLS)
+			s->checks[j] = CHECK_DTLS_RECORD;
+	}
+}
+
 static void check_service(struct policy *p, struct service *s, struct diag_list *d)
 {
+	size_t own_ports;
+
 	if (s->name && !valid_name(s->name))
 		ERR(d, s->name_loc, "name \"%s\" must hold at most %d letters, digits, '_' or '-'", s->name,
 		    NAME_MAX_LEN);
@@ -365,7 +438,11 @@ static void check_service(struct policy *p, struct service *s, struct diag_list 
 		s->name = x_strdup(s->service);
 	if (s->exemption)
 		check_reason(s, d);
+	own_ports = s->nports;
 	check_passive(s, d);
+	check_guard_credentials(s, d);
+	check_require_tls(s, d);
+	resolve_payload_checks(p, s, own_ports);
 	if (s->from.present) {
 		resolve_refs(p, &s->from, d);
 		if (s->from.nitems == 0)
@@ -469,6 +546,28 @@ static void check_port_conflicts(struct policy *p, struct diag_list *d)
 	}
 }
 
+/* What a payload check refuses is logged with the policy's prefix and "plaintext NAME: ": it must fit too. */
+static void check_plaintext_log_prefix(const struct policy *p, struct diag_list *d)
+{
+	for (size_t i = 0; p->log.enabled && i < p->nservices; i++) {
+		char *prefix;
+		size_t n;
+
+		if (!service_checks(&p->services[i], CHECK_NONE) || !p->services[i].name)
+			continue;
+		prefix = policy_plaintext_log_prefix(p, &p->services[i]);
+		n = strlen(prefix);
+		free(prefix);
+		if (n > LOG_PREFIX_MAX) {
+			ERR(d, p->log.loc,
+			    "log prefix with \"plaintext %s: \" added (how refused payloads are logged) is %zu characters; "
+			    "the kernel keeps at most %d: shorten the prefix",
+			    p->services[i].name, n, LOG_PREFIX_MAX);
+			return;
+		}
+	}
+}
+
 void validate_policy(struct policy *p, struct diag_list *d)
 {
 	struct loc top = { p->path, 0 };
@@ -487,6 +586,7 @@ void validate_policy(struct policy *p, struct diag_list *d)
 	}
 	check_duplicates(p, d);
 	check_port_conflicts(p, d);
+	check_plaintext_log_prefix(p, d);
 	for (size_t i = 0; i < p->nsets; i++) {
 		const struct named_set *s = &p->sets[i];
 

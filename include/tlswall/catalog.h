@@ -2,6 +2,7 @@
 #ifndef TLSWALL_CATALOG_H
 #define TLSWALL_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,20 @@ struct port_range {
 
 #define CATALOG_MAX_PORTS 2
 
+/* What an implicit-TLS service's UDP port carries from its first datagram. */
+enum udp_wire {
+	WIRE_NONE,
+	WIRE_QUIC, /* QUIC (HTTP/3, DNS over QUIC) */
+	WIRE_DTLS,
+};
+
+/* Where an upgradable protocol's client sends a plaintext login, at a fixed place in its line: the commands the
+ * credential guard refuses before the upgrade. */
+struct login_commands {
+	bool tagged;                  /* after a tag and a space, as IMAP's "a1 LOGIN" */
+	const char *const *commands;  /* upper case, NULL-terminated */
+};
+
 struct catalog_entry {
 	const char *name;
 	struct port_range ports[CATALOG_MAX_PORTS];
@@ -33,6 +48,8 @@ struct catalog_entry {
 	const char *upgrade;   /* how an upgradable service switches to TLS */
 	const char *reference;
 	const char *note;
+	enum udp_wire udp_wire;                 /* implicit TLS with a UDP port */
+	const struct login_commands *logins;    /* upgradable; NULL: no fixed place (LDAP's BER, XMPP's XML) */
 };
 
 const struct catalog_entry *catalog_find(const char *name);

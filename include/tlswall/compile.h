@@ -8,8 +8,13 @@ struct rs_table;
 /* Deterministic: the same policy always gives the same model. The policy must be free of errors. */
 struct rs_table *compile_policy(const struct policy *p);
 
-/* Names tlswall gives the objects it creates (shared with read-back, which must recognize them). */
+/* Names tlswall gives the objects it creates (shared with read-back, which must recognize them). Chains named
+ * PREFIX.NAME belong to the policy entry NAME. */
 #define COMPILE_INPUT_CHAIN "input"
 #define COMPILE_SERVICE_MAP "services"
+#define COMPILE_PAYLOAD_MAP "payload"          /* ports whose payload is checked -> their check chain */
+#define COMPILE_SERVICE_PREFIX "svc"           /* a service: its sources and counter */
+#define COMPILE_EXEMPTION_PREFIX "exempt"      /* an exemption */
+#define COMPILE_PLAINTEXT_PREFIX "plaintext"   /* what a payload check refused: counted, logged, dropped */
 
 #endif

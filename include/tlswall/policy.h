@@ -68,6 +68,15 @@ struct source_list {
 
 #define SERVICE_MAX_PORTS 4
 
+/* What the kernel checks in what a client sends to a port (require_tls, guard_credentials). */
+enum payload_check {
+	CHECK_NONE,
+	CHECK_TLS_RECORD,  /* TCP: the first payload is a TLS record */
+	CHECK_QUIC,        /* UDP: the first datagram is a QUIC long-header packet of a known version */
+	CHECK_DTLS_RECORD, /* UDP: the first datagram is a DTLS handshake record */
+	CHECK_LOGINS,      /* TCP, until the upgrade: no plaintext login command */
+};
+
 /* One entry of `services` or `exemptions`: a thing that opens ports. */
 struct service {
 	bool exemption;
@@ -92,6 +101,10 @@ struct service {
 	struct loc passive_loc;
 	char *reason;
 	struct loc reason_loc;
+	bool has_require_tls, require_tls;
+	struct loc require_tls_loc;
+	bool guard_credentials;
+	struct loc guard_credentials_loc;
 
 	struct source_list from;
 	char **ifaces;
@@ -102,8 +115,9 @@ struct service {
 	/* keys written, even with a value of the wrong type, so validation does not report them missing as well */
 	bool service_given, name_given, tls_given, starttls_given, passive_given, reason_given;
 
-	/* resolved by validation: every port this entry opens */
+	/* resolved by validation: every port this entry opens, and what the kernel checks there */
 	struct port_range ports[SERVICE_MAX_PORTS];
+	enum payload_check checks[SERVICE_MAX_PORTS];
 	size_t nports;
 };
 
@@ -119,6 +133,10 @@ struct policy {
 	enum policy_verdict verdict;
 	enum icmp_mode icmp;
 	struct log_config log;
+	bool require_tls;         /* every service's, unless it says otherwise */
+	struct loc require_tls_loc;
+	unsigned ct_mark_bit;     /* the ct mark bit that says a connection's first payload passed */
+	struct loc ct_mark_bit_loc;
 
 	struct named_set *sets;
 	size_t nsets, capsets;
@@ -129,6 +147,7 @@ struct policy {
 };
 
 #define POLICY_DEFAULT_TABLE "tlswall"
+#define POLICY_DEFAULT_CT_MARK_BIT 31
 
 struct policy *policy_alloc(const char *path);
 void policy_free(struct policy *p);
@@ -144,5 +163,11 @@ size_t policy_find_set(const struct policy *p, const char *name);
 void source_list_add_ref(struct source_list *l, const char *name, struct loc loc);
 
 const char *rate_unit_name(enum rate_unit unit);
+
+/* Whether any port of s has its payload checked of this kind (CHECK_NONE: of any kind). */
+bool service_checks(const struct service *s, enum payload_check kind);
+
+/* The log prefix of what a payload check refused for s: the policy's prefix, then "plaintext NAME: ". */
+char *policy_plaintext_log_prefix(const struct policy *p, const struct service *s);
 
 #endif

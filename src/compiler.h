@@ -1,0 +1,27 @@
+/* What the compiler's passes share (compile.c runs them; compile_payload.c holds the payload checks). Private. */
+#ifndef TLSWALL_COMPILER_H
+#define TLSWALL_COMPILER_H
+
+#include <stdbool.h>
+
+#include "tlswall/policy.h"
+#include "tlswall/ruleset.h"
+
+struct compiler {
+	const struct policy *p;
+	struct rs_table *t;
+	struct rs_set *map;     /* the services map: proto . port -> jump, NULL while no port is open */
+	struct rs_set *payload; /* ports whose payload is checked -> jump to their check, NULL: none */
+};
+
+void compiler_set_origin(struct compiler *c, struct rs_rule *r, struct loc l);
+/* A verdict map keyed by protocol and port (with ranges, when any port is one). */
+struct rs_set *compiler_port_map(struct compiler *c, const char *name, bool ranges);
+void compiler_map_port(struct rs_set *map, const struct port_range *port, const char *chain);
+/* A chain named PREFIX.NAME for service s, with its policy line. */
+struct rs_chain *compiler_service_chain(struct compiler *c, const char *prefix, const struct service *s);
+
+/* Pass: what the kernel checks in what clients send to the ports that ask for it. */
+void pass_payload_checks(struct compiler *c);
+
+#endif

@@ -1,0 +1,66 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/compile.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/service_counters.h"
+#include "tlswall/util.h"
+
+/* The chains that exist for an entry's payload checks: their counters belong to the entry, not beside it. */
+static const char *const check_prefixes[] = { "tls.", "quic.", "dtls.", "logins.", COMPILE_PLAINTEXT_PREFIX "." };
+
+static bool is_check_chain(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(check_prefixes); i++)
+		if (strncmp(name, check_prefixes[i], strlen(check_prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* "svc.imap" -> the chain "plaintext.imap", if there is one */
+static const struct rs_chain *plaintext_of(const struct rs_table *t, const char *chain)
+{
+	const char *dot = strchr(chain, '.');
+	char *name;
+	const struct rs_chain *c;
+
+	if (!dot)
+		return NULL;
+	name = x_asprintf("%s%s", COMPILE_PLAINTEXT_PREFIX, dot);
+	c = rs_table_find_chain(t, name);
+	free(name);
+	return c;
+}
+
+void table_counters(const struct rs_table *t, struct table_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->services = x_calloc(t->nchains ? t->nchains : 1, sizeof(*out->services));
+	for (size_t i = 0; i < t->nchains; i++) {
+		const struct rs_chain *c = t->chains[i], *refused;
+		struct service_counters *s;
+
+		if (c->base) {
+			for (size_t j = 0; j < c->nrules; j++)
+				if (rs_rule_drops(c->rules[j]))
+					rs_rule_counters(c->rules[j], &out->dropped_packets, &out->dropped_bytes);
+			continue;
+		}
+		if (is_check_chain(c->name))
+			continue;
+		s = &out->services[out->nservices++];
+		s->chain = c->name;
+		rs_chain_counters(c, &s->packets, &s->bytes);
+		refused = plaintext_of(t, c->name);
+		if (refused) {
+			s->checked = true;
+			rs_chain_counters(refused, &s->plaintext_packets, &s->plaintext_bytes);
+		}
+	}
+}
+
+void table_counters_release(struct table_counters *c)
+{
+	free(c->services);
+	memset(c, 0, sizeof(*c));
+}
