@@ -95,7 +95,11 @@ bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trus
 		*io_error = strerror(errno);
 		return false;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		*io_error = strerror(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		*io_error = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
 		goto out;
 	}
