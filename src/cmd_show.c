@@ -29,8 +29,10 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 {
 	uint64_t dp = 0, db = 0;
 	char size[32];
+	char *name = printable_dup(t->name);
 
-	printf("# table inet %s, ruleset generation %u\n", t->name, genid);
+	printf("# table inet %s, ruleset generation %u\n", name, genid);
+	free(name);
 	printf("# %-28s %12s %12s\n", "service", "packets", "bytes");
 	for (size_t i = 0; i < t->nchains; i++) {
 		const struct rs_chain *c = t->chains[i];
@@ -43,17 +45,22 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 			continue;
 		rs_chain_counters(c, &p, &b);
 		human_bytes(b, size, sizeof(size));
-		printf("# %-28s %12llu %12s\n", c->name, (unsigned long long)p, size);
+		name = printable_dup(c->name);
+		printf("# %-28s %12llu %12s\n", name, (unsigned long long)p, size);
+		free(name);
 	}
 	human_bytes(db, size, sizeof(size));
 	printf("# %-28s %12llu %12s\n", "dropped", (unsigned long long)dp, size);
 	for (size_t i = 0; i < t->nchains; i++)
 		for (size_t j = 0; j < t->chains[i]->nrules; j++)
-			if (t->chains[i]->rules[j]->foreign)
-				printf("# chain %s holds a rule tlswall did not make (handle %llu)\n", t->chains[i]->name,
+			if (t->chains[i]->rules[j]->foreign) {
+				name = printable_dup(t->chains[i]->name);
+				printf("# chain %s holds a rule tlswall did not make (handle %llu)\n", name,
 				       (unsigned long long)t->chains[i]->rules[j]->handle);
+				free(name);
+			}
 	putchar('\n');
-	emit_nft_table(t, EMIT_COUNTERS | EMIT_FOREIGN | (verbosity > 0 ? EMIT_HANDLES : 0), stdout);
+	emit_nft_table(t, EMIT_PRINTABLE | EMIT_COUNTERS | EMIT_FOREIGN | (verbosity > 0 ? EMIT_HANDLES : 0), stdout);
 }
 
 int show_main(const struct cli *cli, int argc, char **argv)

@@ -106,11 +106,12 @@ static bool get_integer(const config_setting_t *s, long long *out)
 	return true;
 }
 
-/* Printable ASCII without the characters nft strings cannot carry. */
+/* Printable ASCII without the characters nft cannot read in a log prefix: it ends a string at '"', and nft 1.0.6
+ * expands "$name" in a prefix as a variable (there is no escape for it), so "a$b" would not load with nft -f. */
 static bool plain_text(const char *s)
 {
 	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\' || *s == '$')
 			return false;
 	return true;
 }
@@ -396,6 +397,13 @@ static void read_set(struct reader *r, const config_setting_t *s)
 			ERR(r, f, "set \"%s\": \"file\" is empty", set->name);
 			return;
 		}
+		if (!printable_text(str)) {
+			ERR(r, f, "set \"%s\": the list file's name \"%s\" holds control characters or bytes that are not "
+				  "UTF-8",
+			    set->name, str);
+			set->malformed = true;
+			return;
+		}
 		set->file = x_strdup(str);
 		set->path = str[0] == '/' ? x_strdup(str) : x_asprintf("%s%s", r->p->dir, str);
 		return;
@@ -447,7 +455,7 @@ static void read_log(struct reader *r, const config_setting_t *s)
 		if (strlen(str) > 127)
 			ERR(r, m, "log prefix is %zu characters; the kernel keeps at most 127", strlen(str));
 		else if (!plain_text(str))
-			ERR(r, m, "log prefix must be printable ASCII without '\"' or '\\'");
+			ERR(r, m, "log prefix must be printable ASCII without '\"', '\\' or '$'");
 		free(log->prefix);
 		log->prefix = x_strdup(str);
 	}

@@ -334,7 +334,12 @@ static void test_mistakes(void **state)
 			 "log rate \"0/second\" must look like \"5/minute\" (1-1000000 per second, minute, hour "
 			 "or day)");
 	assert_one_error("log = { prefix = \"say \\\"hi\\\"\"; };\nservices = ( { service = \"imaps\"; } );\n", 1,
-			 "log prefix must be printable ASCII without '\"' or '\\'");
+			 "log prefix must be printable ASCII without '\"', '\\' or '$'");
+	/* nft expands $b in a log prefix as a variable: generate's script would not load */
+	assert_one_error("log = { prefix = \"a$b\"; };\nservices = ( { service = \"imaps\"; } );\n", 1,
+			 "log prefix must be printable ASCII without '\"', '\\' or '$'");
+	assert_one_error("exemptions = ( { name = \"x\"; port = 22;\n reason = \"caf\\xe9\"; } );\n", 2,
+			 "reason must be UTF-8 text without '\"', '\\' or control characters");
 	assert_one_error("sets = {\n  a = [ \"@b\" ];\n  b = [ \"192.0.2.1\" ];\n};\n"
 			 "services = ( { service = \"imaps\"; from = [ \"@a\", \"@b\" ]; } );\n",
 			 2, "set \"a\": a set cannot refer to another set (\"@b\"); list the addresses, or name "
