@@ -38,15 +38,28 @@ static bool from_hex(const char *s, size_t len, uint8_t *out)
 	return true;
 }
 
-static json_t *str_or_null(const char *s)
+/* Names and comments are whatever the kernel holds: a string that is not UTF-8, which JSON cannot carry, is saved as
+ * {"hex": "..."} so that restoring gives back the same bytes, and no object is lost for it. NULL is null. */
+static json_t *saved_text(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	json_t *j;
+	char *hex;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	hex = to_hex((const uint8_t *)s, strlen(s));
+	j = x_nonnull(json_pack("{s:s}", "hex", hex));
+	free(hex);
+	return j;
 }
 
 static json_t *encode_set(const struct rs_set *s)
 {
-	json_t *j = json_pack("{s:s, s:i, s:b, s:b, s:o}", "name", s->name, "key", (json_int_t)s->key, "interval",
-			      s->interval, "vmap", s->vmap, "comment", str_or_null(s->comment));
+	json_t *j = json_pack("{s:o, s:i, s:b, s:b, s:o}", "name", saved_text(s->name), "key", (json_int_t)s->key,
+			      "interval", s->interval, "vmap", s->vmap, "comment", saved_text(s->comment));
 	char *hex = to_hex(s->elems, s->nelem * rs_set_stride(s));
 
 	json_object_set_new(j, "count", json_integer((json_int_t)s->nelem));
@@ -57,7 +70,7 @@ static json_t *encode_set(const struct rs_set *s)
 
 		for (size_t i = 0; i < s->nelem; i++)
 			json_array_append_new(v, json_pack("{s:i, s:o}", "code", (json_int_t)s->data[i].code, "chain",
-							   str_or_null(s->data[i].chain)));
+							   saved_text(s->data[i].chain)));
 		json_object_set_new(j, "verdicts", v);
 	}
 	return j;
@@ -70,10 +83,10 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 		json_t *vals = json_array();
 
 		for (size_t i = 0; i < st->u.match.nvals; i++)
-			json_array_append_new(vals, json_pack("[i, s]", (json_int_t)st->u.match.vals[i].num,
-							      st->u.match.vals[i].str));
+			json_array_append_new(vals, json_pack("[i, o]", (json_int_t)st->u.match.vals[i].num,
+							      saved_text(st->u.match.vals[i].str)));
 		return json_pack("{s:s, s:i, s:i, s:o, s:o}", "kind", "match", "sel", (json_int_t)st->u.match.sel, "op",
-				 (json_int_t)st->u.match.op, "set", str_or_null(st->u.match.set), "vals", vals);
+				 (json_int_t)st->u.match.op, "set", saved_text(st->u.match.set), "vals", vals);
 	}
 	case RS_STMT_COUNTER:
 		return json_pack("{s:s}", "kind", "counter");
@@ -81,10 +94,10 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 		return json_pack("{s:s, s:I, s:i, s:i}", "kind", "limit", "rate", (json_int_t)st->u.limit.rate, "unit",
 				 (json_int_t)st->u.limit.unit, "burst", (json_int_t)st->u.limit.burst);
 	case RS_STMT_LOG:
-		return json_pack("{s:s, s:o}", "kind", "log", "prefix", str_or_null(st->u.log.prefix));
+		return json_pack("{s:s, s:o}", "kind", "log", "prefix", saved_text(st->u.log.prefix));
 	case RS_STMT_VERDICT:
 		return json_pack("{s:s, s:i, s:o}", "kind", "verdict", "code", (json_int_t)st->u.verdict.code, "chain",
-				 str_or_null(st->u.verdict.chain));
+				 saved_text(st->u.verdict.chain));
 	case RS_STMT_REJECT:
 		return json_pack("{s:s, s:i}", "kind", "reject", "type", (json_int_t)st->u.reject);
 	}
@@ -94,9 +107,9 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, const char *stamp,
 		      size_t *unreadable)
 {
-	json_t *root = json_pack("{s:i, s:s, s:s, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table", table_name,
-				 "origin", origin ? origin : "", "saved", (json_int_t)time(NULL), "stamp",
-				 stamp ? stamp : "");
+	json_t *root = json_pack("{s:i, s:o, s:o, s:I, s:o}", "tlswall_snapshot", SNAPSHOT_VERSION, "table",
+				 saved_text(table_name), "origin", saved_text(origin ? origin : ""), "saved", (json_int_t)time(NULL),
+				 "stamp", saved_text(stamp ? stamp : ""));
 	char *text;
 
 	*unreadable = 0;
@@ -123,16 +136,16 @@ char *snapshot_encode(const struct rs_table *t, const char *table_name, const ch
 				}
 				for (size_t k = 0; k < r->nstmts; k++)
 					json_array_append_new(stmts, encode_stmt(&r->stmts[k]));
-				json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", str_or_null(r->comment),
+				json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", saved_text(r->comment),
 								       "stmts", stmts));
 			}
-			json_array_append_new(chains, json_pack("{s:s, s:o, s:b, s:i, s:o, s:i, s:i, s:o}", "name", c->name,
-								"comment", str_or_null(c->comment), "base", c->base, "hook",
-								(json_int_t)c->hook, "type", str_or_null(c->type),
+			json_array_append_new(chains, json_pack("{s:o, s:o, s:b, s:i, s:o, s:i, s:i, s:o}", "name",
+								saved_text(c->name), "comment", saved_text(c->comment), "base",
+								c->base, "hook", (json_int_t)c->hook, "type", saved_text(c->type),
 								"priority", (json_int_t)c->priority, "policy",
 								(json_int_t)c->policy, "rules", rules));
 		}
-		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", str_or_null(t->comment),
+		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", saved_text(t->comment),
 							       "sets", sets, "chains", chains));
 	}
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -144,24 +157,42 @@ char *snapshot_encode(const struct rs_table *t, const char *table_name, const ch
 	return text;
 }
 
+/* What saved_text() saved; NULL for null, or for anything else. */
 static char *dup_or_null(json_t *j)
 {
-	return json_is_string(j) ? x_strdup(json_string_value(j)) : NULL;
+	const char *hex = json_string_value(json_object_get(j, "hex"));
+	size_t n = hex ? strlen(hex) / 2 : 0;
+	char *s;
+
+	if (json_is_string(j))
+		return x_strdup(json_string_value(j));
+	if (!hex || strlen(hex) != 2 * n)
+		return NULL;
+	s = x_malloc(n + 1);
+	if (!from_hex(hex, n, (uint8_t *)s) || memchr(s, '\0', n)) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
 }
 
 static bool decode_set(struct rs_table *t, json_t *j)
 {
 	json_int_t key = json_integer_value(json_object_get(j, "key"));
 	json_int_t count = json_integer_value(json_object_get(j, "count"));
-	const char *name = json_string_value(json_object_get(j, "name"));
+	char *name = dup_or_null(json_object_get(j, "name"));
 	const char *hex = json_string_value(json_object_get(j, "elements"));
 	json_t *verdicts = json_object_get(j, "verdicts");
 	struct rs_set *s;
 	size_t bytes;
 
-	if (!name || !hex || key < RS_KEY_IPV4 || key > RS_KEY_PROTO_PORT || count < 0)
+	if (!name || !hex || key < RS_KEY_IPV4 || key > RS_KEY_PROTO_PORT || count < 0) {
+		free(name);
 		return false;
+	}
 	s = rs_table_add_set(t, name, (enum rs_keytype)key, json_is_true(json_object_get(j, "interval")));
+	free(name);
 	s->vmap = json_is_true(json_object_get(j, "vmap"));
 	s->comment = dup_or_null(json_object_get(j, "comment"));
 	bytes = (size_t)count * rs_set_stride(s);
@@ -199,8 +230,10 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 		m->set = dup_or_null(json_object_get(j, "set"));
 		for (size_t i = 0; i < json_array_size(vals); i++) {
 			json_t *v = json_array_get(vals, i);
+			char *str = dup_or_null(json_array_get(v, 1));
 
-			rs_match_add_str(m, json_string_value(json_array_get(v, 1)) ? json_string_value(json_array_get(v, 1)) : "");
+			rs_match_add_str(m, str ? str : "");
+			free(str);
 			m->vals[m->nvals - 1].num = (uint32_t)json_integer_value(json_array_get(v, 0));
 		}
 		return m->sel <= RS_SEL_L4PROTO_DPORT && m->op <= RS_OP_VMAP;
@@ -247,12 +280,11 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 		*error = x_asprintf("snapshot is not valid JSON (line %d: %s)", jerr.line, jerr.text);
 		return false;
 	}
-	if (json_integer_value(json_object_get(root, "tlswall_snapshot")) != SNAPSHOT_VERSION ||
-	    !json_is_string(json_object_get(root, "table"))) {
+	*table_name = dup_or_null(json_object_get(root, "table"));
+	if (json_integer_value(json_object_get(root, "tlswall_snapshot")) != SNAPSHOT_VERSION || !*table_name) {
 		*error = x_strdup("not a tlswall snapshot of a version this tlswall reads");
 		goto out;
 	}
-	*table_name = x_strdup(json_string_value(json_object_get(root, "table")));
 	*origin = dup_or_null(json_object_get(root, "origin"));
 	if (stamp)
 		*stamp = dup_or_null(json_object_get(root, "stamp"));
@@ -270,12 +302,13 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 			goto bad;
 	for (size_t i = 0; i < json_array_size(chains); i++) {
 		json_t *jc = json_array_get(chains, i), *rules = json_object_get(jc, "rules");
-		const char *name = json_string_value(json_object_get(jc, "name"));
+		char *name = dup_or_null(json_object_get(jc, "name"));
 		struct rs_chain *c;
 
 		if (!name)
 			goto bad;
 		c = rs_table_add_chain(t, name);
+		free(name);
 		c->comment = dup_or_null(json_object_get(jc, "comment"));
 		c->base = json_is_true(json_object_get(jc, "base"));
 		c->hook = (uint32_t)json_integer_value(json_object_get(jc, "hook"));
