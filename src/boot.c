@@ -15,6 +15,8 @@
 #include "tlswall/state.h"
 #include "tlswall/validate.h"
 
+#define EMERGENCY_ORIGIN "the built-in default policy, applied as the emergency ruleset"
+
 /* The built-in default policy, compiled: the host's last line of defence at boot. */
 static struct rs_table *emergency_table(const char *table)
 {
@@ -53,7 +55,7 @@ static int fall_back(struct state *st, const struct cli *cli, const char *why)
 			"built-in default policy: loopback, established, essential ICMP, and the six TLS ports only)\n",
 		why);
 	t = emergency_table(table);
-	ret = t ? deploy_install(st, t, table, cli->verbosity > 0) : -1;
+	ret = t ? deploy_install(st, t, table, EMERGENCY_ORIGIN, cli->verbosity > 0) : -1;
 	if (ret == 0)
 		state_event(st, "boot: %s; applied the emergency ruleset", why);
 	else
@@ -106,7 +108,7 @@ int boot_main(const struct cli *cli)
 
 			fprintf(stderr, "tlswall: boot: %s; applying the emergency ruleset\n", why);
 			if (t)
-				deploy_install(st, t, table, cli->verbosity > 0);
+				deploy_install(st, t, table, EMERGENCY_ORIGIN, cli->verbosity > 0);
 			rs_table_free(t);
 			free(table);
 		}
@@ -114,7 +116,7 @@ int boot_main(const struct cli *cli)
 		goto out;
 	}
 	diag_print(pl.diags, stderr);
-	if (deploy_install(st, pl.table, pl.table->name, cli->verbosity > 0) != 0) {
+	if (deploy_install(st, pl.table, pl.table->name, cli->policy_path, cli->verbosity > 0) != 0) {
 		ret = st ? fall_back(st, cli, "the kernel refused the policy") : EXIT_ERROR;
 		goto out;
 	}

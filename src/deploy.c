@@ -19,6 +19,8 @@
 #include "tlswall/state.h"
 #include "tlswall/util.h"
 
+#define RESTORED_FROM ", restored from "
+
 /* How often a restore is tried when other programs keep committing in between. */
 #define RESTORE_ATTEMPTS 5
 
@@ -262,7 +264,7 @@ bool snapshot_load(struct state *st, const char *file, struct rs_table **t, char
 	return ok;
 }
 
-int deploy_install(struct state *st, const struct rs_table *want, const char *name, bool verbose)
+int deploy_install(struct state *st, const struct rs_table *want, const char *name, const char *origin, bool verbose)
 {
 	int ret = -EINVAL;
 
@@ -277,10 +279,10 @@ int deploy_install(struct state *st, const struct rs_table *want, const char *na
 			break;
 		if (want) {
 			diff_tables(want, live, &d);
-			ret = diff_empty(&d) ? 0 : commit_table(nl, st, want, &d, name, genid, "a restore", verbose);
+			ret = diff_empty(&d) ? 0 : commit_table(nl, st, want, &d, name, genid, origin, verbose);
 			diff_release(&d);
 		} else {
-			ret = live ? commit_table(nl, st, NULL, NULL, name, genid, "a restore", verbose) : 0;
+			ret = live ? commit_table(nl, st, NULL, NULL, name, genid, origin, verbose) : 0;
 		}
 		rs_table_free(live);
 		nl_close(nl);
@@ -293,7 +295,7 @@ int deploy_install(struct state *st, const struct rs_table *want, const char *na
 int deploy_restore(struct state *st, const char *file, bool verbose)
 {
 	struct rs_table *want = NULL;
-	char *name = NULL, *origin = NULL, *error = NULL;
+	char *name = NULL, *origin = NULL, *error = NULL, *restored;
 	int ret;
 
 	if (!snapshot_load(st, file, &want, &name, &origin, &error)) {
@@ -301,10 +303,15 @@ int deploy_restore(struct state *st, const char *file, bool verbose)
 		free(error);
 		return -ENOENT;
 	}
-	ret = deploy_install(st, want, name, verbose);
+	/* what the snapshot holds, and that it came back from there (once: a table restored twice says it once) */
+	if (origin && strstr(origin, RESTORED_FROM))
+		*strstr(origin, RESTORED_FROM) = '\0';
+	restored = x_asprintf("%s" RESTORED_FROM "%s", origin && *origin ? origin : "a saved ruleset", file);
+	ret = deploy_install(st, want, name, restored, verbose);
 	rs_table_free(want);
 	free(name);
 	free(origin);
+	free(restored);
 	return ret;
 }
 

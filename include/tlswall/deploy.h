@@ -48,8 +48,9 @@ bool snapshot_load(struct state *st, const char *file, struct rs_table **t, char
 		   char **error);
 
 /* Makes the kernel hold want (NULL: no table inet name), in one transaction, retried if someone commits in
- * between. 0 or -errno, reported on stderr. */
-int deploy_install(struct state *st, const struct rs_table *want, const char *name, bool verbose);
+ * between. origin says where want came from (a policy path, ...): the record of the commit keeps it, and status
+ * shows it once an apply saves that record as the table it replaced. 0 or -errno, reported on stderr. */
+int deploy_install(struct state *st, const struct rs_table *want, const char *name, const char *origin, bool verbose);
 /* Makes the kernel hold snapshot file (one transaction, retried if someone commits in between). 0 or -errno,
  * reported on stderr. */
 int deploy_restore(struct state *st, const char *file, bool verbose);
