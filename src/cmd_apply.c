@@ -58,8 +58,9 @@ static void warn_foreign(const struct diff *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (d->v[i].kind == CHANGE_RULE_DEL && d->v[i].rule->foreign)
-			fprintf(stderr, "tlswall: warning: removing a rule in chain %s that tlswall did not make (handle %llu)\n",
-				d->v[i].object, (unsigned long long)d->v[i].rule->handle);
+			fprintf_printable(stderr,
+					  "tlswall: warning: removing a rule in chain %s that tlswall did not make (handle %llu)\n",
+					  d->v[i].object, (unsigned long long)d->v[i].rule->handle);
 }
 
 struct apply_opts {

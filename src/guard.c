@@ -341,7 +341,7 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
 					sbuf_addf(into, "%s%s", into->len ? ", " : "", port);
 			}
 			if (drops.len) {
-				fprintf(out,
+				fprintf_printable(out,
 					"tlswall: warning: table %s %s, chain %s (input hook, priority %d, policy %s) drops new "
 					"%sconnections to %s that tlswall allows: in nftables a packet must be accepted by every "
 					"base chain on the hook, so those ports stay closed\n",
@@ -351,7 +351,7 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
 				problems++;
 			}
 			if (maybe.len) {
-				fprintf(out,
+				fprintf_printable(out,
 					"tlswall: warning: table %s %s, chain %s (input hook, priority %d, policy %s) may drop "
 					"new connections to %s that tlswall allows (it depends on rules or sources tlswall cannot "
 					"judge)\n",
@@ -370,7 +370,7 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
 		rs_table_free(t);
 	}
 	if (accepting)
-		fprintf(out,
+		fprintf_printable(out,
 			"tlswall: note: other tables also filter input (%s); what they accept does not undo what tlswall "
 			"drops: its drop is final\n",
 			accept_chains.buf);

@@ -203,6 +203,26 @@ void sbuf_put_printable(struct sbuf *sb, const char *s, size_t n)
 	}
 }
 
+void fprintf_printable(FILE *out, const char *fmt, ...)
+{
+	struct sbuf sb = { 0 };
+	va_list ap;
+	char *text;
+	size_t n;
+
+	va_start(ap, fmt);
+	text = x_vasprintf(fmt, ap);
+	va_end(ap);
+	n = strlen(text);
+	sbuf_put_printable(&sb, text, n && text[n - 1] == '\n' ? n - 1 : n);
+	if (n && text[n - 1] == '\n')
+		sbuf_putc(&sb, '\n');
+	if (sb.len)
+		fwrite(sb.buf, 1, sb.len, out);
+	sbuf_release(&sb);
+	free(text);
+}
+
 bool printable_text(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

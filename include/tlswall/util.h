@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 /* Lets -Wformat check every printf-like call site; harmless to drop on other compilers. */
@@ -46,6 +47,9 @@ void sbuf_addf(struct sbuf *sb, const char *fmt, ...) TW_PRINTF(2, 3);
 void sbuf_put_printable(struct sbuf *sb, const char *s, size_t n);
 /* The same, as a new string. */
 char *printable_dup(const char *s);
+/* fprintf for a message that quotes names from the kernel or text from files: all of it is written as
+ * sbuf_put_printable makes it, but a final newline. */
+void fprintf_printable(FILE *out, const char *fmt, ...) TW_PRINTF(2, 3);
 /* Whether s is valid UTF-8 that sbuf_put_printable would leave as it is. */
 bool printable_text(const char *s);
 /* The length of the valid UTF-8 sequence at s (at most n bytes), with its code point in *cp; 0 when the bytes there

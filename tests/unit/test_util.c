@@ -140,7 +140,8 @@ static void test_printable(void **state)
 {
 	(void)state;
 	assert_printable("", "");
-	assert_printable("192.0.2.1 caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80 'x' \\ $", "192.0.2.1 caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80 'x' \\ $");
+	assert_printable("192.0.2.1 caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80 'x' \\ $",
+			 "192.0.2.1 caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80 'x' \\ $");
 	/* clear the screen, home the cursor, set the window title, colours */
 	assert_printable("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H");
 	assert_printable("\x1b]0;owned\x07ok", "\\x1b]0;owned\\x07ok");
@@ -158,6 +159,22 @@ static void test_printable(void **state)
 	assert_printable("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");
 	assert_printable("x\xe2\x82", "x\\xe2\\x82");
 	assert_printable("\xe2\x82x", "\\xe2\\x82x");
+}
+
+/* Messages that quote kernel names: the whole line is made printable, its final newline kept. */
+static void test_fprintf_printable(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(out);
+	fprintf_printable(out, "chain %s (handle %d)\n", "evil\x1b[2J\n", 7);
+	fprintf_printable(out, "%s", "no newline\t");
+	fclose(out);
+	assert_string_equal(text, "chain evil\\x1b[2J\\n (handle 7)\nno newline\\t");
+	free(text);
 }
 
 static void test_utf8_decode(void **state)
@@ -190,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_utf8_decode),
+		cmocka_unit_test(test_fprintf_printable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
