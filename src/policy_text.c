@@ -242,7 +242,8 @@ static size_t include_line(struct reader *r, const char *file, unsigned line, co
 		fail(r, file, line, "@include: the file name has no closing '\"' on this line");
 		return k;
 	}
-	for (k++; k < len && is_blank(s[k]); k++)
+	/* libconfig skips carriage returns and form feeds as it does blanks: a CRLF file includes as well */
+	for (k++; k < len && (is_blank(s[k]) || s[k] == '\r' || s[k] == '\f'); k++)
 		;
 	if (k < len && s[k] != '\n' && s[k] != '#' && !(s[k] == '/' && k + 1 < len && s[k + 1] == '/')) {
 		fail(r, file, line, "@include \"%s\" must be on a line of its own", name->buf ? name->buf : "");

@@ -244,8 +244,8 @@ static void test_include(void **state)
 {
 	struct files *f = *state;
 	char *inner = write_file(f, "inner.inc", "c = 3;\nd = 4;", 0600); /* no final newline */
-	char *outer = write_file(f, "outer.inc", "b = 2;\n  @include \"inner.inc\"   # a comment\ne = 5;\n", 0600);
-	char *abs_line = x_asprintf("@include \"%s/empty.inc\"\n", f->dir);
+	char *outer = write_file(f, "outer.inc", "b = 2;\r\n  @include \"inner.inc\"   # a comment\r\ne = 5;\n", 0600);
+	char *abs_line = x_asprintf("@include \"%s/empty.inc\"\r\n", f->dir);
 	char *empty = write_file(f, "empty.inc", "", 0600);
 	char *text = x_asprintf("a = 1;\n@include \"outer.inc\"\n%sf = 6;\n", abs_line);
 	char *main_path = write_file(f, "main.conf", text, 0600);
@@ -254,7 +254,7 @@ static void test_include(void **state)
 	(void)state;
 	assert_string_equal(r.printed, "");
 	assert_non_null(r.t);
-	assert_string_equal(policy_text_get(r.t), "a = 1;\nb = 2;\nc = 3;\nd = 4;\ne = 5;\nf = 6;\n");
+	assert_string_equal(policy_text_get(r.t), "a = 1;\nb = 2;\r\nc = 3;\nd = 4;\ne = 5;\nf = 6;\n");
 	assert_locate(r.t, 1, main_path, 1);
 	assert_locate(r.t, 2, outer, 1);
 	assert_locate(r.t, 3, inner, 1);
