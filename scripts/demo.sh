@@ -2,6 +2,7 @@
 # Shows tlswall working, on a throwaway network: a "host" namespace that tlswall protects and a "client"
 # namespace, joined by a veth pair with IPv4 and IPv6. Servers listen on every port of the seed table (six TLS
 # ports and their six plaintext twins) and the client tries each one. Usage (as root): scripts/demo.sh TLSWALL POLICY
+# (a root-owned copy of POLICY's directory is applied, so the checkout may belong to any user).
 # Nothing outside the two namespaces is touched, and everything made here is removed on exit, Ctrl-C included.
 # Exit status: 0 when the demo ran (whatever the policy let through), 1 when it could not set itself up.
 set -u
@@ -69,6 +70,14 @@ tmp=$(mktemp -d) || die "cannot make a temp dir"
 # tlswall's lock and state live here, never in /var/lib/tlswall of this machine.
 export TLSWALL_STATE_DIR="$tmp/state"
 cd "$tmp" || die "cannot enter $tmp"
+# apply refuses a policy that another user owns or could change, as sudo and sshd refuse their files: a checkout
+# belongs to whoever cloned it, under whatever umask. The demo applies a copy owned by root and closed to others,
+# taken with the files beside the policy (its list and included files).
+[ "$(du -sk "$(dirname "$policy")" | cut -f1)" -le 102400 ] ||
+	die "$(dirname "$2") is over 100 MiB: put the policy and its list files in a directory of their own"
+mkdir -m 700 policy && cp -R "$(dirname "$policy")/." policy/ && chmod -R go-w policy ||
+	die "cannot copy $(dirname "$2") to $tmp/policy"
+policy=$tmp/policy/$(basename "$policy")
 
 printf '%stlswall demo: only TLS ports get through%s\n' "$bold" "$off"
 echo "A throwaway network: tlswall guards the host namespace; a client namespace knocks on every port of the"
@@ -92,7 +101,7 @@ ip -n "$HOST" link set demo0 up
 ip -n "$CLIENT" link set demo0 up
 echo "    namespaces $HOST and $CLIENT"
 
-step "Applying the policy in the host: tlswall -f $2 apply"
+step "Applying the policy in the host: tlswall -f $2 apply (from a copy only root can change)"
 out=$(ip netns exec "$HOST" timeout 10 "$bin" -f "$policy" apply 2>&1)
 rc=$?
 printf '%s\n' "$out" | indent

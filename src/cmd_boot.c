@@ -18,6 +18,8 @@
 #include "tlswall/state.h"
 #include "tlswall/validate.h"
 
+#define EMERGENCY_ORIGIN "the built-in default policy, applied as the emergency ruleset"
+
 struct boot {
 	const struct cli *cli;
 	struct session s;
@@ -96,7 +98,7 @@ static int try_emergency(struct boot *b, const char *why)
 			"built-in default policy: loopback, established, essential ICMP, and the six TLS ports only)\n",
 		why);
 	if (t)
-		ret = try_table(b, t, "the emergency ruleset");
+		ret = try_table(b, t, EMERGENCY_ORIGIN);
 	if (ret == EXIT_OK)
 		state_event(b->s.st, "boot: %s; applied the emergency ruleset", why);
 	else if (ret == EXIT_ERROR)

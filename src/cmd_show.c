@@ -30,9 +30,11 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 {
 	struct table_counters tc;
 	char size[32];
+	char *name = printable_dup(t->name);
 
 	table_counters(t, &tc);
-	printf("# table inet %s, ruleset generation %u\n", t->name, genid);
+	printf("# table inet %s, ruleset generation %u\n", name, genid);
+	free(name);
 	if (t->dormant)
 		printf("# WARNING: the table is dormant: none of its rules applies, nothing is filtered; "
 		       "\"tlswall apply\" wakes it\n");
@@ -44,18 +46,23 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 		if (s->checked)
 			snprintf(refused, sizeof(refused), "%llu", (unsigned long long)s->plaintext_packets);
 		human_bytes(s->bytes, size, sizeof(size));
-		printf("# %-28s %12llu %12s %18s\n", s->chain, (unsigned long long)s->packets, size, refused);
+		name = printable_dup(s->chain);
+		printf("# %-28s %12llu %12s %18s\n", name, (unsigned long long)s->packets, size, refused);
+		free(name);
 	}
 	human_bytes(tc.dropped_bytes, size, sizeof(size));
 	printf("# %-28s %12llu %12s\n", "dropped", (unsigned long long)tc.dropped_packets, size);
 	table_counters_release(&tc);
 	for (size_t i = 0; i < t->nchains; i++)
 		for (size_t j = 0; j < t->chains[i]->nrules; j++)
-			if (t->chains[i]->rules[j]->foreign)
-				printf("# chain %s holds a rule tlswall did not make (handle %llu)\n", t->chains[i]->name,
+			if (t->chains[i]->rules[j]->foreign) {
+				name = printable_dup(t->chains[i]->name);
+				printf("# chain %s holds a rule tlswall did not make (handle %llu)\n", name,
 				       (unsigned long long)t->chains[i]->rules[j]->handle);
+				free(name);
+			}
 	putchar('\n');
-	emit_nft_table(t, EMIT_COUNTERS | EMIT_FOREIGN | (verbosity > 0 ? EMIT_HANDLES : 0), stdout);
+	emit_nft_table(t, EMIT_PRINTABLE | EMIT_COUNTERS | EMIT_FOREIGN | (verbosity > 0 ? EMIT_HANDLES : 0), stdout);
 }
 
 int show_main(const struct cli *cli, int argc, char **argv)

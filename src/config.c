@@ -1,24 +1,28 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <libconfig.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tlswall/config.h"
 #include "tlswall/diag.h"
 #include "tlswall/policy.h"
-#include "tlswall/trust.h"
+#include "tlswall/policy_text.h"
 #include "tlswall/util.h"
 
 struct reader {
 	struct policy *p;
 	struct diag_list *d;
+	const struct policy_text *text;
 };
 
+/* libconfig reads one text with every include expanded: its lines are mapped back to each file's own. */
 static struct loc loc_of(struct reader *r, const config_setting_t *s)
 {
-	return policy_loc(r->p, config_setting_source_file(s), config_setting_source_line(s));
+	const char *file;
+	unsigned line;
+
+	policy_text_locate(r->text, (unsigned)config_setting_source_line(s), &file, &line);
+	return policy_loc(r->p, file, line);
 }
 
 #define ERR(r, s, ...)                                                                          \
@@ -92,11 +96,22 @@ static bool get_bool(struct reader *r, const config_setting_t *s, bool *out)
 	return true;
 }
 
-/* Printable ASCII without the characters nft strings cannot carry. */
+/* Every integer setting is read as 64 bits and range-checked before it is narrowed; policy_text.c makes libconfig
+ * keep the 64 bits of an integer that needs them. */
+static bool get_integer(const config_setting_t *s, long long *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+		return false;
+	*out = config_setting_get_int64(s);
+	return true;
+}
+
+/* Printable ASCII without the characters nft cannot read in a log prefix: it ends a string at '"', and nft 1.0.6
+ * expands "$name" in a prefix as a variable (there is no escape for it), so "a$b" would not load with nft -f. */
 static bool plain_text(const char *s)
 {
 	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\' || *s == '$')
 			return false;
 	return true;
 }
@@ -124,10 +139,9 @@ static bool get_port_range(struct reader *r, const config_setting_t *s, struct p
 	const char *what = strcmp(name_of(s), "passive_ports") == 0 ?
 				   "a range \"FIRST-LAST\", a port number, or \"none\"" :
 				   "a port number (1-65535) or a range \"FIRST-LAST\"";
+	long long v;
 
-	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
-		long long v = config_setting_get_int64(s);
-
+	if (get_integer(s, &v)) {
 		if (v < 1 || v > 65535) {
 			ERR(r, s, "port %lld is out of range (1-65535)", v);
 			return false;
@@ -245,7 +259,7 @@ static void read_interfaces(struct reader *r, const config_setting_t *s, struct 
 		name = config_setting_get_string(e);
 		svc->ifaces = x_reallocarray(svc->ifaces, svc->nifaces + 1, sizeof(*svc->ifaces));
 		svc->iface_lines = x_reallocarray(svc->iface_lines, svc->nifaces + 1, sizeof(*svc->iface_lines));
-		svc->iface_lines[svc->nifaces] = config_setting_source_line(e);
+		svc->iface_lines[svc->nifaces] = loc_of(r, e).line;
 		svc->ifaces[svc->nifaces++] = x_strdup(name);
 	}
 }
@@ -390,6 +404,13 @@ static void read_set(struct reader *r, const config_setting_t *s)
 			ERR(r, f, "set \"%s\": \"file\" is empty", set->name);
 			return;
 		}
+		if (!printable_text(str)) {
+			ERR(r, f, "set \"%s\": the list file's name \"%s\" holds control characters or bytes that are not "
+				  "UTF-8",
+			    set->name, str);
+			set->malformed = true;
+			return;
+		}
 		set->file = x_strdup(str);
 		set->path = str[0] == '/' ? x_strdup(str) : x_asprintf("%s%s", r->p->dir, str);
 		return;
@@ -441,7 +462,7 @@ static void read_log(struct reader *r, const config_setting_t *s)
 		if (strlen(str) > 127)
 			ERR(r, m, "log prefix is %zu characters; the kernel keeps at most 127", strlen(str));
 		else if (!plain_text(str))
-			ERR(r, m, "log prefix must be printable ASCII without '\"' or '\\'");
+			ERR(r, m, "log prefix must be printable ASCII without '\"', '\\' or '$'");
 		free(log->prefix);
 		log->prefix = x_strdup(str);
 	}
@@ -466,11 +487,12 @@ static void read_root(struct reader *r, const config_setting_t *root)
 	else if (!config_setting_get_member(root, "version"))
 		diag_error(r->d, p->path, 1, "\"version\" is missing; a policy starts with \"version = 1;\"");
 	if ((s = config_setting_get_member(root, "version"))) {
-		if (config_setting_type(s) != CONFIG_TYPE_INT)
+		long long v;
+
+		if (!get_integer(s, &v))
 			ERR(r, s, "\"version\" must be the integer 1");
-		else if (config_setting_get_int(s) != 1)
-			ERR(r, s, "policy version %d is not supported; this tlswall reads version 1",
-			    config_setting_get_int(s));
+		else if (v != 1)
+			ERR(r, s, "policy version %lld is not supported; this tlswall reads version 1", v);
 	}
 	if ((s = config_setting_get_member(root, "table")) && get_string(r, s, &str)) {
 		free(p->table);
@@ -522,102 +544,43 @@ static void read_root(struct reader *r, const config_setting_t *root)
 		read_services(r, s, true);
 }
 
-static struct policy *load(config_t *cf, bool ok, const char *name, struct diag_list *diags)
+static struct policy *load(const struct policy_text *text, const char *name, struct diag_list *diags)
 {
-	struct reader r = { NULL, diags };
+	struct reader r = { NULL, diags, text };
+	config_t cf;
 
-	if (!ok) {
-		const char *file = config_error_file(cf);
+	config_init(&cf);
+	/* policy_text.c has expanded every @include; one libconfig would still find must fail, not read a file no
+	 * check has seen */
+	config_set_include_dir(&cf, "/dev/null");
+	if (config_read_string(&cf, policy_text_get(text)) != CONFIG_TRUE) {
+		const char *file;
+		unsigned line;
 
-		if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
-			diag_error(diags, file ? file : name, 0, "cannot read policy file");
-		else
-			diag_error(diags, file ? file : name, (unsigned)config_error_line(cf), "%s",
-				   config_error_text(cf));
-		return NULL;
+		policy_text_locate(text, (unsigned)config_error_line(&cf), &file, &line);
+		diag_error(diags, file, line, "%s", config_error_text(&cf));
+	} else {
+		r.p = policy_alloc(name);
+		read_root(&r, config_root_setting(&cf));
 	}
-	r.p = policy_alloc(name);
-	read_root(&r, config_root_setting(cf));
+	config_destroy(&cf);
 	return r.p;
-}
-
-/* Files pulled in with @include define the firewall as much as the policy does: the same trust rules apply. */
-static void check_included(const config_setting_t *s, const char *main_file, enum trust_mode trust,
-			   struct diag_list *diags, char ***seen, size_t *nseen)
-{
-	const char *file = config_setting_source_file(s);
-
-	if (file && strcmp(file, main_file) != 0) {
-		bool known = false;
-
-		for (size_t i = 0; i < *nseen && !known; i++)
-			known = strcmp((*seen)[i], file) == 0;
-		if (!known) {
-			int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-			*seen = x_reallocarray(*seen, *nseen + 1, sizeof(**seen));
-			(*seen)[(*nseen)++] = x_strdup(file);
-			if (fd >= 0) {
-				trust_check_fd(fd, file, trust, diags);
-				close(fd);
-			}
-		}
-	}
-	if (config_setting_is_aggregate(s))
-		for (int i = 0; i < config_setting_length(s); i++)
-			check_included(config_setting_get_elem(s, (unsigned)i), main_file, trust, diags, seen, nseen);
-}
-
-static void setup(config_t *cf, const char *name)
-{
-	const char *slash = strrchr(name, '/');
-
-	config_init(cf);
-	/* @include paths are relative to the policy's own directory, like list files. */
-	if (slash) {
-		char *dir = x_strndup(name, (size_t)(slash - name));
-
-		config_set_include_dir(cf, dir);
-		free(dir);
-	}
 }
 
 struct policy *config_load_file(const char *path, enum trust_mode trust, struct diag_list *diags)
 {
-	struct policy *p;
-	config_t cf;
-	FILE *f;
+	struct policy_text *text = policy_text_read_file(path, trust, diags);
+	struct policy *p = text ? load(text, path, diags) : NULL;
 
-	/* libconfig reports I/O failures without errno; look first so the message can say why. */
-	f = fopen(path, "r");
-	if (!f) {
-		diag_error(diags, path, 0, "cannot read policy file: %s", strerror(errno));
-		return NULL;
-	}
-	trust_check_fd(fileno(f), path, trust, diags);
-	setup(&cf, path);
-	p = load(&cf, config_read(&cf, f) == CONFIG_TRUE, path, diags);
-	if (p) {
-		char **seen = NULL;
-		size_t nseen = 0;
-
-		check_included(config_root_setting(&cf), path, trust, diags, &seen, &nseen);
-		for (size_t i = 0; i < nseen; i++)
-			free(seen[i]);
-		free(seen);
-	}
-	fclose(f);
-	config_destroy(&cf);
+	policy_text_free(text);
 	return p;
 }
 
 struct policy *config_load_string(const char *text, const char *name, struct diag_list *diags)
 {
-	struct policy *p;
-	config_t cf;
+	struct policy_text *t = policy_text_from_string(text, name, diags);
+	struct policy *p = t ? load(t, name, diags) : NULL;
 
-	setup(&cf, name);
-	p = load(&cf, config_read_string(&cf, text) == CONFIG_TRUE, name, diags);
-	config_destroy(&cf);
+	policy_text_free(t);
 	return p;
 }

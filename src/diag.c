@@ -185,25 +185,33 @@ const struct diag *diag_at(struct diag_list *list, size_t i)
 	return i < list->n ? &list->items[i] : NULL;
 }
 
+/* Messages quote lines of list files and policies, and names from the kernel: whatever bytes they hold, what
+ * reaches the terminal is text (see sbuf_put_printable). */
 static size_t print(struct diag_list *list, FILE *out, bool warnings)
 {
+	struct sbuf line = { 0 };
 	size_t errors = 0;
 
 	sort(list);
 	for (size_t i = 0; i < list->n; i++) {
 		const struct diag *d = &list->items[i];
-		const char *sev = diag_severity_name(d->severity);
 
 		if (d->severity != DIAG_ERROR && !warnings)
 			continue;
-		if (d->file && d->line)
-			fprintf(out, "%s:%u: %s: %s\n", d->file, d->line, sev, d->message);
-		else if (d->file)
-			fprintf(out, "%s: %s: %s\n", d->file, sev, d->message);
+		line.len = 0;
+		if (d->file)
+			sbuf_put_printable(&line, d->file, strlen(d->file));
 		else
-			fprintf(out, "tlswall: %s: %s\n", sev, d->message);
+			sbuf_puts(&line, "tlswall");
+		if (d->file && d->line)
+			sbuf_addf(&line, ":%u", d->line);
+		sbuf_addf(&line, ": %s: ", diag_severity_name(d->severity));
+		sbuf_put_printable(&line, d->message, strlen(d->message));
+		sbuf_putc(&line, '\n');
+		fwrite(line.buf, 1, line.len, out);
 		errors += d->severity == DIAG_ERROR;
 	}
+	sbuf_release(&line);
 	return errors;
 }
 

@@ -237,7 +237,9 @@ void diff_print_summary(const struct diff *d, FILE *out)
 		/* elements of sets that come or go are part of that change */
 		if (c->kind != CHANGE_ELEMS || !c->live_set || !c->planned_set)
 			continue;
-		sbuf_addf(&sb, "%s%s: ", sb.len ? ", " : "", c->object);
+		sbuf_puts(&sb, sb.len ? ", " : "");
+		sbuf_put_printable(&sb, c->object, strlen(c->object));
+		sbuf_puts(&sb, ": ");
 		if (c->nadded)
 			sbuf_addf(&sb, "+%zu", c->nadded);
 		if (c->nremoved)
@@ -260,11 +262,20 @@ static bool in_list(const struct diff *d, enum change_kind kind, const char *obj
 	return false;
 }
 
+/* Names, comments and rules can hold anything the kernel was given: they reach the terminal made printable. */
+static void put(FILE *out, const char *s)
+{
+	char *p = printable_dup(s);
+
+	fputs(p, out);
+	free(p);
+}
+
 static void print_rule(FILE *out, char mark, const struct rs_rule *r)
 {
 	struct sbuf sb = { 0 };
 
-	emit_nft_rule(r, mark == '-' ? EMIT_FOREIGN | EMIT_HANDLES : 0, &sb);
+	emit_nft_rule(r, EMIT_PRINTABLE | (mark == '-' ? EMIT_FOREIGN | EMIT_HANDLES : 0), &sb);
 	fprintf(out, "%c\t\t%s\n", mark, sb.buf);
 	sbuf_release(&sb);
 }
@@ -275,7 +286,9 @@ static void print_chain(const struct diff *d, const struct rs_chain *p, const st
 	const char *name = p ? p->name : l->name;
 	char mark = !l ? '+' : !p ? '-' : ' ';
 
-	fprintf(out, "%c\tchain %s {\n", mark, name);
+	fprintf(out, "%c\tchain ", mark);
+	put(out, name);
+	fputs(" {\n", out);
 	while (i < m || j < n) {
 		if (j < n && in_list(d, CHANGE_RULE_DEL, name, l->rules[j])) {
 			print_rule(out, '-', l->rules[j++]);
@@ -296,14 +309,14 @@ static void print_elems(const struct change *c, size_t max, FILE *out)
 
 	for (size_t k = 0; k < c->nremoved && (max == 0 || k < max); k++) {
 		sb.len = 0;
-		emit_nft_elem(c->live_set, c->removed[k], &sb);
+		emit_nft_elem(c->live_set, c->removed[k], EMIT_PRINTABLE, &sb);
 		fprintf(out, "-\t\t\t%s\n", sb.buf);
 	}
 	if (max && c->nremoved > max)
 		fprintf(out, "-\t\t\t... and %zu more removed (tlswall -v diff lists all)\n", c->nremoved - max);
 	for (size_t k = 0; k < c->nadded && (max == 0 || k < max); k++) {
 		sb.len = 0;
-		emit_nft_elem(c->planned_set, c->added[k], &sb);
+		emit_nft_elem(c->planned_set, c->added[k], EMIT_PRINTABLE, &sb);
 		fprintf(out, "+\t\t\t%s\n", sb.buf);
 	}
 	if (max && c->nadded > max)
@@ -329,18 +342,24 @@ static void print_set(const struct diff *d, const struct rs_set *p, const struct
 
 	if (l && p && !elems && !alter)
 		return;
+	fprintf(out, "%c\t%s ", alter ? '~' : mark, s->vmap ? "map" : "set");
+	put(out, s->name);
 	if (alter) {
-		fprintf(out, "~\t%s %s {\t# redefined: %s\n", s->vmap ? "map" : "set", s->name, alter->detail);
+		fputs(" {\t# redefined: ", out);
+		put(out, alter->detail);
+		fputc('\n', out);
 	} else {
-		fprintf(out, "%c\t%s %s {", mark, s->vmap ? "map" : "set", s->name);
+		fputs(" {", out);
 		if (elems)
 			fprintf(out, "\t# +%zu -%zu elements", elems->nadded, elems->nremoved);
 		fputc('\n', out);
 	}
 	if (s->foreign) {
-		fprintf(out, "%c\t\t# %s\n", mark, s->foreign_text);
+		fprintf(out, "%c\t\t# ", mark);
+		put(out, s->foreign_text);
+		fputc('\n', out);
 	} else {
-		emit_nft_set_header(s, "", &sb);
+		emit_nft_set_header(s, "", EMIT_PRINTABLE, &sb);
 		for (char *line = strtok(sb.buf, "\n"); line; line = strtok(NULL, "\n"))
 			fprintf(out, "%c\t\t%s\n", mark, line);
 	}
@@ -355,13 +374,20 @@ void diff_print(const struct diff *d, const struct rs_table *planned, const stru
 {
 	if (diff_empty(d))
 		return;
-	fprintf(out, "--- live    table inet %s%s\n", live ? live->name : planned->name, live ? "" : " (not in the kernel)");
-	fprintf(out, "+++ planned table inet %s\n", planned->name);
+	fputs("--- live    table inet ", out);
+	put(out, live ? live->name : planned->name);
+	fprintf(out, "%s\n+++ planned table inet ", live ? "" : " (not in the kernel)");
+	put(out, planned->name);
+	fputc('\n', out);
 	if (find_change(d, CHANGE_TABLE_FLAGS, planned->name))
 		fprintf(out, "-\tflags dormant;\t# switched off: none of its rules applies\n");
-	if (find_change(d, CHANGE_TABLE_COMMENT, planned->name))
-		fprintf(out, "-\tcomment \"%s\"\n+\tcomment \"%s\"\n", live->comment ? live->comment : "",
-			planned->comment ? planned->comment : "");
+	if (find_change(d, CHANGE_TABLE_COMMENT, planned->name)) {
+		fputs("-\tcomment \"", out);
+		put(out, live->comment ? live->comment : "");
+		fputs("\"\n+\tcomment \"", out);
+		put(out, planned->comment ? planned->comment : "");
+		fputs("\"\n", out);
+	}
 	for (size_t i = 0; i < planned->nsets; i++)
 		print_set(d, planned->sets[i], live ? rs_table_find_set(live, planned->sets[i]->name) : NULL, max_elems,
 			  out);
@@ -382,8 +408,13 @@ void diff_print(const struct diff *d, const struct rs_table *planned, const stru
 		if (l) {
 			const struct change *alter = find_change(d, CHANGE_CHAIN_ALTER, p->name);
 
-			if (alter)
-				fprintf(out, "~\tchain %s: %s\n", p->name, alter->detail);
+			if (alter) {
+				fputs("~\tchain ", out);
+				put(out, p->name);
+				fputs(": ", out);
+				put(out, alter->detail);
+				fputc('\n', out);
+			}
 		}
 		print_chain(d, p, l, out);
 	}

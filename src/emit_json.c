@@ -12,9 +12,34 @@
 #include "tlswall/service_counters.h"
 #include "tlswall/util.h"
 
-static json_t *str_or_null(const char *s)
+/* Every string from a policy, a list file or the kernel goes through here. jansson takes only UTF-8 (json_string
+ * returns NULL otherwise, and the object that would have held it vanishes with it), so each byte that is not part
+ * of valid UTF-8 becomes U+FFFD: the item is always there. NULL is null. */
+static json_t *text(const char *s)
 {
-	return s ? x_nonnull(json_string(s)) : json_null();
+	struct sbuf sb = { 0 };
+	json_t *j;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		unsigned cp;
+		size_t len = utf8_decode(p, strnlen((const char *)p, 4), &cp);
+
+		if (len) {
+			sbuf_add(&sb, (const char *)p, len);
+			p += len;
+		} else {
+			sbuf_puts(&sb, "\xef\xbf\xbd");
+			p++;
+		}
+	}
+	j = x_nonnull(json_string(sb.buf ? sb.buf : ""));
+	sbuf_release(&sb);
+	return j;
 }
 
 static void dump(json_t *root, FILE *out)
@@ -33,7 +58,7 @@ static json_t *sources(const struct source_list *l)
 	for (size_t i = 0; i < l->nrefs; i++) {
 		char *ref = x_asprintf("@%s", l->refs[i].name);
 
-		json_array_append_new(a, json_string(ref));
+		json_array_append_new(a, text(ref));
 		free(ref);
 	}
 	for (size_t i = 0; i < l->literals.n4; i++) {
@@ -60,9 +85,9 @@ static json_t *diagnostics(struct diag_list *diags)
 	for (size_t i = 0; diags && i < diag_count(diags); i++) {
 		const struct diag *d = diag_at(diags, i);
 
-		json_array_append_new(ds, json_pack("{s:o, s:o, s:s, s:s}", "file", str_or_null(d->file), "line",
+		json_array_append_new(ds, json_pack("{s:o, s:o, s:s, s:o}", "file", text(d->file), "line",
 						    d->line ? json_integer(d->line) : json_null(), "severity",
-						    diag_severity_name(d->severity), "message", d->message));
+						    diag_severity_name(d->severity), "message", text(d->message)));
 	}
 	return ds;
 }
@@ -71,7 +96,7 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 {
 	json_t *root = x_nonnull(json_object());
 
-	json_object_set_new(root, "file", json_string(path));
+	json_object_set_new(root, "file", text(path));
 	json_object_set_new(root, "ok", json_boolean(ok));
 	json_object_set_new(root, "errors", json_integer((json_int_t)diag_errors(diags)));
 	json_object_set_new(root, "warnings", json_integer((json_int_t)diag_warnings(diags)));
@@ -79,14 +104,14 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 	if (ok && p) {
 		json_t *svcs = x_nonnull(json_array()), *sets = x_nonnull(json_array());
 
-		json_object_set_new(root, "table", json_string(p->table));
+		json_object_set_new(root, "table", text(p->table));
 		json_object_set_new(root, "policy", json_string(p->verdict == VERDICT_DROP ? "drop" : "reject"));
 		json_object_set_new(root, "icmp", json_string(p->icmp == ICMP_ALL ? "all" : "essential"));
 		json_object_set_new(root, "require_tls", json_boolean(p->require_tls));
 		json_object_set_new(root, "ct_mark_bit", json_integer(p->ct_mark_bit));
 		json_object_set_new(root, "log",
-				    p->log.enabled ? json_pack("{s:i, s:s, s:s}", "rate", (json_int_t)p->log.rate, "per",
-							       rate_unit_name(p->log.unit), "prefix", p->log.prefix) :
+				    p->log.enabled ? json_pack("{s:i, s:s, s:o}", "rate", (json_int_t)p->log.rate, "per",
+							       rate_unit_name(p->log.unit), "prefix", text(p->log.prefix)) :
 						     json_null());
 		for (size_t i = 0; i < p->nservices; i++) {
 			const struct service *s = &p->services[i];
@@ -97,19 +122,19 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 			for (size_t j = 0; j < s->nports; j++)
 				json_array_append_new(ports, port_json(&s->ports[j]));
 			for (size_t j = 0; j < s->nifaces; j++)
-				json_array_append_new(ifaces, json_string(s->ifaces[j]));
+				json_array_append_new(ifaces, text(s->ifaces[j]));
 			json_array_append_new(
-				svcs, json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:b}", "name", s->name, "kind",
-						s->exemption ? "exemption" : "service", "catalogue", str_or_null(s->cat ? s->cat->name : NULL),
+				svcs, json_pack("{s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:b}", "name", text(s->name), "kind",
+						s->exemption ? "exemption" : "service", "catalogue", text(s->cat ? s->cat->name : NULL),
 						"tls", tls, "ports", ports, "from",
 						s->from.present ? sources(&s->from) : json_null(), "interfaces", ifaces,
-						"reason", str_or_null(s->reason), "line", (json_int_t)s->loc.line,
+						"reason", text(s->reason), "line", (json_int_t)s->loc.line,
 						"require_tls", service_checks(s, CHECK_NONE) && !service_checks(s, CHECK_LOGINS),
 						"guard_credentials", service_checks(s, CHECK_LOGINS)));
 		}
 		for (size_t i = 0; i < p->nsets; i++)
-			json_array_append_new(sets, json_pack("{s:s, s:o, s:i, s:i, s:i}", "name", p->sets[i].name, "file",
-							      str_or_null(p->sets[i].file), "ipv4_ranges",
+			json_array_append_new(sets, json_pack("{s:o, s:o, s:i, s:i, s:i}", "name", text(p->sets[i].name), "file",
+							      text(p->sets[i].file), "ipv4_ranges",
 							      (json_int_t)p->sets[i].addrs.n4, "ipv6_ranges",
 							      (json_int_t)p->sets[i].addrs.n6, "line",
 							      (json_int_t)p->sets[i].loc.line));
@@ -126,7 +151,7 @@ static json_t *rule_text(const struct rs_rule *r, unsigned flags)
 	json_t *j;
 
 	emit_nft_rule(r, flags, &sb);
-	j = json_string(sb.buf);
+	j = text(sb.buf ? sb.buf : "");
 	sbuf_release(&sb);
 	return j;
 }
@@ -138,8 +163,8 @@ static json_t *elem_list(const struct rs_set *s, const size_t *idx, size_t n, si
 
 	for (size_t i = 0; i < n && (max == 0 || i < max); i++) {
 		sb.len = 0;
-		emit_nft_elem(s, idx[i], &sb);
-		json_array_append_new(a, json_string(sb.buf));
+		emit_nft_elem(s, idx[i], 0, &sb);
+		json_array_append_new(a, text(sb.buf ? sb.buf : ""));
 	}
 	sbuf_release(&sb);
 	return a;
@@ -159,7 +184,7 @@ void emit_json_failure(const char *table, struct diag_list *diags, FILE *out)
 {
 	json_t *root = x_nonnull(json_object());
 
-	json_object_set_new(root, "table", str_or_null(table));
+	json_object_set_new(root, "table", text(table));
 	json_object_set_new(root, "ok", json_false());
 	json_object_set_new(root, "diagnostics", diagnostics(diags));
 	dump(root, out);
@@ -170,14 +195,14 @@ void emit_json_diff(const struct diff *d, const struct rs_table *planned, const 
 {
 	json_t *root = x_nonnull(json_object()), *items = x_nonnull(json_array());
 
-	json_object_set_new(root, "table", json_string(planned->name));
+	json_object_set_new(root, "table", text(planned->name));
 	json_object_set_new(root, "ok", json_true());
 	json_object_set_new(root, "exists", json_boolean(live != NULL));
 	json_object_set_new(root, "changes", json_boolean(!diff_empty(d)));
 	json_object_set_new(root, "structural", json_boolean(d->structural));
 	for (size_t i = 0; i < d->n; i++) {
 		const struct change *c = &d->v[i];
-		json_t *it = json_pack("{s:s, s:s}", "change", change_names[c->kind], "object", c->object);
+		json_t *it = json_pack("{s:s, s:o}", "change", change_names[c->kind], "object", text(c->object));
 
 		switch (c->kind) {
 		case CHANGE_RULE_ADD:
@@ -198,7 +223,7 @@ void emit_json_diff(const struct diff *d, const struct rs_table *planned, const 
 			break;
 		case CHANGE_CHAIN_ALTER:
 		case CHANGE_SET_ALTER:
-			json_object_set_new(it, "detail", str_or_null(c->detail));
+			json_object_set_new(it, "detail", text(c->detail));
 			break;
 		default:
 			break;
@@ -223,7 +248,7 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 	json_t *sets, *chains, *services;
 	struct table_counters tc;
 
-	json_object_set_new(root, "table", json_string(name));
+	json_object_set_new(root, "table", text(name));
 	json_object_set_new(root, "ok", json_boolean(t != NULL));
 	json_object_set_new(root, "exists", json_boolean(t != NULL));
 	json_object_set_new(root, "generation", json_integer(genid));
@@ -235,12 +260,12 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 	sets = x_nonnull(json_array());
 	chains = x_nonnull(json_array());
 	services = x_nonnull(json_array());
-	json_object_set_new(root, "comment", str_or_null(t->comment));
+	json_object_set_new(root, "comment", text(t->comment));
 	json_object_set_new(root, "dormant", json_boolean(t->dormant));
 	for (size_t i = 0; i < t->nsets; i++) {
 		const struct rs_set *s = t->sets[i];
 
-		json_array_append_new(sets, json_pack("{s:s, s:s, s:b, s:b, s:i, s:b}", "name", s->name, "type",
+		json_array_append_new(sets, json_pack("{s:o, s:s, s:b, s:b, s:i, s:b}", "name", text(s->name), "type",
 						      key_name(s), "interval", s->interval, "map", s->vmap, "elements",
 						      (json_int_t)s->nelem, "foreign", s->foreign));
 	}
@@ -257,16 +282,16 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 							       "text", rule_text(r, 0), "foreign", r->foreign, "packets",
 							       (json_int_t)rp, "bytes", (json_int_t)rb));
 		}
-		json_array_append_new(chains, json_pack("{s:s, s:b, s:o, s:o, s:o}", "name", c->name, "base", c->base,
+		json_array_append_new(chains, json_pack("{s:o, s:b, s:o, s:o, s:o}", "name", text(c->name), "base", c->base,
 							"policy", c->base ? json_string(rs_verdict_name(c->policy)) : json_null(),
-							"comment", str_or_null(c->comment), "rules", rules));
+							"comment", text(c->comment), "rules", rules));
 	}
 	table_counters(t, &tc);
 	for (size_t i = 0; i < tc.nservices; i++) {
 		const struct service_counters *s = &tc.services[i];
 
 		json_array_append_new(services,
-				      json_pack("{s:s, s:I, s:I, s:o}", "chain", s->chain, "packets", (json_int_t)s->packets,
+				      json_pack("{s:o, s:I, s:I, s:o}", "chain", text(s->chain), "packets", (json_int_t)s->packets,
 						"bytes", (json_int_t)s->bytes, "plaintext_dropped",
 						s->checked ? json_pack("{s:I, s:I}", "packets", (json_int_t)s->plaintext_packets,
 								       "bytes", (json_int_t)s->plaintext_bytes) :

@@ -53,7 +53,23 @@ static void put_verdict(struct sbuf *sb, const struct rs_verdict *v)
 		sbuf_addf(sb, " %s", v->chain);
 }
 
-void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
+/* A name or string of the model, for nft (as it is) or for a terminal (EMIT_PRINTABLE). */
+static void put_text(struct sbuf *sb, const char *s, unsigned flags)
+{
+	if (flags & EMIT_PRINTABLE)
+		sbuf_put_printable(sb, s, strlen(s));
+	else
+		sbuf_puts(sb, s);
+}
+
+/* Rules and elements are one line each: made printable as a whole, which covers every name and string in them. */
+static void printable_line(struct sbuf *sb, struct sbuf *line)
+{
+	sbuf_put_printable(sb, line->buf ? line->buf : "", line->len);
+	sbuf_release(line);
+}
+
+static void put_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 {
 	if (r->unreadable) {
 		sbuf_puts(sb, r->raw_text ? r->raw_text : "# a rule tlswall cannot read");
@@ -106,6 +122,18 @@ void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 		sbuf_puts(sb, (flags & EMIT_HANDLES) && r->handle ? ", not made by tlswall" : " # not made by tlswall");
 }
 
+void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
+{
+	struct sbuf line = { 0 };
+
+	if (!(flags & EMIT_PRINTABLE)) {
+		put_rule(r, flags, sb);
+		return;
+	}
+	put_rule(r, flags, &line);
+	printable_line(sb, &line);
+}
+
 static void put_key(struct sbuf *sb, enum rs_keytype type, const uint8_t *first, const uint8_t *last)
 {
 	char buf[ADDR_TEXT_MAX];
@@ -143,24 +171,31 @@ static void put_key(struct sbuf *sb, enum rs_keytype type, const uint8_t *first,
 	}
 }
 
-void emit_nft_elem(const struct rs_set *s, size_t i, struct sbuf *sb)
+void emit_nft_elem(const struct rs_set *s, size_t i, unsigned flags, struct sbuf *sb)
 {
 	const uint8_t *e = rs_set_elem(s, i);
+	struct sbuf line = { 0 };
+	struct sbuf *to = flags & EMIT_PRINTABLE ? &line : sb;
 
-	put_key(sb, s->key, e, s->interval ? e + rs_keylen(s->key) : e);
+	put_key(to, s->key, e, s->interval ? e + rs_keylen(s->key) : e);
 	if (s->vmap) {
-		sbuf_puts(sb, " : ");
-		put_verdict(sb, &s->data[i]);
+		sbuf_puts(to, " : ");
+		put_verdict(to, &s->data[i]);
 	}
+	if (flags & EMIT_PRINTABLE)
+		printable_line(sb, &line);
 }
 
-void emit_nft_set_header(const struct rs_set *s, const char *indent, struct sbuf *sb)
+void emit_nft_set_header(const struct rs_set *s, const char *indent, unsigned flags, struct sbuf *sb)
 {
 	sbuf_addf(sb, "%stype %s%s\n", indent, set_key_of(s->key)->name, s->vmap ? " : verdict" : "");
 	if (s->interval)
 		sbuf_addf(sb, "%sflags interval\n", indent);
-	if (s->comment)
-		sbuf_addf(sb, "%scomment \"%s\"\n", indent, s->comment);
+	if (s->comment) {
+		sbuf_addf(sb, "%scomment \"", indent);
+		put_text(sb, s->comment, flags);
+		sbuf_puts(sb, "\"\n");
+	}
 }
 
 /* Short sets on one line as nft prints them; long ones one element per line so a diff of two scripts reads well. */
@@ -175,10 +210,12 @@ static void spill(struct sbuf *sb, FILE *out)
 	sb->len = 0;
 }
 
-static void put_set(struct sbuf *sb, const struct rs_set *s, FILE *out)
+static void put_set(struct sbuf *sb, const struct rs_set *s, unsigned flags, FILE *out)
 {
-	sbuf_addf(sb, "\t%s %s {\n", s->vmap ? "map" : "set", s->name);
-	emit_nft_set_header(s, "\t\t", sb);
+	sbuf_addf(sb, "\t%s ", s->vmap ? "map" : "set");
+	put_text(sb, s->name, flags);
+	sbuf_puts(sb, " {\n");
+	emit_nft_set_header(s, "\t\t", flags, sb);
 	if (s->nelem == 0) {
 		sbuf_puts(sb, "\t}\n");
 		return;
@@ -190,7 +227,7 @@ static void put_set(struct sbuf *sb, const struct rs_set *s, FILE *out)
 		} else {
 			sbuf_puts(sb, i ? ",\n\t\t\t" : "\n\t\t\t");
 		}
-		emit_nft_elem(s, i, sb);
+		emit_nft_elem(s, i, flags, sb);
 		spill(sb, out);
 	}
 	sbuf_puts(sb, s->nelem <= INLINE_ELEMENTS ? " }\n" : "\n\t\t}\n");
@@ -199,14 +236,20 @@ static void put_set(struct sbuf *sb, const struct rs_set *s, FILE *out)
 
 static void put_chain(struct sbuf *sb, const struct rs_chain *c, unsigned flags)
 {
-	sbuf_addf(sb, "\tchain %s {\n", c->name);
-	if (c->comment)
-		sbuf_addf(sb, "\t\tcomment \"%s\"\n", c->comment);
+	sbuf_puts(sb, "\tchain ");
+	put_text(sb, c->name, flags);
+	sbuf_puts(sb, " {\n");
+	if (c->comment) {
+		sbuf_puts(sb, "\t\tcomment \"");
+		put_text(sb, c->comment, flags);
+		sbuf_puts(sb, "\"\n");
+	}
 	if (c->base) {
 		static const char *const hooks[] = { "prerouting", "input", "forward", "output", "postrouting", "ingress" };
 
-		sbuf_addf(sb, "\t\ttype %s hook %s priority ", c->type ? c->type : "filter",
-			  c->hook < ARRAY_SIZE(hooks) ? hooks[c->hook] : "?");
+		sbuf_puts(sb, "\t\ttype ");
+		put_text(sb, c->type ? c->type : "filter", flags);
+		sbuf_addf(sb, " hook %s priority ", c->hook < ARRAY_SIZE(hooks) ? hooks[c->hook] : "?");
 		if (c->priority == 0)
 			sbuf_puts(sb, "filter");
 		else
@@ -226,16 +269,21 @@ void emit_nft_table(const struct rs_table *t, unsigned flags, FILE *out)
 	struct sbuf sb = { 0 };
 	bool first = true;
 
-	sbuf_addf(&sb, "table inet %s {\n", t->name);
+	sbuf_puts(&sb, "table inet ");
+	put_text(&sb, t->name, flags);
+	sbuf_puts(&sb, " {\n");
 	if (t->dormant)
 		sbuf_puts(&sb, "\tflags dormant\n");
-	if (t->comment)
-		sbuf_addf(&sb, "\tcomment \"%s\"\n", t->comment);
+	if (t->comment) {
+		sbuf_puts(&sb, "\tcomment \"");
+		put_text(&sb, t->comment, flags);
+		sbuf_puts(&sb, "\"\n");
+	}
 	for (size_t i = 0; i < t->nsets; i++) {
 		if (!first || t->comment)
 			sbuf_putc(&sb, '\n');
 		first = false;
-		put_set(&sb, t->sets[i], out);
+		put_set(&sb, t->sets[i], flags, out);
 	}
 	for (size_t i = 0; i < t->nchains; i++) {
 		if (!first || t->comment)

@@ -10,6 +10,7 @@
 #include "tlswall/nl.h"
 #include "tlswall/nl_decode.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/ssh_session.h"
 #include "tlswall/util.h"
 
 /* linux/tcp.h states, as sock_diag reports them */
@@ -71,26 +72,36 @@ static void add_conn(struct conn **v, size_t *n, size_t *cap, const struct conn 
 	(*v)[(*n)++] = *c;
 }
 
-/* SSH_CONNECTION is "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT". */
+/* This process's SSH session: a client that must keep its way in. A session whose SSH_CONNECTION cannot be read is
+ * said so: the guard cannot protect it. */
 static bool ssh_session(struct conn *c)
 {
-	const char *env = getenv("SSH_CONNECTION");
-	char client[64], server[64];
-	unsigned cport, sport;
+	const char *env = getenv("SSH_CONNECTION"), *why;
+	struct ssh_session s;
+	char *shown;
 
 	memset(c, 0, sizeof(*c));
-	if (!env || sscanf(env, "%63s %u %63s %u", client, &cport, server, &sport) != 4 || sport > 65535)
+	switch (ssh_session_parse(env, &s, &why)) {
+	case SSH_SESSION_NONE:
 		return false;
-	if (inet_pton(AF_INET, client, c->p.saddr) == 1)
-		c->p.family = 4;
-	else if (inet_pton(AF_INET6, client, c->p.saddr) == 1)
-		c->p.family = 6;
-	else
+	case SSH_SESSION_MALFORMED:
+		shown = printable_dup(env);
+		fprintf(stderr, "tlswall: warning: SSH_CONNECTION=\"%s\" is not \"CLIENT_IP CLIENT_PORT SERVER_IP "
+				"SERVER_PORT\" (%s); the lockout guard cannot protect this SSH session\n",
+			shown, why);
+		free(shown);
 		return false;
+	case SSH_SESSION_FOUND:
+		break;
+	}
+	c->p.family = s.family;
+	memcpy(c->p.saddr, s.client, sizeof(c->p.saddr));
 	normalize(&c->p.family, c->p.saddr);
+	/* a link-local client's zone names its interface, which no route lookup can tell */
+	memcpy(c->p.iifname, s.iface, sizeof(c->p.iifname));
 	c->p.l4proto = 6;
-	c->p.dport = (uint16_t)sport;
-	c->client_port = (uint16_t)cport;
+	c->p.dport = s.server_port;
+	c->client_port = s.client_port;
 	c->ssh_session = true;
 	return true;
 }
@@ -219,7 +230,8 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, b
 		struct eval_trace why, lwhy;
 		char addr[INET6_ADDRSTRLEN], reason[512];
 
-		fill_iface(&c->p);
+		if (!c->p.iifname[0])
+			fill_iface(&c->p);
 		if (evaluate(planned, pin, &c->p, &why) != EVAL_DROP)
 			continue;
 		/* already shut out by the live table: this change does not cut it */

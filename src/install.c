@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tlswall/diag.h"
 #include "tlswall/diff.h"
@@ -8,6 +9,9 @@
 #include "tlswall/session.h"
 #include "tlswall/snapshot.h"
 #include "tlswall/snapshot_file.h"
+#include "tlswall/util.h"
+
+#define RESTORED_FROM ", restored from "
 
 /* Guarded attempts (which send only what changed, and keep counters) before a whole, unguarded replace. */
 #define GUARDED_ATTEMPTS 3
@@ -50,7 +54,7 @@ int install_snapshot(struct session *s, const char *file)
 {
 	struct rs_table *want = NULL;
 	struct snapshot_info info;
-	char *error = NULL;
+	char *error = NULL, *restored;
 	int ret;
 
 	if (!snapshot_load(s->st, file, &want, &info, &error)) {
@@ -58,9 +62,14 @@ int install_snapshot(struct session *s, const char *file)
 		free(error);
 		return -ENOENT;
 	}
-	/* the table keeps saying where it came from, whichever state file brought it back */
-	ret = install_table(s, want, info.table, info.origin);
+	/* what the snapshot holds, and that it came back from there (once: a table restored twice says it once) */
+	if (info.origin && strstr(info.origin, RESTORED_FROM))
+		*strstr(info.origin, RESTORED_FROM) = '\0';
+	restored = x_asprintf("%s" RESTORED_FROM "%s", info.origin && *info.origin ? info.origin : "a saved ruleset",
+			      file);
+	ret = install_table(s, want, info.table, restored);
 	rs_table_free(want);
 	snapshot_info_release(&info);
+	free(restored);
 	return ret;
 }

@@ -23,6 +23,9 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 	bool quiet = false, told_quiet = false;
 	unsigned line = 0;
 
+	/* Some editors start UTF-8 files with a byte order mark; it is not part of the first line. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *tok, *tok_end, *hash;
@@ -95,7 +98,11 @@ bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trus
 		*io_error = strerror(errno);
 		return false;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		*io_error = strerror(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		*io_error = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
 		goto out;
 	}

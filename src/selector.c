@@ -142,9 +142,12 @@ static const struct named_value icmpv6_types[] = {
 	{ 143, "mld2-listener-report" },
 };
 
+/* Only names nft knows as keywords: any other name nft looks up in /etc/protocols, which a minimal system (no
+ * netbase) does not have, and the script would not load there ("Could not resolve protocol name"). So 58 is
+ * icmpv6, not ipv6-icmp, and 41 (ipv6) and 47 (gre) are written as numbers. */
 static const struct named_value l4protos[] = {
-	{ 1, "icmp" }, { 2, "igmp" }, { 6, "tcp" }, { 17, "udp" }, { 41, "ipv6" }, { 47, "gre" }, { 50, "esp" },
-	{ 51, "ah" }, { 58, "ipv6-icmp" }, { 132, "sctp" }, { 136, "udplite" },
+	{ 1, "icmp" }, { 2, "igmp" }, { 6, "tcp" }, { 17, "udp" }, { 33, "dccp" }, { 50, "esp" }, { 51, "ah" },
+	{ 58, "icmpv6" }, { 108, "comp" }, { 132, "sctp" }, { 136, "udplite" },
 };
 
 static const struct named_value nfprotos[] = {

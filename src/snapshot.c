@@ -39,9 +39,22 @@ static bool from_hex(const char *s, size_t len, uint8_t *out)
 	return true;
 }
 
-static json_t *str_or_null(const char *s)
+/* Names and comments are whatever the kernel holds: a string that is not UTF-8, which JSON cannot carry, is saved as
+ * {"hex": "..."} so that restoring gives back the same bytes, and no object is lost for it. NULL is null. */
+static json_t *saved_text(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	json_t *j;
+	char *hex;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	hex = to_hex((const uint8_t *)s, strlen(s));
+	j = x_nonnull(json_pack("{s:s}", "hex", hex));
+	free(hex);
+	return j;
 }
 
 /* Enumerations are stored by name (version 2 on): an upgrade that reorders an enum must not change what a rollback
@@ -73,8 +86,8 @@ static const char *name_field(json_t *j, const char *const *v1, size_t nv1)
 
 static json_t *encode_set(const struct rs_set *s)
 {
-	json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:o}", "name", s->name, "key", set_key_of(s->key)->name, "interval",
-			      s->interval, "vmap", s->vmap, "comment", str_or_null(s->comment));
+	json_t *j = json_pack("{s:o, s:s, s:b, s:b, s:o}", "name", saved_text(s->name), "key", set_key_of(s->key)->name, "interval",
+			      s->interval, "vmap", s->vmap, "comment", saved_text(s->comment));
 	char *hex = to_hex(s->elems, s->nelem * rs_set_stride(s));
 
 	json_object_set_new(j, "count", json_integer((json_int_t)s->nelem));
@@ -85,7 +98,7 @@ static json_t *encode_set(const struct rs_set *s)
 
 		for (size_t i = 0; i < s->nelem; i++)
 			json_array_append_new(v, json_pack("{s:s, s:o}", "code", rs_verdict_name(s->data[i].code), "chain",
-							   str_or_null(s->data[i].chain)));
+							   saved_text(s->data[i].chain)));
 		json_object_set_new(j, "verdicts", v);
 	}
 	return j;
@@ -101,9 +114,9 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 		json_t *j;
 
 		for (size_t i = 0; i < m->nvals; i++)
-			json_array_append_new(vals, json_pack("[I, s]", (json_int_t)m->vals[i].num, m->vals[i].str));
+			json_array_append_new(vals, json_pack("[I, o]", (json_int_t)m->vals[i].num, saved_text(m->vals[i].str)));
 		j = json_pack("{s:s, s:s, s:s, s:o, s:o}", "kind", "match", "sel", selector_of(m->sel)->name, "op",
-			      rs_op_name(m->op), "set", str_or_null(m->set), "vals", vals);
+			      rs_op_name(m->op), "set", saved_text(m->set), "vals", vals);
 		if (m->mask)
 			json_object_set_new(j, "mask", json_integer(m->mask));
 		if (m->length) {
@@ -118,10 +131,10 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 		return json_pack("{s:s, s:I, s:s, s:i}", "kind", "limit", "rate", (json_int_t)st->u.limit.rate, "unit",
 				 rs_rate_unit_name(st->u.limit.unit), "burst", (json_int_t)st->u.limit.burst);
 	case RS_STMT_LOG:
-		return json_pack("{s:s, s:o}", "kind", "log", "prefix", str_or_null(st->u.log.prefix));
+		return json_pack("{s:s, s:o}", "kind", "log", "prefix", saved_text(st->u.log.prefix));
 	case RS_STMT_VERDICT:
 		return json_pack("{s:s, s:s, s:o}", "kind", "verdict", "code", rs_verdict_name(st->u.verdict.code),
-				 "chain", str_or_null(st->u.verdict.chain));
+				 "chain", saved_text(st->u.verdict.chain));
 	case RS_STMT_REJECT:
 		return json_pack("{s:s, s:s}", "kind", "reject", "type", rs_reject_name(st->u.reject));
 	case RS_STMT_CT_MARK_OR:
@@ -170,19 +183,19 @@ static json_t *encode_chain(const struct rs_table *t, const struct rs_chain *c, 
 		stmts = json_array();
 		for (size_t k = 0; k < r->nstmts; k++)
 			json_array_append_new(stmts, encode_stmt(&r->stmts[k]));
-		json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", str_or_null(r->comment), "stmts", stmts));
+		json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", saved_text(r->comment), "stmts", stmts));
 	}
-	return json_pack("{s:s, s:o, s:b, s:i, s:o, s:i, s:s, s:o}", "name", c->name, "comment", str_or_null(c->comment),
-			 "base", c->base, "hook", (json_int_t)c->hook, "type", str_or_null(c->type), "priority",
+	return json_pack("{s:o, s:o, s:b, s:i, s:o, s:i, s:s, s:o}", "name", saved_text(c->name), "comment", saved_text(c->comment),
+			 "base", c->base, "hook", (json_int_t)c->hook, "type", saved_text(c->type), "priority",
 			 (json_int_t)c->priority, "policy", rs_verdict_name(c->policy), "rules", rules);
 }
 
 char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info, size_t *left_out)
 {
-	json_t *root = json_pack("{s:i, s:s, s:s, s:I, s:s, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table",
-				 info->table, "origin", info->origin ? info->origin : "", "saved", (json_int_t)time(NULL),
-				 "stamp", info->stamp ? info->stamp : "", "netns", (json_int_t)info->netns, "boot",
-				 info->boot ? info->boot : "");
+	json_t *root = json_pack("{s:i, s:o, s:o, s:I, s:o, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table",
+				 saved_text(info->table), "origin", saved_text(info->origin ? info->origin : ""), "saved",
+				 (json_int_t)time(NULL), "stamp", saved_text(info->stamp ? info->stamp : ""), "netns",
+				 (json_int_t)info->netns, "boot", info->boot ? info->boot : "");
 	char *text;
 
 	*left_out = 0;
@@ -196,7 +209,7 @@ char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info
 				json_array_append_new(sets, encode_set(t->sets[i]));
 		for (size_t i = 0; i < t->nchains; i++)
 			json_array_append_new(chains, encode_chain(t, t->chains[i], left_out));
-		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", str_or_null(t->comment),
+		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", saved_text(t->comment),
 							       "sets", sets, "chains", chains));
 	}
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -208,16 +221,31 @@ char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info
 	return text;
 }
 
+/* What saved_text() saved; NULL for null, or for anything else. */
 static char *dup_or_null(json_t *j)
 {
-	return json_is_string(j) ? x_strdup(json_string_value(j)) : NULL;
+	const char *hex = json_string_value(json_object_get(j, "hex"));
+	size_t n = hex ? strlen(hex) / 2 : 0;
+	char *s;
+
+	if (json_is_string(j))
+		return x_strdup(json_string_value(j));
+	if (!hex || strlen(hex) != 2 * n)
+		return NULL;
+	s = x_malloc(n + 1);
+	if (!from_hex(hex, n, (uint8_t *)s) || memchr(s, '\0', n)) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
 }
 
 static bool decode_set(struct rs_table *t, json_t *j)
 {
 	const char *keyname = name_field(json_object_get(j, "key"), V1_NAMES(v1_keys));
 	json_int_t count = json_integer_value(json_object_get(j, "count"));
-	const char *name = json_string_value(json_object_get(j, "name"));
+	char *name = dup_or_null(json_object_get(j, "name"));
 	const char *hex = json_string_value(json_object_get(j, "elements"));
 	json_t *verdicts = json_object_get(j, "verdicts");
 	const struct set_key *key = NULL;
@@ -227,9 +255,12 @@ static bool decode_set(struct rs_table *t, json_t *j)
 	for (int k = RS_KEY_IPV4; keyname && k <= RS_KEY_PROTO_PORT; k++)
 		if (strcmp(set_key_of((enum rs_keytype)k)->name, keyname) == 0)
 			key = set_key_of((enum rs_keytype)k);
-	if (!name || !hex || !key || count < 0 || (size_t)count > strlen(hex))
+	if (!name || !hex || !key || count < 0 || (size_t)count > strlen(hex)) {
+		free(name);
 		return false;
+	}
 	s = rs_table_add_set(t, name, key->type, json_is_true(json_object_get(j, "interval")));
+	free(name);
 	s->vmap = json_is_true(json_object_get(j, "vmap"));
 	s->comment = dup_or_null(json_object_get(j, "comment"));
 	bytes = (size_t)count * rs_set_stride(s);
@@ -271,9 +302,10 @@ static bool decode_match(struct rs_rule *r, json_t *j)
 	m->length = (uint32_t)json_integer_value(json_object_get(j, "length"));
 	for (size_t i = 0; i < json_array_size(vals); i++) {
 		json_t *v = json_array_get(vals, i);
-		const char *str = json_string_value(json_array_get(v, 1));
+		char *str = dup_or_null(json_array_get(v, 1));
 
 		rs_match_add_str(m, str ? str : "");
+		free(str);
 		m->vals[m->nvals - 1].num = (uint32_t)json_integer_value(json_array_get(v, 0));
 	}
 	/* what the encoder relies on: values to compare, a set to look up, a raw payload that fits a register */
@@ -363,11 +395,11 @@ bool snapshot_decode(const char *text, struct rs_table **out, struct snapshot_in
 		return false;
 	}
 	version = json_integer_value(json_object_get(root, "tlswall_snapshot"));
-	if (version < 1 || version > SNAPSHOT_VERSION || !json_is_string(json_object_get(root, "table"))) {
+	info->table = dup_or_null(json_object_get(root, "table"));
+	if (version < 1 || version > SNAPSHOT_VERSION || !info->table) {
 		*error = x_strdup("not a tlswall snapshot of a version this tlswall reads");
 		goto out;
 	}
-	info->table = x_strdup(json_string_value(json_object_get(root, "table")));
 	info->origin = dup_or_null(json_object_get(root, "origin"));
 	info->stamp = dup_or_null(json_object_get(root, "stamp"));
 	info->netns = (uint64_t)json_integer_value(json_object_get(root, "netns"));
@@ -390,12 +422,13 @@ bool snapshot_decode(const char *text, struct rs_table **out, struct snapshot_in
 			goto bad;
 	for (size_t i = 0; i < json_array_size(chains); i++) {
 		json_t *jc = json_array_get(chains, i), *rules = json_object_get(jc, "rules");
-		const char *name = json_string_value(json_object_get(jc, "name"));
+		char *name = dup_or_null(json_object_get(jc, "name"));
 		struct rs_chain *c;
 
 		if (!name)
 			goto bad;
 		c = rs_table_add_chain(t, name);
+		free(name);
 		c->comment = dup_or_null(json_object_get(jc, "comment"));
 		c->base = json_is_true(json_object_get(jc, "base"));
 		c->hook = (uint32_t)json_integer_value(json_object_get(jc, "hook"));

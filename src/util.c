@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,118 @@ void sbuf_addf(struct sbuf *sb, const char *fmt, ...)
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
 	sb->len += (size_t)n;
 	va_end(ap);
+}
+
+size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
+{
+	size_t len;
+	unsigned c, min;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2, c = s[0] & 0x1f, min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3, c = s[0] & 0x0f, min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4, c = s[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Code points a terminal acts on or that change how the text around them reads. */
+static bool unprintable(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void sbuf_put_printable(struct sbuf *sb, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	while (p < end) {
+		const unsigned char *run = p;
+		unsigned cp = 0;
+		size_t len;
+
+		while (p < end && (len = utf8_decode(p, (size_t)(end - p), &cp)) && !unprintable(cp))
+			p += len;
+		sbuf_add(sb, (const char *)run, (size_t)(p - run));
+		if (p == end)
+			break;
+		len = utf8_decode(p, (size_t)(end - p), &cp);
+		if (len > 1) {
+			sbuf_addf(sb, "\\u%04x", cp);
+		} else if (len == 1 && (cp == '\t' || cp == '\n' || cp == '\r')) {
+			sbuf_addf(sb, "\\%c", cp == '\t' ? 't' : cp == '\n' ? 'n' : 'r');
+		} else {
+			sbuf_addf(sb, "\\x%02x", *p);
+			len = 1;
+		}
+		p += len;
+	}
+}
+
+void fprintf_printable(FILE *out, const char *fmt, ...)
+{
+	struct sbuf sb = { 0 };
+	va_list ap;
+	char *text;
+	size_t n;
+
+	va_start(ap, fmt);
+	text = x_vasprintf(fmt, ap);
+	va_end(ap);
+	n = strlen(text);
+	sbuf_put_printable(&sb, text, n && text[n - 1] == '\n' ? n - 1 : n);
+	if (n && text[n - 1] == '\n')
+		sbuf_putc(&sb, '\n');
+	if (sb.len)
+		fwrite(sb.buf, 1, sb.len, out);
+	sbuf_release(&sb);
+	free(text);
+}
+
+bool printable_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	while (n) {
+		unsigned cp;
+		size_t len = utf8_decode(p, n, &cp);
+
+		if (!len || unprintable(cp))
+			return false;
+		p += len;
+		n -= len;
+	}
+	return true;
+}
+
+char *printable_dup(const char *s)
+{
+	struct sbuf sb = { 0 };
+
+	sbuf_put_printable(&sb, s, strlen(s));
+	return sbuf_detach(&sb);
 }
 
 char *sbuf_detach(struct sbuf *sb)

@@ -342,12 +342,8 @@ static void check_reason(struct service *s, struct diag_list *d)
 	else if (strlen(r) > REASON_MAX)
 		ERR(d, s->reason_loc, "reason is %zu characters; the kernel keeps at most %d as the chain's comment",
 		    strlen(r), REASON_MAX);
-	else
-		for (const char *c = r; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\' || *c == 0x7f) {
-				ERR(d, s->reason_loc, "reason must not contain '\"', '\\' or control characters");
-				break;
-			}
+	else if (strpbrk(r, "\"\\") || !printable_text(r))
+		ERR(d, s->reason_loc, "reason must be UTF-8 text without '\"', '\\' or control characters");
 }
 
 static bool upgrades(const struct service *s)

@@ -21,7 +21,7 @@ for p in "$root"/policies/*.conf; do
 	check "check $p" "$bin" -f "$p" check
 	check "generate $p" "$bin" -f "$p" generate
 done
-for p in "$root"/tests/golden/1[0-9][0-9]-*.conf "$root"/tests/golden/20[0-9]-*.conf; do
+for p in "$root"/tests/golden/1[0-9][0-9]-*.conf "$root"/tests/golden/2[0-9][0-9]-*.conf; do
 	[ -e "$p" ] || continue
 	(cd "$root/tests/golden" && check "check $(basename "$p")" "$bin" -f "$(basename "$p")" check)
 done

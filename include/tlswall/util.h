@@ -3,7 +3,9 @@
 #define TLSWALL_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 /* Lets -Wformat check every printf-like call site; harmless to drop on other compilers. */
@@ -38,6 +40,21 @@ void sbuf_add(struct sbuf *sb, const char *s, size_t n);
 void sbuf_puts(struct sbuf *sb, const char *s);
 void sbuf_putc(struct sbuf *sb, char c);
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...) TW_PRINTF(2, 3);
+/* Text from files and the kernel as it may reach a terminal: control characters (C0, DEL, C1), bidirectional
+ * overrides, line separators and bytes that are not UTF-8 are written as \t, \n, \r, \xNN or \uNNNN, so no
+ * input can clear the screen, move the cursor, retitle the window or reorder what is shown. Anything else,
+ * valid UTF-8 included, is written as it is. */
+void sbuf_put_printable(struct sbuf *sb, const char *s, size_t n);
+/* The same, as a new string. */
+char *printable_dup(const char *s);
+/* fprintf for a message that quotes names from the kernel or text from files: all of it is written as
+ * sbuf_put_printable makes it, but a final newline. */
+void fprintf_printable(FILE *out, const char *fmt, ...) TW_PRINTF(2, 3);
+/* Whether s is valid UTF-8 that sbuf_put_printable would leave as it is. */
+bool printable_text(const char *s);
+/* The length of the valid UTF-8 sequence at s (at most n bytes), with its code point in *cp; 0 when the bytes there
+ * are not one (overlong, surrogate, beyond U+10FFFF, cut short). */
+size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
 /* Hands the buffer to the caller (never NULL) and leaves sb empty. */
 char *sbuf_detach(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);

@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	/* libconfig opens whatever an @include names, devices and FIFOs included: a fuzzer should not wait on
-	 * /dev/stdin. List files are not read at all (listfile_load_sets is left out): fuzz_listfile covers their
+	/* An @include opens whatever regular file it names: a fuzzer's findings should not depend on this machine's
+	 * files (tests/unit/test_policy_text.c covers includes). List files are not read at all (listfile_load_sets is left out): fuzz_listfile covers their
 	 * parser, and sets with a file simply stay empty here. */
 	if (strstr(text, "@include")) {
 		free(text);

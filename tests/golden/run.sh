@@ -8,13 +8,16 @@ set -u
 
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 update=${2:-}
-dir=$(dirname "$0")
-cd "$dir" || exit 1
-# A checkout made under umask 002 would make every policy group-writable, and tlswall warns about that.
-chmod go-w ./*.conf lists/* 2>/dev/null
+src=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# The cases run from a copy owned by whoever runs them and closed to group and others: a checkout cloned by another
+# user, or under umask 002, would add file trust warnings to every expected output (and is left untouched).
+mkdir "$tmp/golden" && cp -R "$src/." "$tmp/golden/" && chmod -R go-w "$tmp/golden" || exit 1
+cd "$tmp/golden" || exit 1
+# keep OUTPUT EXPECTED: --update writes the expected file in the checkout, and in the copy the run compares with
+keep() { cp "$1" "$2" && cp "$1" "$src/$2"; }
 pass=0 fail=0 nerr=0 nok=0
 
 for conf in [0-9][0-9][0-9]-*.conf; do
@@ -22,7 +25,7 @@ for conf in [0-9][0-9][0-9]-*.conf; do
 	if [ -e "$base.err" ]; then
 		"$bin" -f "$conf" check >"$tmp/out" 2>"$tmp/err"
 		rc=$?
-		if [ "$update" = --update ]; then cp "$tmp/err" "$base.err"; fi
+		if [ "$update" = --update ]; then keep "$tmp/err" "$base.err"; fi
 		nerr=$((nerr + 1))
 		if [ $rc -ne 1 ]; then
 			echo "FAIL $conf: check exited $rc, expected 1"; fail=$((fail + 1)); continue
@@ -35,8 +38,8 @@ for conf in [0-9][0-9][0-9]-*.conf; do
 		"$bin" -f "$conf" generate >"$tmp/out" 2>"$tmp/err"
 		rc=$?
 		if [ "$update" = --update ]; then
-			cp "$tmp/out" "$base.nft"
-			if [ -s "$tmp/err" ]; then cp "$tmp/err" "$base.warn"; else rm -f "$base.warn"; fi
+			keep "$tmp/out" "$base.nft"
+			if [ -s "$tmp/err" ]; then keep "$tmp/err" "$base.warn"; else rm -f "$base.warn" "$src/$base.warn"; fi
 		fi
 		nok=$((nok + 1))
 		if [ $rc -ne 0 ]; then

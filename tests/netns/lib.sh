@@ -46,6 +46,16 @@ tw_netns() {
 	ip -n "$TW_NS" link set lo up
 }
 
+# tw_copy_trusted DIR: echoes the path of a copy of DIR (policies, their list and included files) under $TW_TMP, owned
+# by the caller and closed to group and others. apply refuses a file that another user owns or could change, as a
+# checkout's files are when someone else cloned it, or cloned it under umask 002: tests apply copies.
+tw_copy_trusted() {
+	_copy=$(mktemp -d "$TW_TMP/trusted.XXXXXX") && cp -R "$1/." "$_copy/" && chmod -R go-w "$_copy" &&
+		echo "$_copy" && return 0
+	echo "tw_copy_trusted: cannot copy $1" >&2
+	return 1
+}
+
 # tw_bg CMD...: start a background process whose PID is killed at exit.
 tw_bg() {
 	"$@" &

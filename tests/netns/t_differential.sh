@@ -19,8 +19,10 @@ for o in d["nftables"]:
             v.pop("handle", None)
 json.dump(d, sys.stdout, sort_keys=True)'; }
 
+golden=$(tw_copy_trusted "$root/tests/golden") || exit 1
+policies=$(tw_copy_trusted "$root/policies") || exit 1
 n=0
-for conf in "$root"/tests/golden/0[0-9][0-9]-*.conf "$root"/policies/*.conf; do
+for conf in "$golden"/0[0-9][0-9]-*.conf "$policies"/*.conf; do
 	[ -e "$conf" ] || continue
 	[ -e "${conf%.conf}.err" ] && continue
 	n=$((n + 1))

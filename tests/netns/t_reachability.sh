@@ -205,7 +205,8 @@ tls_ok "no policy" $H6 443
 plain_check "no policy" none $PLAIN_PORTS
 
 # 1. The default policy: TLS through, plaintext dropped.
-default=$root/policies/default.conf
+policies=$(tw_copy_trusted "$root/policies") || exit 1
+default=$policies/default.conf
 apply default "$default"
 tls_all default
 curl_ok default $H4

@@ -213,7 +213,7 @@ static const char edge_script[] =
 	"\t\tip saddr @bad.v4 counter drop\n"
 	"\t\tip6 saddr @bad.v6 counter drop\n"
 	"\t\tip6 saddr @deny.src.v6 counter drop\n"
-	"\t\tmeta l4proto { icmp, ipv6-icmp } accept\n"
+	"\t\tmeta l4proto { icmp, icmpv6 } accept\n"
 	"\t\tlimit rate 3/second log prefix \"edge drop: \"\n"
 	"\t\tmeta l4proto tcp counter reject with tcp reset\n"
 	"\t\tcounter reject with icmpx admin-prohibited\n"

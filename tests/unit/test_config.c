@@ -239,6 +239,17 @@ static void test_list_file_path(void **state)
 	diag_list_free(d);
 }
 
+/* A byte order mark is skipped; lines count as they did. */
+static void test_byte_order_mark(void **state)
+{
+	struct loaded l = load("\xef\xbb\xbfversion = 1;\nservices = ( { service = \"https\"; } );\npolcy = 1;\n");
+
+	(void)state;
+	assert_non_null(l.p);
+	assert_printed(l.d, NAME ":3: error: unknown setting \"polcy\" at top level; did you mean \"policy\"?\n");
+	release(&l);
+}
+
 static void test_syntax_error(void **state)
 {
 	struct diag_list *d = diag_list_alloc();
@@ -277,6 +288,16 @@ static void test_mistakes(void **state)
 			 "port 0 is out of range (1-65535)");
 	assert_one_error("services = ( { name = \"x\"; port = 70000; tls = true; } );\n", 1,
 			 "port 70000 is out of range (1-65535)");
+	/* libconfig 1.5 would keep these in 32 bits, as 443 and 1: every integer is checked as written */
+	assert_one_error("services = ( { name = \"x\"; port = 4294967739; tls = true; } );\n", 1,
+			 "port 4294967739 is out of range (1-65535)");
+	assert_one_error("services = ( { service = \"ftps\"; passive_ports = 0x1000001bb; } );\n", 1,
+			 "port 4294967739 is out of range (1-65535)");
+	assert_one_error("version = 4294967297;\n", 1, "policy version 4294967297 is not supported; this tlswall reads "
+							  "version 1");
+	assert_one_error("version = 1;\nservices = (\n  { service = \"https\"; }\n\n);\nx = ((((((((((((((((((((((((((((((((("
+			 "))))))))))))))))))))))))))))))))));\n",
+			 6, "groups, lists and arrays are nested more than 32 deep here; a policy needs three levels at most");
 	assert_one_error("services = ( { name = \"x\"; port = \"2000-1000\"; tls = true; } );\n", 1,
 			 "port range \"2000-1000\" ends before it starts");
 	assert_one_error("services = ( { name = \"admin\"; port = 8443; } );\n", 1,
@@ -317,7 +338,12 @@ static void test_mistakes(void **state)
 			 "log rate \"0/second\" must look like \"5/minute\" (1-1000000 per second, minute, hour "
 			 "or day)");
 	assert_one_error("log = { prefix = \"say \\\"hi\\\"\"; };\nservices = ( { service = \"imaps\"; } );\n", 1,
-			 "log prefix must be printable ASCII without '\"' or '\\'");
+			 "log prefix must be printable ASCII without '\"', '\\' or '$'");
+	/* nft expands $b in a log prefix as a variable: generate's script would not load */
+	assert_one_error("log = { prefix = \"a$b\"; };\nservices = ( { service = \"imaps\"; } );\n", 1,
+			 "log prefix must be printable ASCII without '\"', '\\' or '$'");
+	assert_one_error("exemptions = ( { name = \"x\"; port = 22;\n reason = \"caf\\xe9\"; } );\n", 2,
+			 "reason must be UTF-8 text without '\"', '\\' or control characters");
 	assert_one_error("sets = {\n  a = [ \"@b\" ];\n  b = [ \"192.0.2.1\" ];\n};\n"
 			 "services = ( { service = \"imaps\"; from = [ \"@a\", \"@b\" ]; } );\n",
 			 2, "set \"a\": a set cannot refer to another set (\"@b\"); list the addresses, or name "
@@ -440,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_valid_policy),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_list_file_path),
+		cmocka_unit_test(test_byte_order_mark),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_mistakes),
 		cmocka_unit_test(test_five_mistakes),

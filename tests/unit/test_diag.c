@@ -197,10 +197,35 @@ static void test_long_message(void **state)
 	diag_list_free(d);
 }
 
+/* A list file's line is quoted in messages: its escape sequences reach the terminal as text, in file names too. */
+static void test_print_escapes(void **state)
+{
+	struct diag_list *d = diag_list_alloc();
+	size_t errors;
+	char *text;
+
+	(void)state;
+	diag_error(d, "feed.txt", 3, "\"%s\": not an address", "\x1b[2J\x1b]0;owned\x07");
+	diag_warning(d, "feed.txt", 4, "\"%s\"", "\xff caf\xc3\xa9 \xc2\x9b");
+	diag_error(d, "evil\x1b[31m.txt", 0, "cannot read it");
+	diag_error(d, NULL, 0, "tab\there");
+	text = print(d, &errors);
+	assert_int_equal(errors, 3);
+	assert_string_equal(text, "feed.txt:3: error: \"\\x1b[2J\\x1b]0;owned\\x07\": not an address\n"
+				  "feed.txt:4: warning: \"\\xff caf\xc3\xa9 \\u009b\"\n"
+				  "evil\\x1b[31m.txt: error: cannot read it\n"
+				  "tlswall: error: tab\\there\n");
+	/* the list keeps the message as it was reported */
+	assert_string_equal(diag_at(d, 0)->message, "\"\x1b[2J\x1b]0;owned\x07\": not an address");
+	free(text);
+	diag_list_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_print_escapes),
 		cmocka_unit_test(test_sort_order),
 		cmocka_unit_test(test_sort_stable),
 		cmocka_unit_test(test_add_after_sort),

@@ -1,4 +1,8 @@
 /* Unit tests for listfile.c: address list files parsed from memory and read from disk. */
+/* AT_EMPTY_PATH, for the fstat below */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -366,6 +370,39 @@ static void test_read_file_errors(void **state)
 	free(path);
 }
 
+/* This fstat fails on demand, leaving in the buffer what an uninitialised one might hold: a directory's mode. */
+static bool fstat_fails;
+
+int fstat(int fd, struct stat *st)
+{
+	if (fstat_fails) {
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFDIR | 0755;
+		errno = EIO;
+		return -1;
+	}
+	return fstatat(fd, "", st, AT_EMPTY_PATH);
+}
+
+/* When fstat fails, the reason is fstat's, not a guess from a buffer it never filled. */
+static void test_read_file_fstat_fails(void **state)
+{
+	struct fixture *f = *state;
+	const char *io_error = NULL;
+	char *path = write_temp("192.0.2.1\n", 10);
+	bool ok;
+
+	fstat_fails = true;
+	ok = listfile_read(path, &f->list, TRUST_WARN, f->diags, &io_error);
+	fstat_fails = false;
+	assert_false(ok);
+	assert_non_null(io_error);
+	assert_string_equal(io_error, strerror(EIO));
+	assert_int_equal(f->list.n4, 0);
+	unlink(path);
+	free(path);
+}
+
 static void add_file_set(struct policy *p, const char *name, const char *path, unsigned line)
 {
 	struct named_set *s = policy_add_set(p);
@@ -430,6 +467,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_file_bad_lines_carry_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_file_fstat_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_sets, setup, teardown),
 	};
 

@@ -126,6 +126,76 @@ static void test_strings(void **state)
 	free(x_reallocarray(NULL, 0, 8));
 }
 
+static void assert_printable(const char *in, const char *want)
+{
+	char *got = printable_dup(in);
+
+	assert_string_equal(got, want);
+	assert_int_equal(printable_text(in), strcmp(in, want) == 0);
+	free(got);
+}
+
+/* Whatever bytes a list file or the kernel hands over, what reaches a terminal is text. */
+static void test_printable(void **state)
+{
+	(void)state;
+	assert_printable("", "");
+	assert_printable("192.0.2.1 caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80 'x' \\ $",
+			 "192.0.2.1 caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80 'x' \\ $");
+	/* clear the screen, home the cursor, set the window title, colours */
+	assert_printable("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H");
+	assert_printable("\x1b]0;owned\x07ok", "\\x1b]0;owned\\x07ok");
+	assert_printable("a\tb\nc\rd\x7f\x01", "a\\tb\\nc\\rd\\x7f\\x01");
+	/* C1 controls (U+009B is CSI on terminals that take 8-bit controls), bidirectional overrides, separators */
+	assert_printable("\xc2\x9b" "31m", "\\u009b" "31m");
+	assert_printable("\xc2\x85", "\\u0085");
+	assert_printable("abc\xe2\x80\xae" "def", "abc\\u202e" "def");
+	assert_printable("\xe2\x81\xa6x\xe2\x81\xa9", "\\u2066x\\u2069");
+	assert_printable("\xe2\x80\xa8", "\\u2028");
+	/* not UTF-8: stray bytes, overlong forms, surrogates, beyond U+10FFFF, cut short */
+	assert_printable("\xff\xfe", "\\xff\\xfe");
+	assert_printable("\xc0\xaf", "\\xc0\\xaf");
+	assert_printable("\xed\xa0\x80", "\\xed\\xa0\\x80");
+	assert_printable("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");
+	assert_printable("x\xe2\x82", "x\\xe2\\x82");
+	assert_printable("\xe2\x82x", "\\xe2\\x82x");
+}
+
+/* Messages that quote kernel names: the whole line is made printable, its final newline kept. */
+static void test_fprintf_printable(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(out);
+	fprintf_printable(out, "chain %s (handle %d)\n", "evil\x1b[2J\n", 7);
+	fprintf_printable(out, "%s", "no newline\t");
+	fclose(out);
+	assert_string_equal(text, "chain evil\\x1b[2J\\n (handle 7)\nno newline\\t");
+	free(text);
+}
+
+static void test_utf8_decode(void **state)
+{
+	unsigned cp = 0;
+
+	(void)state;
+	assert_int_equal(utf8_decode((const unsigned char *)"A", 1, &cp), 1);
+	assert_int_equal(cp, 'A');
+	assert_int_equal(utf8_decode((const unsigned char *)"\xc3\xa9", 2, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf0\x9f\x98\x80", 4, &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf4\x8f\xbf\xbf", 4, &cp), 4);
+	assert_int_equal(cp, 0x10ffff);
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf0\x9f\x98\x80", 3, &cp), 0);
+	assert_int_equal(utf8_decode((const unsigned char *)"\xe0\x80\x80", 3, &cp), 0);
+	assert_int_equal(utf8_decode((const unsigned char *)"\x80", 1, &cp), 0);
+	assert_int_equal(utf8_decode((const unsigned char *)"", 0, &cp), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +205,9 @@ int main(void)
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_utf8_decode),
+		cmocka_unit_test(test_fprintf_printable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
