@@ -249,6 +249,9 @@ static bool decode_set(struct rs_table *t, json_t *j)
 			if (!rs_verdict_by_name(name_field(json_object_get(v, "code"), V1_NAMES(v1_verdicts)),
 						&s->data[i].code))
 				return false;
+			/* as in a rule: a jump names its chain (evaluate and the encoder look it up), nothing else does */
+			if ((s->data[i].code == RS_JUMP || s->data[i].code == RS_GOTO) != (s->data[i].chain != NULL))
+				return false;
 		}
 	}
 	return true;
