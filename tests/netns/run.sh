@@ -1,8 +1,8 @@
 #!/bin/sh
-# Runs the namespace tests with a time limit each: the files named, one after the other, then the case files
-# (t_*.sh) of the directories named, NETNS_JOBS (default 2) at a time: they spend most of their time waiting for a
-# deadline, and each has namespaces, state and processes of its own. By default: every tests/netns/t_*.sh, and every
-# directory of cases (tests/netns/deploy, tests/netns/guards).
+# Runs the namespace tests with a time limit each: the files named, and the case files (t_*.sh) of the directories
+# named, one after the other; except that the case directories listed in NETNS_PARALLEL (default: deploy guards) run
+# NETNS_JOBS (default 2) files at a time: they spend most of their time waiting for a deadline, and each has
+# namespaces, state and processes of its own. By default: every tests/netns/t_*.sh and every case directory.
 # Usage: tests/netns/run.sh TLSWALL TEST_TLSWALL [TEST_FILE | CASE_DIRECTORY]...
 # (TEST_TLSWALL: the sanitizer build, with the test hooks)
 set -u
@@ -11,6 +11,7 @@ tbin=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 shift 2
 dir=$(dirname "$0")
 jobs=${NETNS_JOBS:-2}
+parallel=${NETNS_PARALLEL-deploy guards}
 logs=$(mktemp -d)
 fails=0
 failed=""
@@ -67,14 +68,25 @@ finish() {
 }
 running() { wc -l <"$logs/running"; }
 
+# in_parallel DIR: whether DIR's cases may run side by side
+in_parallel() {
+	case " $parallel " in *" $(basename "$1") "*) return 0 ;; esac
+	return 1
+}
+
 : >"$logs/running"
 [ $# -gt 0 ] || set -- "$dir"/t_*.sh "$dir"/*/
 for a in "$@"; do
-	[ -d "$a" ] || run_now "$a"
+	if [ ! -d "$a" ]; then
+		run_now "$a"
+	elif ! in_parallel "$a"; then
+		for t in "${a%/}"/t_*.sh; do [ -e "$t" ] && run_now "$t"; done
+	fi
 done
 for a in "$@"; do
-	[ -d "$a" ] || continue
+	[ -d "$a" ] && in_parallel "$a" || continue
 	for t in "${a%/}"/t_*.sh; do
+		[ -e "$t" ] || continue
 		[ "$(running)" -lt "$jobs" ] || finish
 		start "$t"
 	done
