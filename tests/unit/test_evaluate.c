@@ -1,6 +1,9 @@
 /* Unit tests for evaluate.c: what a ruleset model does with the first packet of a new connection. The lockout guard
  * refuses a policy on EVAL_DROP and lets it through on anything else, so the outcome that matters most is that
- * nothing uncertain ever comes out as EVAL_ACCEPT or EVAL_DROP. */
+ * nothing uncertain ever comes out as EVAL_ACCEPT or EVAL_DROP.
+ *
+ * The group "known_bugs" holds tests of bugs not fixed yet: they fail today, and run only when
+ * TLSWALL_RUN_KNOWN_BUGS is set, so that `make unit` stays green until the fix lands. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -684,6 +687,61 @@ static void test_limit_accept_uncertain(void **state)
 	assert_verdict(eval_base(t, "in", 22, &why), EVAL_UNKNOWN);
 }
 
+/* ---- require_tls: payload checks before the services map */
+
+static const char require_tls[] =
+	"version = 1;\n"
+	"require_tls = true;\n"
+	"sets = { office = [ \"192.0.2.0/24\" ]; };\n"
+	"services = ( { service = \"https\"; from = [ \"@office\" ]; }, { service = \"imaps\"; } );\n"
+	"exemptions = ( { name = \"ssh\"; port = 22; proto = \"tcp\"; from = [ \"@office\" ];\n"
+	"  reason = \"SSH is not TLS: never checked\"; } );\n";
+
+/* Ports without a payload check are decided as without require_tls: the guard still sees SSH cut. */
+static void test_require_tls_unchecked_port(void **state)
+{
+	struct built b = built_alloc(require_tls);
+	const struct rs_chain *ssh = chain(b.t, "exempt.ssh");
+	struct eval_trace why;
+	struct packet p;
+
+	(void)state;
+	p = pkt("192.0.2.7", TCP, 22, "eth0");
+	assert_verdict(eval(b.t, &p, &why), EVAL_ACCEPT);
+	assert_trace(why, ssh, ssh->rules[0]);
+	p = pkt("203.0.113.9", TCP, 22, "eth0");
+	assert_verdict(eval(b.t, &p, &why), EVAL_DROP);
+	p = pkt("203.0.113.9", TCP, 80, "eth0");
+	assert_verdict(eval(b.t, &p, &why), EVAL_DROP);
+	built_free(&b);
+}
+
+/* BUG: evaluate.c:field has no case for SIM_PAYLOAD, so every @ih match is "cannot tell", although selector.h says
+ * what it is: nothing in a TCP SYN (the kernel's payload load fails and the match does not hold). A TCP connection
+ * attempt to a port with a payload check is then EVAL_UNKNOWN whatever its source, and the lockout guard cannot see
+ * a source restriction that cuts an established client (only EVAL_DROP refuses). */
+static void test_bug_require_tls_tcp_attempt(void **state)
+{
+	struct built b = built_alloc(require_tls);
+	const struct rs_chain *https = chain(b.t, "svc.https"), *input = chain(b.t, "input");
+	struct eval_trace why;
+	struct packet p;
+
+	(void)state;
+	p = pkt("192.0.2.7", TCP, 443, "eth0");
+	assert_verdict(eval(b.t, &p, &why), EVAL_ACCEPT);
+	assert_trace(why, https, https->rules[0]);
+	p = pkt("203.0.113.9", TCP, 443, "eth0");
+	assert_verdict(eval(b.t, &p, &why), EVAL_DROP);
+	assert_trace(why, input, last_rule(input));
+	p = pkt("203.0.113.9", TCP, 993, "eth0");
+	assert_verdict(eval(b.t, &p, &why), EVAL_ACCEPT);
+	/* a UDP datagram carries a payload from the first packet: a QUIC check cannot be decided */
+	p = pkt("192.0.2.7", UDP, 443, "eth0");
+	assert_verdict(eval(b.t, &p, &why), EVAL_UNKNOWN);
+	built_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,7 +765,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ct_state_not_new, table_alloc, table_free),
 		cmocka_unit_test_setup_teardown(test_ct_state_not_established, table_alloc, table_free),
 		cmocka_unit_test_setup_teardown(test_limit_accept_uncertain, table_alloc, table_free),
+		cmocka_unit_test(test_require_tls_unchecked_port),
 	};
+	const struct CMUnitTest known_bugs[] = {
+		cmocka_unit_test(test_bug_require_tls_tcp_attempt),
+	};
+	int failed = cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);
 
-	return cmocka_run_group_tests_name("evaluate", tests, NULL, NULL);
+	/* known bugs: they fail until fixed, and run only when asked for */
+	if (getenv("TLSWALL_RUN_KNOWN_BUGS"))
+		failed += cmocka_run_group_tests_name("known_bugs", known_bugs, NULL, NULL);
+	return failed;
 }

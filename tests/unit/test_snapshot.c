@@ -334,6 +334,130 @@ static void test_round_trip(void **state)
 	built_free(&b);
 }
 
+/* require_tls and the credential guard: ct mark matches under a mask, raw payload (@ih) matches, the ct mark write */
+static const char payload_policy[] =
+	"version = 1;\n"
+	"require_tls = true;\n"
+	"log = { rate = \"10/minute\"; };\n"
+	"services = (\n"
+	"  { service = \"https\"; },\n"
+	"  { service = \"coaps\"; },\n"
+	"  { name = \"admin\"; port = \"8443-8445\"; tls = true; },\n"
+	"  { service = \"imap\"; starttls = true; guard_credentials = true; },\n"
+	"  { service = \"pop3\"; starttls = true; guard_credentials = true; }\n"
+	");\n";
+
+static size_t count_stmts(const struct rs_table *t, enum rs_stmt_kind kind, enum rs_selector sel)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nchains; i++)
+		for (size_t j = 0; j < t->chains[i]->nrules; j++)
+			for (size_t k = 0; k < t->chains[i]->rules[j]->nstmts; k++) {
+				const struct rs_stmt *st = &t->chains[i]->rules[j]->stmts[k];
+
+				n += st->kind == kind && (kind != RS_STMT_MATCH || st->u.match.sel == sel);
+			}
+	return n;
+}
+
+static void test_round_trip_payload_checks(void **state)
+{
+	struct built b = built_alloc(payload_policy);
+	struct snapshot_info info = info_of("tlswall", "p.conf", NULL, 0, NULL), got;
+	struct rs_table *t;
+	size_t left_out;
+	char *text;
+
+	(void)state;
+	/* the policy has what this test is about */
+	assert_true(count_stmts(b.t, RS_STMT_CT_MARK_OR, 0) > 0);
+	assert_true(count_stmts(b.t, RS_STMT_MATCH, RS_SEL_IH) > 0);
+	assert_true(count_stmts(b.t, RS_STMT_MATCH, RS_SEL_CT_MARK) > 0);
+	text = snapshot_encode(b.t, &info, &left_out);
+	assert_int_equal(left_out, 0);
+	t = decode_ok(text, &got);
+	assert_same_table(b.t, t);
+	use(t, &got);
+	free(text);
+	rs_table_free(t);
+	snapshot_info_release(&got);
+	snapshot_info_release(&info);
+	built_free(&b);
+}
+
+/* The first statement of kind KIND (and selector SEL, for matches) in a snapshot document. */
+static json_t *find_stmt(json_t *root, const char *kind, const char *sel)
+{
+	json_t *chains = json_object_get(json_object_get(root, "ruleset"), "chains");
+
+	for (size_t i = 0; i < json_array_size(chains); i++) {
+		json_t *rules = json_object_get(json_array_get(chains, i), "rules");
+
+		for (size_t j = 0; j < json_array_size(rules); j++) {
+			json_t *stmts = json_object_get(json_array_get(rules, j), "stmts");
+
+			for (size_t k = 0; k < json_array_size(stmts); k++) {
+				json_t *st = json_array_get(stmts, k);
+
+				if (strcmp(json_string_value(json_object_get(st, "kind")), kind) == 0 &&
+				    (!sel || strcmp(json_string_value(json_object_get(st, "sel")), sel) == 0))
+					return st;
+			}
+		}
+	}
+	fail_msg("no %s statement", kind);
+	return NULL;
+}
+
+/* A damaged ct mark write or raw payload match is refused: the encoder needs a mark to set and a field that fits a
+ * register at a byte boundary. */
+static void test_damaged_payload_checks(void **state)
+{
+	static const struct {
+		const char *what, *kind, *sel, *field, *value;
+	} cases[] = {
+		{ "mark bits 0", "ct mark or", NULL, "bits", "0" },
+		{ "mark bits -1", "ct mark or", NULL, "bits", "-1" },
+		{ "mark bits past 32", "ct mark or", NULL, "bits", "4294967296" },
+		{ "mark bits as text", "ct mark or", NULL, "bits", "\"0x80000000\"" },
+		{ "payload of no length", "match", "@ih", "length", "0" },
+		{ "payload wider than a register", "match", "@ih", "length", "40" },
+		{ "payload not whole bytes", "match", "@ih", "length", "12" },
+		{ "payload off a byte boundary", "match", "@ih", "offset", "4" },
+	};
+	struct built b = built_alloc(payload_policy);
+	struct snapshot_info info = info_of("tlswall", "p.conf", NULL, 0, NULL);
+	size_t left_out;
+	char *base;
+
+	(void)state;
+	base = snapshot_encode(b.t, &info, &left_out);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		json_t *root = json_loads(base, 0, NULL);
+		struct snapshot_info got;
+		struct rs_table *t = NULL;
+		char *text, *error = NULL;
+
+		assert_non_null(root);
+		json_object_set_new(find_stmt(root, cases[i].kind, cases[i].sel), cases[i].field,
+				    json_loads(cases[i].value, JSON_DECODE_ANY, NULL));
+		text = json_dumps(root, JSON_COMPACT);
+		json_decref(root);
+		if (snapshot_decode(text, &t, &got, &error)) {
+			use(t, &got);
+			fail_msg("accepted: %s", cases[i].what);
+		}
+		if (!error || strcmp(error, E_DAMAGED) != 0)
+			fail_msg("%s: error \"%s\"", cases[i].what, error);
+		free(error);
+		free(text);
+	}
+	free(base);
+	snapshot_info_release(&info);
+	built_free(&b);
+}
+
 /* "no table" is a state of its own: rollback to it deletes the table */
 static void test_no_table(void **state)
 {
@@ -688,6 +812,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_payload_checks),
+		cmocka_unit_test(test_damaged_payload_checks),
 		cmocka_unit_test(test_no_table),
 		cmocka_unit_test(test_stamp),
 		cmocka_unit_test(test_version_1),
