@@ -44,6 +44,8 @@ static int field(const struct selector *sel, const struct packet *p, uint32_t *v
 		return 1;
 	case SIM_ABSENT:
 		return 0; /* the packets asked about are TCP and UDP connection attempts */
+	case SIM_PAYLOAD:
+		return p->l4proto == 6 ? 0 : -1; /* a SYN carries no payload; a UDP datagram carries anything */
 	default:
 		return -1;
 	}

@@ -63,9 +63,41 @@ tw_bg() {
 }
 
 TW_FAILS=0
+# what failures are reported under: the file name, or what a shared library sets (deploy/t_x.sh)
+TW_NAME=${TW_NAME:-$(basename "$0")}
 tw_fail() { echo "FAIL: $*" >&2; TW_FAILS=$((TW_FAILS + 1)); }
 tw_ok() { [ -n "${VERBOSE:-}" ] && echo "ok: $*"; return 0; }
 tw_done() {
-	if [ "$TW_FAILS" -ne 0 ]; then echo "$(basename "$0"): $TW_FAILS failure(s)" >&2; exit 1; fi
-	echo "$(basename "$0"): ok"
+	if [ "$TW_FAILS" -ne 0 ]; then echo "$TW_NAME: $TW_FAILS failure(s)" >&2; exit 1; fi
+	echo "$TW_NAME: ok"
 }
+
+# tw_need TOOL...: skip the test (fail it in CI) unless every TOOL is installed
+tw_need() {
+	for _tool in "$@"; do
+		command -v "$_tool" >/dev/null 2>&1 && continue
+		if [ -n "${CI:-}" ]; then echo "FAIL: $_tool is not installed (scripts/deps.sh)" >&2; exit 1; fi
+		echo "SKIP: $_tool is not installed (scripts/deps.sh)" >&2
+		exit 77
+	done
+}
+
+TW_START=$(date +%s)
+# step WHAT: with VERBOSE set, how far into the test it has come
+step() { [ -n "${VERBOSE:-}" ] && echo "-- $(($(date +%s) - TW_START))s: $*"; return 0; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# wait_for SECONDS CMD...: CMD every 0.1 s until it succeeds; false if it has not within SECONDS of wall-clock time
+wait_for() {
+	_end=$(($(now_ms) + $1 * 1000))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(now_ms)" -lt "$_end" ] || return 1
+		sleep 0.1
+	done
+}
+# has FILE TEXT WHAT: FILE contains TEXT, else a failure about WHAT; hasnt: the opposite
+has() { grep -qF -- "$2" "$1" || tw_fail "$3: expected \"$2\" in: $(cat "$1")"; }
+hasnt() { if grep -qF -- "$2" "$1"; then tw_fail "$3: did not expect \"$2\" in: $(cat "$1")"; fi; }
+# expect_rc WANT GOT WHAT FILE: the exit status was WANT, else a failure about WHAT showing FILE
+expect_rc() { [ "$2" -eq "$1" ] || tw_fail "$3: exit $2, expected $1: $(cat "$4")"; }

@@ -1,7 +1,10 @@
 #!/bin/sh
-# Read-back round trip: apply, then diff and a second apply find nothing to do (and commit nothing); a policy change
-# shows up as exactly that change; a rule added by hand shows up in diff and show; a foreign table is identical
-# before and after apply, diff and remove.
+# Read-back round trip against the kernel: apply, then diff and a second apply find nothing to do (and commit
+# nothing); a policy change shows up as exactly that change; a rule added by hand shows up in diff and show; a foreign
+# table is identical before and after apply, diff and remove.
+# tlswall keeps a record of its last commit and reads it instead of the kernel while the ruleset generation is the
+# one that commit produced. Every comparison here is made after another commit has moved the generation on, so the
+# table is dumped and decoded; a record that lies proves it: believed while its generation holds, ignored after.
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$1
@@ -9,6 +12,27 @@ export TLSWALL_STATE_DIR="$TW_TMP/state"
 tw_netns rb; ns=$TW_NS
 run() { ip netns exec "$ns" "$@"; }
 generation() { run "$bin" show --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'; }
+# bump: a commit by someone else (the generation moves on, the table stays as it is)
+bump() { run nft add table inet tw_bump && run nft delete table inet tw_bump; }
+record=$TLSWALL_STATE_DIR/applied.json
+# stamped: the generation the record's stamp names
+stamped() {
+	python3 -c 'import json, re, sys; print(re.search(r"generation=(\d+)", json.load(open(sys.argv[1]))["stamp"])[1])' \
+		"$record"
+}
+# lie: the record, with a table comment the kernel does not hold (a new file: last-known-good may be a link to it)
+lie() {
+	python3 - "$record" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+r = json.load(open(path))
+r["ruleset"]["comment"] = "a record that lies"
+fd = os.open(path + ".lie", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, json.dumps(r).encode())
+os.close(fd)
+os.rename(path + ".lie", path)
+PY
+}
 
 cat >"$TW_TMP/a.conf" <<'P'
 version = 1;
@@ -32,9 +56,23 @@ foreign() { run nft list table ip dockerlike; }
 foreign >"$TW_TMP/foreign.before"
 
 run "$bin" -q -f "$TW_TMP/a.conf" apply || tw_fail "first apply failed"
+[ -f "$record" ] || tw_fail "apply left no record of its commit"
+g0=$(generation)
+[ "$(stamped)" = "$g0" ] || tw_fail "the record names generation $(stamped), the kernel is at $g0"
+# while the generation is the one the commit produced, the record stands for the kernel: a lie is believed
+lie
 out=$(run "$bin" -f "$TW_TMP/a.conf" diff); rc=$?
-[ $rc -eq 0 ] || tw_fail "diff right after apply exited $rc: $out"
+[ $rc -eq 2 ] || tw_fail "diff did not use the record while its generation holds (exit $rc): $out"
+case $out in
+*"a record that lies"*) ;;
+*) tw_fail "diff from the record does not show the record's comment: $out" ;;
+esac
+# from here on the generation has moved on: the kernel is read, and the lie goes unheard
+bump || tw_fail "could not commit in the namespace"
 g1=$(generation)
+[ "$g1" != "$g0" ] || tw_fail "the generation did not move on ($g0)"
+out=$(run "$bin" -f "$TW_TMP/a.conf" diff); rc=$?
+[ $rc -eq 0 ] || tw_fail "diff read back from the kernel exited $rc: $out"
 out=$(run "$bin" -f "$TW_TMP/a.conf" apply); rc=$?
 [ $rc -eq 0 ] || tw_fail "second apply exited $rc"
 case $out in *"no changes"*) ;; *) tw_fail "second apply did not report no changes: $out" ;; esac
@@ -59,7 +97,10 @@ PY
 out=$(run "$bin" -f "$TW_TMP/b.conf" diff)
 echo "$out" | grep -q "^+[[:space:]]*tcp \. 995 : jump svc\.pop3s$" || tw_fail "text diff lacks the new map element: $out"
 run "$bin" -q -f "$TW_TMP/b.conf" apply || tw_fail "apply of the change failed"
-run "$bin" -q -f "$TW_TMP/b.conf" diff || tw_fail "diff not empty after applying the change"
+[ "$(stamped)" = "$(generation)" ] || tw_fail "apply of the change did not record its commit"
+lie
+bump || tw_fail "could not commit in the namespace"
+run "$bin" -q -f "$TW_TMP/b.conf" diff || tw_fail "diff not empty after applying the change (read back)"
 
 # a rule added by hand is kept in the model as foreign, shown, and removed by the next apply
 run nft add rule inet tlswall input tcp dport 8080 accept
