@@ -11,6 +11,7 @@
 #include "tlswall/deploy.h"
 #include "tlswall/diag.h"
 #include "tlswall/diff.h"
+#include "tlswall/flush_watch.h"
 #include "tlswall/guard.h"
 #include "tlswall/nl.h"
 #include "tlswall/pipeline.h"
@@ -213,6 +214,8 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	guard_coexistence(nl, pl.table, stderr);
+	if (cli->verbosity >= 0)
+		flush_watch_warn(pl.table->name, stderr);
 	if (o.dry_run) {
 		diff_print(&d, pl.table, live, cli->verbosity > 0 ? 0 : 20, stdout);
 		printf("tlswall: dry run, nothing applied: ");

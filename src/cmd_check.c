@@ -7,6 +7,7 @@
 #include "tlswall/diag.h"
 #include "tlswall/commit.h"
 #include "tlswall/emit_json.h"
+#include "tlswall/flush_watch.h"
 #include "tlswall/guard.h"
 #include "tlswall/nl.h"
 #include "tlswall/ruleset.h"
@@ -125,6 +126,7 @@ static int check_live(const struct rs_table *planned)
 	guard_lockout(planned, live, true);
 	if (!problems)
 		printf("tlswall: no other table on the input hook undoes what %s allows\n", planned->name);
+	flush_watch_warn(planned->name, stdout);
 	rs_table_free(live);
 	nl_close(nl);
 	return 0;

@@ -5,6 +5,8 @@
 
 #include "tlswall/cli.h"
 #include "tlswall/deploy.h"
+#include "tlswall/flush_watch.h"
+#include "tlswall/record.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/state.h"
 
@@ -60,7 +62,7 @@ int status_main(const struct cli *cli, int argc, char **argv)
 	struct state *st;
 	struct pending p;
 	bool exists;
-	char *error = NULL;
+	char *error = NULL, *table = NULL;
 	int ret = EXIT_ERROR;
 
 	if (cli_extra_args("status", argc, argv, 1))
@@ -87,12 +89,15 @@ int status_main(const struct cli *cli, int argc, char **argv)
 	} else {
 		printf("confirmation pending: no\n");
 	}
+	table = cli_table_name(cli);
+	flush_watch_live_table(table, state_exists(st, STATE_LKG) || state_exists(st, STATE_RECORD), stdout);
 	print_snapshot(st, STATE_LKG, "last-known-good");
 	print_snapshot(st, STATE_PREVIOUS, "previous (what rollback restores)");
 	if (cli->verbosity >= 0)
 		print_events(st, 5);
 	ret = EXIT_OK;
 out:
+	free(table);
 	free(error);
 	state_close(st);
 	return ret;
