@@ -25,7 +25,7 @@ static const struct verb {
 	{ "status", status_main, "", "say whether a confirmation is pending, and how long is left" },
 	/* internal: the detached timer apply --confirm starts */
 	{ "rollback-timer", rollback_timer_main, "TOKEN SECONDS", NULL },
-	{ "services", services_main, "", "print the service catalogue" },
+	{ "services", services_main, "[SERVICE...]", "print the service catalogue, or the entries named" },
 	{ "help", help_main, "", "show this help" },
 };
 
