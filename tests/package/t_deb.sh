@@ -6,6 +6,9 @@
 #  3. installed into a throwaway Debian 12 tree (an overlay on a cached debootstrap, in a private mount namespace,
 #     nothing of this machine's own package set changes): it runs, checks its policy, its units are disabled and
 #     enable together; remove keeps the edited policy and the state; purge removes both and leaves the tree as it was
+#  4. the same tree booted by systemd as a container, nftables.service and tlswall enabled: after boot, and after
+#     each restart, reload, reload-or-restart, try-restart and stop-then-start of nftables.service, tlswall's table is
+#     there; after a stop it is not, and status says so
 # Usage: tests/package/t_deb.sh TLSWALL (the binary of the tree's build directory, for make install)
 set -u
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -91,6 +94,120 @@ if [ "${2:-}" = --chroot ]; then
 	exit "$fails"
 fi
 
+if [ "${2:-}" = --boot ]; then
+	# ---- 4, inside a private mount namespace: $3 the base tree, $4 the .deb, $5 a scratch directory. systemd boots
+	# the tree as a container: its own PID, network, UTS, IPC, mount and cgroup namespaces, a cgroup of its own
+	# under this process's, /sys read-only; nftables.service and tlswall act on the container's network namespace.
+	base=$3 deb=$4 w=$5
+	R=$w/root
+	mkdir -p "$w/upper" "$w/work" "$R"
+	mount -t overlay overlay -o "lowerdir=$base,upperdir=$w/upper,workdir=$w/work" "$R" || exit 1
+	mount -t proc proc "$R/proc"
+	printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d" && chmod 755 "$R/usr/sbin/policy-rc.d"
+	cp "$deb" "$R/tmp/tlswall.deb"
+	timeout 120 chroot "$R" dpkg -i /tmp/tlswall.deb >"$w/install.log" 2>&1 || { fail "4: dpkg -i: $(cat "$w/install.log")"; exit 1; }
+	rm -f "$R/usr/sbin/policy-rc.d"
+	timeout 60 chroot "$R" systemctl enable nftables.service tlswall.service >"$w/enable.log" 2>&1 &&
+		timeout 60 chroot "$R" systemctl set-default multi-user.target >>"$w/enable.log" 2>&1 ||
+		{ fail "4: systemctl enable: $(cat "$w/enable.log")"; exit 1; }
+	umount "$R/proc"
+	cgmount=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+	cgroup=$cgmount$(sed -n 's/^0:://p' /proc/self/cgroup)
+	cg=${cgroup%/}/tlswall-boot-$$
+	if [ -z "$cgmount" ] || ! mkdir "$cg" 2>"$w/cg.err"; then
+		echo "SKIP: 4: no cgroup v2 hierarchy to give the container: $(cat "$w/cg.err" 2>/dev/null)" >&2
+		exit 77
+	fi
+	# shellcheck disable=SC2016
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare -m --propagation private -n -u -i -C -p -f sh -c "$2" boot "$3"' \
+		_ "$cg" '
+		R=$1
+		mount -t proc proc "$R/proc" && mount -t sysfs -o ro sysfs "$R/sys" && mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup" &&
+		mount -t tmpfs -o mode=755 tmpfs "$R/dev" || exit 1
+		for d in null zero full random urandom tty; do touch "$R/dev/$d" && mount --bind "/dev/$d" "$R/dev/$d"; done
+		mkdir -p "$R/dev/pts" "$R/dev/shm" && mount -t devpts -o newinstance devpts "$R/dev/pts"
+		mount -t tmpfs tmpfs "$R/run" && mount -t tmpfs tmpfs "$R/tmp"
+		ip link set lo up
+		exec chroot "$R" /usr/bin/env container=tlswall-test /lib/systemd/systemd --log-target=journal-or-kmsg' \
+		"$R" </dev/null >"$w/boot.log" 2>&1 &
+	outer=$!
+	stop_container() {
+		pid=$(pgrep -P "$outer" | head -n 1)
+		[ -n "$pid" ] && timeout 30 nsenter -t "$pid" -a -r -w systemctl poweroff >/dev/null 2>&1
+		n=0
+		while kill -0 "$outer" 2>/dev/null && [ $n -lt 300 ]; do n=$((n + 1)); sleep 0.1; done
+		kill -9 "$outer" 2>/dev/null
+		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+		wait "$outer" 2>/dev/null
+		# the container's cgroups, deepest first, once their processes are gone
+		n=0
+		while [ -d "$cg" ] && [ $n -lt 100 ]; do
+			find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+			n=$((n + 1))
+			[ -d "$cg" ] && sleep 0.1
+		done
+		[ -d "$cg" ] && echo "FAIL: 4: could not remove the container's cgroup $cg" >&2
+	}
+	trap 'stop_container' EXIT
+	c() { timeout 60 nsenter -t "$pid" -a -r -w "$@"; }
+	# systemd is up once the container's first process is systemd and its private socket exists
+	n=0 pid=""
+	until [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = systemd ] && c test -S /run/systemd/private 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -lt 300 ] || break
+		kill -0 "$outer" 2>/dev/null || break
+		sleep 0.1
+		pid=$(pgrep -P "$outer" | head -n 1)
+	done
+	state=$(c systemctl is-system-running --wait 2>&1)
+	case $state in
+	running | degraded) ;;
+	*)
+		echo "SKIP: 4: systemd does not boot in a container here ($state): $(tail -n 5 "$w/boot.log")" >&2
+		exit 77
+		;;
+	esac
+	[ "$state" = degraded ] && echo "note: 4: the container booted degraded: $(c systemctl --failed --no-legend 2>&1)" >&2
+	idle() { c sh -c 'n=0; until systemctl list-jobs 2>/dev/null | grep -q "^No jobs"; do n=$((n + 1)); [ $n -lt 300 ] || exit 1; sleep 0.1; done'; }
+	tables() { c nft list tables 2>&1 | tr '\n' ' '; }
+	expect_tables() { # WHAT WANT
+		idle || fail "4: $1: jobs still running after 30 s: $(c systemctl list-jobs 2>&1)"
+		got=$(tables)
+		[ "$got" = "$2" ] || fail "4: $1: the container's tables are [$got], expected [$2]"
+	}
+	both="table inet filter table inet tlswall "
+	for u in nftables.service tlswall.service tlswall-reapply.service; do
+		[ "$(c systemctl is-active "$u")" = active ] || fail "4: $u is not active after boot: $(c systemctl status --no-pager "$u" 2>&1)"
+	done
+	expect_tables "boot" "$both"
+	# at boot tlswall.service started after nftables.service had finished
+	nft_exit=$(c systemctl show -P ExecMainExitTimestampMonotonic nftables.service)
+	tw_start=$(c systemctl show -P ExecMainStartTimestampMonotonic tlswall.service)
+	[ "${tw_start:-0}" -ge "${nft_exit:-1}" ] 2>/dev/null || fail "4: tlswall.service started ($tw_start) before nftables.service finished ($nft_exit)"
+	# each of these flushes the ruleset (the marker table goes), and tlswall's table comes back
+	for action in restart reload reload-or-restart try-restart; do
+		c nft add table inet marker
+		c systemctl "$action" nftables.service >"$w/$action.log" 2>&1 || fail "4: systemctl $action nftables: $(cat "$w/$action.log")"
+		expect_tables "systemctl $action nftables" "$both"
+	done
+	# stop flushes, and nothing puts the table back; status says so; start does
+	c systemctl stop nftables.service
+	expect_tables "systemctl stop nftables" ""
+	c tlswall status >"$w/status.out" 2>&1
+	for want in "live table: MISSING: table inet tlswall is not in the kernel" \
+		'/etc/nftables.conf:3: warning: "flush ruleset" deletes table inet tlswall whenever nftables.service starts, restarts or reloads' \
+		"tlswall: note: tlswall-reapply.service is enabled"; do
+		grep -qF -- "$want" "$w/status.out" || fail "4: status after the stop says no \"$want\": $(cat "$w/status.out")"
+	done
+	c systemctl start nftables.service
+	expect_tables "systemctl start nftables" "$both"
+	# tlswall's own reload after a flush by hand
+	c nft flush ruleset
+	c systemctl reload tlswall.service || fail "4: systemctl reload tlswall"
+	expect_tables "systemctl reload tlswall after nft flush ruleset" "table inet tlswall "
+	exit "$fails"
+fi
+
 if [ "$(id -u)" -ne 0 ]; then
 	if [ -n "${CI:-}" ]; then echo "FAIL: the package test needs root in CI" >&2; exit 1; fi
 	echo "SKIP: the package test needs root (it installs the package into a throwaway Debian tree)" >&2
@@ -156,6 +273,15 @@ base=$("$root/tests/package/base.sh") || { echo "FAIL: no Debian 12 base tree" >
 unshare -m --propagation private sh "$0" "$bin" --chroot "$base" "$deb" "$tmp/chroot"
 rc=$?
 [ $rc -eq 0 ] || fail "3: $rc failure(s) in the Debian tree"
+
+# ---- 4. the units under a real systemd: the tree booted as a container
+unshare -m --propagation private sh "$0" "$bin" --boot "$base" "$deb" "$tmp/boot"
+rc=$?
+case $rc in
+0) ;;
+77) echo "package: step 4 skipped (see above)" ;;
+*) fail "4: $rc failure(s) with systemd" ;;
+esac
 
 echo "package: $(($(date +%s) - start))s in all"
 [ $fails -eq 0 ] || { echo "package: $fails failure(s)"; exit 1; }
