@@ -143,7 +143,7 @@ dist-check: $(O)/tlswall
 
 # the Debian package, built from this tree into $(O)/deb (see debian/)
 deb:
-	$(Q)tests/package/build.sh $(O)/deb
+	$(Q)scripts/deb.sh $(O)/deb
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all asan $(UNIT_BINS)

@@ -1074,7 +1074,7 @@ size_t flush_watch_warn(const char *table, FILE *out)
 	else if (nftables)
 		fprintf(out, "tlswall: note: \"systemctl enable tlswall\" orders tlswall after nftables.service at boot and "
 			     "enables tlswall-reapply.service, which applies the policy again after nftables.service "
-			     "restarts or reloads\n");
+			     "starts, restarts or reloads\n");
 	if (others)
 		fprintf(out, "tlswall: note: after such a flush, \"systemctl reload tlswall\" or \"tlswall apply\" puts "
 			     "the table back\n");

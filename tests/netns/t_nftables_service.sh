@@ -158,7 +158,7 @@ start_line=$(grep -n '^ExecStart=' "$nft_unit" | cut -d: -f1)
 stop_line=$(grep -n '^ExecStop=' "$nft_unit" | cut -d: -f1)
 w_conf="/etc/nftables.conf:3: warning: \"flush ruleset\" deletes table inet tlswall whenever nftables.service starts, restarts or reloads (loaded by $nft_unit:$start_line)"
 w_stop="$nft_unit:$stop_line: warning: \"flush ruleset\" deletes table inet tlswall whenever nftables.service restarts or stops"
-n_enable='tlswall: note: "systemctl enable tlswall" orders tlswall after nftables.service at boot and enables tlswall-reapply.service'
+n_enable='tlswall: note: "systemctl enable tlswall" orders tlswall after nftables.service at boot and enables tlswall-reapply.service, which applies the policy again after nftables.service starts, restarts or reloads'
 n_enabled='tlswall: note: tlswall-reapply.service is enabled: it applies the policy again after nftables.service starts, restarts or reloads'
 
 # baseline: nothing flushes

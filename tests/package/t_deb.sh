@@ -225,7 +225,7 @@ trap 'exit 130' INT TERM
 start=$(date +%s)
 
 # ---- 1. build, lintian
-"$root/tests/package/build.sh" "$tmp/out" >/dev/null || { echo "FAIL: the package does not build" >&2; exit 1; }
+"$root/scripts/deb.sh" "$tmp/out" >/dev/null || { echo "FAIL: the package does not build" >&2; exit 1; }
 deb=$(ls "$tmp/out"/tlswall_"$version"_*.deb)
 lintian "$tmp"/out/tlswall_"$version"_*.changes >"$tmp/lintian.out" 2>&1
 rc=$?

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Builds the Debian package from a copy of this source tree (what git tracks, plus new files it does not ignore):
 # dpkg-buildpackage -b -us -uc, as a user would from a checkout, without touching the checkout's build/ directory.
-# Usage: tests/package/build.sh OUTDIR   (the .deb, .buildinfo and .changes land in OUTDIR; the log in OUTDIR/build.log)
+# Usage: scripts/deb.sh OUTDIR   (the .deb, .buildinfo and .changes land in OUTDIR; the log in OUTDIR/build.log)
 set -eu
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
 out=$1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
