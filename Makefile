@@ -16,7 +16,7 @@ CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-PKGS := libnftnl libmnl libconfig jansson
+PKGS := libnftnl libmnl libconfig jansson libssl libcrypto
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wshadow -Wpointer-arith \
 	    -Wundef -Wvla -Wwrite-strings -Wmissing-declarations -Wold-style-definition
@@ -37,11 +37,13 @@ Q := @
 say = @printf '  %-8s %s\n' $(1) $(2)
 endif
 
-SRCS := $(wildcard src/*.c)
+# The test hooks (src/test_hooks.c) exist only in the sanitizer build, which is also the test build: no environment
+# variable can change how the release binary commits.
+SRCS := $(filter-out src/test_hooks.c,$(wildcard src/*.c))
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 OBJS := $(SRCS:src/%.c=$(O)/obj/%.o)
-ASAN_OBJS := $(SRCS:src/%.c=$(O)/asan/%.o)
-ASAN_LIB_OBJS := $(LIB_SRCS:src/%.c=$(O)/asan/%.o)
+ASAN_OBJS := $(SRCS:src/%.c=$(O)/asan/%.o) $(O)/asan/test_hooks.o
+ASAN_LIB_OBJS := $(LIB_SRCS:src/%.c=$(O)/asan/%.o) $(O)/asan/test_hooks.o
 FUZZ_LIB_OBJS := $(LIB_SRCS:src/%.c=$(O)/fuzz/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -72,7 +74,8 @@ $(O)/obj/%.o: src/%.c | $(O)/obj
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The same program with AddressSanitizer and UndefinedBehaviorSanitizer, used by the unit and golden tests.
+# The same program with AddressSanitizer and UndefinedBehaviorSanitizer and the test hooks: the unit and golden
+# tests use it, and so do the namespace tests (as TBIN) wherever they need a hook or the sanitizers.
 asan: $(O)/asan/tlswall
 $(O)/asan/tlswall: $(ASAN_OBJS)
 	$(call say,LINK,$@)
@@ -80,7 +83,7 @@ $(O)/asan/tlswall: $(ASAN_OBJS)
 
 $(O)/asan/%.o: src/%.c | $(O)/asan
 	$(call say,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -O1 -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(SANITIZE) -DTLSWALL_TEST_HOOKS -O1 -c -o $@ $<
 
 $(O)/tests/test_%: tests/unit/test_%.c $(ASAN_LIB_OBJS) | $(O)/tests
 	$(call say,CC,$@)
@@ -104,7 +107,7 @@ $(O)/gen/default_policy.h: policies/default.conf
 	$(Q){ echo '/* generated from policies/default.conf by the Makefile: do not edit */'; \
 	  echo 'static const char default_policy_text[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
-$(O)/obj/boot.o $(O)/asan/boot.o $(O)/fuzz/boot.o: $(O)/gen/default_policy.h
+$(O)/obj/cmd_boot.o $(O)/asan/cmd_boot.o $(O)/fuzz/cmd_boot.o: $(O)/gen/default_policy.h
 
 $(O)/obj $(O)/asan $(O)/tests $(O)/fuzz:
 	$(Q)mkdir -p $@
@@ -118,8 +121,8 @@ unit: $(UNIT_BINS)
 golden: $(O)/asan/tlswall
 	$(Q)tests/golden/run.sh $(O)/asan/tlswall
 
-netns: $(O)/tlswall
-	$(Q)tests/netns/run.sh $(O)/tlswall
+netns: $(O)/tlswall $(O)/asan/tlswall
+	$(Q)tests/netns/run.sh $(O)/tlswall $(O)/asan/tlswall
 
 # tlswall versus nft -f, in network namespaces of its own (needs root); tables go to bench/results/
 bench: $(O)/tlswall

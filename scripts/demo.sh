@@ -57,7 +57,7 @@ fi
 step_no=0
 step() {
 	step_no=$((step_no + 1))
-	printf '\n%s[%d/7] %s%s\n' "$bold" "$step_no" "$*" "$off"
+	printf '\n%s[%d/8] %s%s\n' "$bold" "$step_no" "$*" "$off"
 }
 die() {
 	echo "demo: $*" >&2
@@ -102,7 +102,7 @@ step "What the kernel now holds: tlswall -f $2 show"
 ip netns exec "$HOST" timeout 10 "$bin" -f "$policy" show 2>&1 | indent
 
 step "Starting servers in the host: openssl s_server on the TLS ports, banner servers on the plaintext ones"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=tlswall-demo \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 90 -subj /CN=tlswall-demo \
 	-keyout key.pem -out cert.pem >req.log 2>&1 || die "openssl could not make a certificate: $(tail -n 1 req.log)"
 cat >probe.py <<'EOF'
 # probe.py SECONDS KIND,ADDR,PORT...: tries every target at once, so blocked ports cost one timeout in all.
@@ -212,6 +212,11 @@ step "Counters after the traffic: tlswall show (summary lines only)"
 # Only new connections reach the service chains (established ones are accepted before them), so a handshake
 # counts its first packet, and a dropped attempt counts every retransmitted SYN.
 ip netns exec "$HOST" timeout 10 "$bin" -f "$policy" show 2>&1 | grep '^# ' | indent
+
+step "Auditing the host: tlswall -f $2 audit (what listens, what the policy lets in, and whether it speaks TLS)"
+# Read-only: it lists the host's sockets, classifies them against the policy and probes the allowed ones over
+# loopback. Exit 4 means findings, which a demo reports rather than fails on.
+ip netns exec "$HOST" timeout 20 "$bin" -f "$policy" audit --name tlswall-demo 2>&1 | indent
 
 echo
 if [ $tls_ok -eq 6 ] && [ $plain_blocked -eq 6 ]; then

@@ -26,3 +26,11 @@ char *cli_table_name(const struct cli *cli)
 	diag_list_free(quiet);
 	return name;
 }
+
+void cli_print_diags(const struct cli *cli, struct diag_list *diags)
+{
+	if (cli->verbosity >= 0)
+		diag_print(diags, stderr);
+	else
+		diag_print_errors(diags, stderr);
+}

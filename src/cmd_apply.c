@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,60 +8,29 @@
 #include <unistd.h>
 
 #include "tlswall/cli.h"
-#include "tlswall/commit.h"
-#include "tlswall/deploy.h"
 #include "tlswall/diag.h"
 #include "tlswall/diff.h"
 #include "tlswall/flush_watch.h"
 #include "tlswall/guard.h"
-#include "tlswall/nl.h"
+#include "tlswall/pending.h"
 #include "tlswall/pipeline.h"
 #include "tlswall/record.h"
-#include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/session.h"
+#include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
+#include "tlswall/test_hooks.h"
+#include "tlswall/timer.h"
 
 /* The longest confirmation window: a day. Longer than that, nobody is watching. */
 #define CONFIRM_MAX 86400
 
-/* Tests only: stop between reading the kernel and committing, so a test can change the ruleset in that window.
- * Creates PATH.ready, then waits (at most 30 s) for PATH to appear. */
-static void test_pause(void)
-{
-	const char *path = getenv("TLSWALL_TEST_PAUSE_FILE");
-	struct timespec tick = { 0, 20 * 1000 * 1000 };
-	struct stat st;
-	char ready[4096];
-	FILE *f;
-
-	if (!path || !*path)
-		return;
-	snprintf(ready, sizeof(ready), "%s.ready", path);
-	f = fopen(ready, "w");
-	if (f)
-		fclose(f);
-	for (int i = 0; i < 1500 && stat(path, &st) != 0; i++)
-		nanosleep(&tick, NULL);
-}
-
-/* Tests only: hang right after the commit, so a test can SIGKILL tlswall at the worst moment. */
-static void test_hang_after_commit(void)
-{
-	const char *v = getenv("TLSWALL_TEST_HANG_AFTER_COMMIT");
-
-	if (v && *v) {
-		printf("tlswall: test hook: committed, now hanging\n");
-		fflush(stdout);
-		sleep(60);
-	}
-}
-
-static void warn_foreign(const struct diff *d)
+static void warn_foreign(const struct diff *d, struct diag_list *diags)
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (d->v[i].kind == CHANGE_RULE_DEL && d->v[i].rule->foreign)
-			fprintf(stderr, "tlswall: warning: removing a rule in chain %s that tlswall did not make (handle %llu)\n",
-				d->v[i].object, (unsigned long long)d->v[i].rule->handle);
+			diag_warning(diags, NULL, 0, "removing a rule in chain %s that tlswall did not make (handle %llu)",
+				     d->v[i].object, (unsigned long long)d->v[i].rule->handle);
 }
 
 struct apply_opts {
@@ -123,50 +93,186 @@ static bool parse(int argc, char **argv, struct apply_opts *o)
 
 /* Saves t as file; when the record already holds exactly t, gives the record a second name instead of writing
  * a million-element snapshot again. */
-static bool keep_as(struct state *st, const char *file, bool record_is_t, const struct rs_table *t, const char *name,
+static bool keep_as(struct session *s, const char *file, bool record_is_t, const struct rs_table *t, const char *name,
 		    const char *origin, char **error)
 {
 	char *ignored = NULL;
 
-	if (record_is_t && state_link(st, STATE_RECORD, file, &ignored))
+	if (record_is_t && state_link(s->st, STATE_RECORD, file, &ignored))
 		return true;
 	free(ignored);
-	return snapshot_save(st, file, t, name, origin, error);
+	return snapshot_save(s->st, file, t, name, origin, NULL, s->diags, error);
 }
 
 /* Before the commit: what to roll back to, and (with --confirm) the timer that will. */
-static bool prepare(struct state *st, const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
-		    const struct rs_table *live, bool from_record, struct pending *pend, char **error)
+static bool prepare(struct session *s, const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
+		    struct pending *pend, char **error)
 {
-	if (!keep_as(st, STATE_PREVIOUS, from_record, live, planned->name, "the table before the last apply", error))
+	if (!keep_as(s, STATE_PREVIOUS, s->origin == LIVE_RECORD, s->live, planned->name, "the table before the last apply",
+		     error))
 		return false;
 	if (!o->confirm)
 		return true;
-	if (!snapshot_save(st, STATE_CANDIDATE, planned, planned->name, cli->policy_path, error))
+	if (!snapshot_save(s->st, STATE_CANDIDATE, planned, planned->name, cli->policy_path, NULL, s->diags, error))
 		return false;
 	pending_new(pend, cli->policy_path, planned->name, o->confirm);
 	/* the timer exists before the commit does: there is no moment when the new rules stand without it */
-	if (!timer_start(st, pend, o->confirm, error))
+	if (!timer_start(s->st, pend, o->confirm, error))
 		return false;
-	if (!pending_write(st, pend, error)) {
+	if (!pending_write(s->st, pend, error)) {
 		timer_stop(pend);
 		return false;
 	}
 	return true;
 }
 
+static void print_confirm_deadline(const struct apply_opts *o, const struct pending *pend)
+{
+	char when[32];
+	time_t deadline = (time_t)pend->deadline;
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&deadline, &tm));
+	printf("tlswall: run \"tlswall confirm\" within %u seconds, or the previous ruleset comes back at %s "
+	       "(rollback timer: pid %d)\n",
+	       o->confirm, when, (int)pend->timer_pid);
+}
+
+/* How often apply reads, compares and commits again when another program committed in between. */
+#define APPLY_ATTEMPTS 3
+
+enum attempt {
+	APPLIED,
+	AGAIN, /* someone committed between the read and the commit: nothing was applied */
+	FAILED,
+};
+
+/* Withdraws what prepare() set up, after a commit that did not happen. */
+static void unprepare(struct session *s, const struct apply_opts *o, const struct pending *pend)
+{
+	if (!o->confirm)
+		return;
+	timer_stop(pend);
+	state_remove(s->st, STATE_PENDING);
+	state_remove(s->st, STATE_CANDIDATE);
+}
+
+/* The changes of d are new (diff_tables found some): guard, keep what to roll back to, commit, report. */
+static enum attempt commit_changes(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
+				   struct session *s, const struct diff *d, int *exit_code)
+{
+	struct pending pend;
+	char *error = NULL;
+	int ret;
+
+	*exit_code = EXIT_ERROR;
+	if (guard_lockout(planned, s->live, o->force, s->diags) != 0) {
+		*exit_code = EXIT_REFUSED;
+		return FAILED;
+	}
+	if (o->dry_run) {
+		diff_print(d, planned, s->live, cli->verbosity > 0 ? 0 : 20, stdout);
+		printf("tlswall: dry run, nothing applied: ");
+		diff_print_summary(d, stdout);
+		*exit_code = EXIT_CHANGES;
+		return APPLIED;
+	}
+	if (!prepare(s, cli, o, planned, &pend, &error)) {
+		diag_error(s->diags, NULL, 0, "%s; nothing was applied", error);
+		state_remove(s->st, STATE_CANDIDATE);
+		free(error);
+		return FAILED;
+	}
+	test_hook_pause();
+	ret = session_commit(s, planned, d, cli->policy_path);
+	if (ret) {
+		unprepare(s, o, &pend);
+		return ret == -ERESTART ? AGAIN : FAILED;
+	}
+	test_hook_hang_after_commit();
+	warn_foreign(d, s->diags);
+	if (cli->verbosity > 0) {
+		diff_print(d, planned, s->live, 0, stdout);
+		printf("tlswall: committed one transaction of %zu messages (%zu bytes, %s) against generation %u\n",
+		       s->sent.messages, s->sent.bytes, s->sent.delta ? "elements only" : "whole table", s->genid - 1);
+	}
+	/* the record the commit just wrote is exactly this table */
+	if (!o->confirm && !keep_as(s, STATE_LKG, true, planned, planned->name, cli->policy_path, &error))
+		diag_warning(s->diags, NULL, 0, "applied, but the last-known-good copy was not saved: %s", error);
+	if (cli->verbosity >= 0) {
+		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, planned->name);
+		diff_print_summary(d, stdout);
+	}
+	if (o->confirm) {
+		print_confirm_deadline(o, &pend);
+		state_event(s->st, "applied %s with --confirm %u (timer pid %d)", cli->policy_path, o->confirm,
+			    (int)pend.timer_pid);
+	}
+	free(error);
+	*exit_code = EXIT_OK;
+	return APPLIED;
+}
+
+static void no_changes(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
+		       struct session *s)
+{
+	char *error = NULL;
+
+	/* an apply killed between its commit and saving last-known-good left it stale: this run finishes it */
+	if (!o->dry_run && !o->confirm &&
+	    !keep_as(s, STATE_LKG, s->origin == LIVE_RECORD, planned, planned->name, cli->policy_path, &error))
+		diag_warning(s->diags, NULL, 0, "the last-known-good copy was not saved: %s", error);
+	free(error);
+	if (cli->verbosity >= 0)
+		printf("tlswall: no changes: table inet %s already matches %s%s\n", planned->name, cli->policy_path,
+		       o->confirm ? "; nothing to confirm" : "");
+}
+
+/* Everything after the policy compiled: read the kernel, compare, guard, keep what to roll back to, commit. The
+ * coexistence guard reads other tools' tables, which can take a while: it runs before the read that the commit's
+ * generation guard is taken from, so that their commits do not fall into that window. */
+static int apply_planned(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
+			 struct session *s)
+{
+	bool coexistence_checked = false;
+	int exit_code = EXIT_ERROR;
+
+	if (!o->dry_run && session_pending_blocks(s))
+		return EXIT_ERROR;
+	for (int attempt = 0; attempt < APPLY_ATTEMPTS;) {
+		size_t mark = diag_count(s->diags);
+		enum attempt a;
+		struct diff d;
+
+		if (session_read(s, planned->name, true))
+			return EXIT_ERROR;
+		diff_tables(planned, s->live, &d);
+		if (diff_empty(&d)) {
+			diff_release(&d);
+			no_changes(cli, o, planned, s);
+			return EXIT_OK;
+		}
+		if (!coexistence_checked) {
+			diff_release(&d);
+			guard_coexistence(planned, s->diags);
+			flush_watch_report(planned->name, s->diags);
+			coexistence_checked = true;
+			continue;
+		}
+		a = commit_changes(cli, o, planned, s, &d, &exit_code);
+		diff_release(&d);
+		if (a != AGAIN || ++attempt == APPLY_ATTEMPTS)
+			break;
+		diag_forget_after(s->diags, mark); /* nothing was applied; it is tried again */
+	}
+	return exit_code;
+}
+
 int apply_main(const struct cli *cli, int argc, char **argv)
 {
 	struct apply_opts o;
 	struct pipeline pl;
-	struct state *st = NULL;
-	struct nl *nl = NULL;
-	struct rs_table *live = NULL;
-	struct diff d = { 0 };
-	struct pending pend;
-	uint32_t genid = 0;
-	bool pending_exists = false, from_record = false;
-	char *error = NULL;
+	struct session s;
 	int ret = EXIT_ERROR;
 
 	if (!parse(argc, argv, &o))
@@ -176,97 +282,16 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 
 	/* load, validate, compile: a policy with any error never reaches the kernel */
 	if (!pipeline_build(&pl, cli->policy_path, TRUST_REQUIRE)) {
-		diag_print(pl.diags, stderr);
+		cli_print_diags(cli, pl.diags);
 		fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
 			diag_errors(pl.diags) == 1 ? "" : "s");
-		goto out;
+		pipeline_release(&pl);
+		return EXIT_ERROR;
 	}
-	if (cli->verbosity >= 0)
-		diag_print(pl.diags, stderr);
-
-	st = deploy_open(cli->state_dir, true, &pend, &pending_exists);
-	if (!st)
-		goto out;
-	if (pending_exists && !o.dry_run) {
-		fprintf(stderr,
-			"tlswall: a change to table inet %s is waiting for confirmation (%s); run \"tlswall confirm\" or "
-			"\"tlswall rollback\" first\n",
-			pend.table, pend.policy);
-		goto out;
-	}
-	if (live_read(pl.table->name, st, &nl, &live, &genid, &from_record))
-		goto out;
-	diff_tables(pl.table, live, &d);
-	if (diff_empty(&d)) {
-		/* an apply killed between its commit and saving last-known-good left it stale: this run finishes it */
-		if (!o.dry_run && !o.confirm && !pending_exists &&
-		    !keep_as(st, STATE_LKG, from_record, pl.table, pl.table->name, cli->policy_path, &error)) {
-			fprintf(stderr, "tlswall: warning: the last-known-good copy was not saved: %s\n", error);
-		}
-		if (cli->verbosity >= 0)
-			printf("tlswall: no changes: table inet %s already matches %s%s\n", pl.table->name,
-			       cli->policy_path, o.confirm ? "; nothing to confirm" : "");
-		ret = EXIT_OK;
-		goto out;
-	}
-	if (guard_lockout(pl.table, live, o.force) != 0) {
-		ret = EXIT_REFUSED;
-		goto out;
-	}
-	guard_coexistence(nl, pl.table, stderr);
-	if (cli->verbosity >= 0)
-		flush_watch_warn(pl.table->name, stderr);
-	if (o.dry_run) {
-		diff_print(&d, pl.table, live, cli->verbosity > 0 ? 0 : 20, stdout);
-		printf("tlswall: dry run, nothing applied: ");
-		diff_print_summary(&d, stdout);
-		ret = EXIT_CHANGES;
-		goto out;
-	}
-	warn_foreign(&d);
-	if (cli->verbosity > 0)
-		diff_print(&d, pl.table, live, 0, stdout);
-	if (!prepare(st, cli, &o, pl.table, live, from_record, &pend, &error)) {
-		fprintf(stderr, "tlswall: %s; nothing was applied\n", error);
-		state_remove(st, STATE_CANDIDATE);
-		goto out;
-	}
-	test_pause();
-	if (commit_table(nl, st, pl.table, &d, pl.table->name, genid, cli->policy_path, cli->verbosity > 0) != 0) {
-		if (o.confirm) {
-			timer_stop(&pend);
-			state_remove(st, STATE_PENDING);
-			state_remove(st, STATE_CANDIDATE);
-		}
-		goto out;
-	}
-	test_hang_after_commit();
-	/* the record commit_table just wrote is exactly this table */
-	if (!o.confirm && !keep_as(st, STATE_LKG, true, pl.table, pl.table->name, cli->policy_path, &error))
-		fprintf(stderr, "tlswall: warning: applied, but the last-known-good copy was not saved: %s\n", error);
-	if (cli->verbosity >= 0) {
-		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, pl.table->name);
-		diff_print_summary(&d, stdout);
-	}
-	if (o.confirm) {
-		char when[32];
-		time_t deadline = (time_t)pend.deadline;
-		struct tm tm;
-
-		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&deadline, &tm));
-		printf("tlswall: run \"tlswall confirm\" within %u seconds, or the previous ruleset comes back at %s "
-		       "(rollback timer: pid %d)\n",
-		       o.confirm, when, (int)pend.timer_pid);
-		state_event(st, "applied %s with --confirm %u (timer pid %d)", cli->policy_path, o.confirm,
-			    (int)pend.timer_pid);
-	}
-	ret = EXIT_OK;
-out:
-	diff_release(&d);
-	rs_table_free(live);
-	nl_close(nl);
-	state_close(st);
-	free(error);
+	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, pl.diags) == 0)
+		ret = apply_planned(cli, &o, pl.table, &s);
+	cli_print_diags(cli, pl.diags);
+	session_close(&s);
 	pipeline_release(&pl);
 	return ret;
 }

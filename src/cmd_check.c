@@ -5,14 +5,13 @@
 
 #include "tlswall/cli.h"
 #include "tlswall/diag.h"
-#include "tlswall/commit.h"
 #include "tlswall/emit_json.h"
 #include "tlswall/flush_watch.h"
 #include "tlswall/guard.h"
-#include "tlswall/nl.h"
-#include "tlswall/ruleset.h"
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/session.h"
 #include "tlswall/util.h"
 
 static void put_sources(struct sbuf *sb, const struct source_list *l)
@@ -113,23 +112,21 @@ static void print_summary(const struct policy *p, int verbosity)
 
 /* --live: how the policy would meet this host's kernel: other tables on the same hook, and the connections the
  * change would cut. Reported, never refused. */
-static int check_live(const struct rs_table *planned)
+static int check_live(const struct rs_table *planned, struct diag_list *diags)
 {
-	struct nl *nl = NULL;
-	struct rs_table *live = NULL;
-	uint32_t genid;
-	int problems;
+	struct session s;
+	int ret = -1;
 
-	if (live_read(planned->name, NULL, &nl, &live, &genid, NULL) != 0)
-		return -1;
-	problems = guard_coexistence(nl, planned, stdout);
-	guard_lockout(planned, live, true);
-	if (!problems)
-		printf("tlswall: no other table on the input hook undoes what %s allows\n", planned->name);
-	flush_watch_warn(planned->name, stdout);
-	rs_table_free(live);
-	nl_close(nl);
-	return 0;
+	session_open(&s, NULL, 0, diags);
+	if (session_read(&s, planned->name, false) == 0) {
+		if (!guard_coexistence(planned, diags))
+			diag_note(diags, NULL, 0, "no other table on the input hook undoes what %s allows", planned->name);
+		guard_lockout(planned, s.live, true, diags);
+		flush_watch_report(planned->name, diags);
+		ret = 0;
+	}
+	session_close(&s);
+	return ret;
 }
 
 int check_main(const struct cli *cli, int argc, char **argv)
@@ -158,21 +155,18 @@ int check_main(const struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR;
 	if (pipeline_build(&pl, cli->policy_path, TRUST_WARN))
 		ret = EXIT_OK;
+	if (ret == EXIT_OK && live && check_live(pl.table, pl.diags) != 0)
+		ret = EXIT_ERROR;
 	if (json) {
 		emit_json_check(cli->policy_path, pl.policy, pl.diags, ret == EXIT_OK, stdout);
 	} else {
-		if (cli->verbosity >= 0)
-			diag_print(pl.diags, stderr);
-		else
-			diag_print_errors(pl.diags, stderr);
+		cli_print_diags(cli, pl.diags);
 		if (ret == EXIT_OK && cli->verbosity >= 0)
 			print_summary(pl.policy, cli->verbosity);
-		else if (ret != EXIT_OK)
+		else if (ret != EXIT_OK && diag_errors(pl.diags))
 			fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
 				diag_errors(pl.diags) == 1 ? "" : "s");
 	}
-	if (ret == EXIT_OK && live && check_live(pl.table) != 0)
-		ret = EXIT_ERROR;
 	pipeline_release(&pl);
 	return ret;
 }

@@ -2,46 +2,53 @@
 #include <stdlib.h>
 
 #include "tlswall/cli.h"
-#include "tlswall/deploy.h"
+#include "tlswall/diag.h"
+#include "tlswall/pending.h"
+#include "tlswall/session.h"
 #include "tlswall/state.h"
+#include "tlswall/timer.h"
 
 int confirm_main(const struct cli *cli, int argc, char **argv)
 {
-	struct state *st;
-	struct pending p;
-	bool exists;
+	struct diag_list *diags;
+	struct session s;
 	char *error = NULL;
 	int ret = EXIT_ERROR;
 
 	if (cli_extra_args("confirm", argc, argv, 1))
 		return EXIT_ERROR;
-	st = deploy_open(cli->state_dir, true, &p, &exists);
-	if (!st)
+	diags = diag_list_alloc();
+	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, diags) != 0)
 		goto out;
-	if (!exists) {
-		fprintf(stderr, "tlswall: nothing to confirm (no change is waiting; see \"tlswall status\" for what the "
-				"rollback timer did)\n");
+	if (!s.pending_exists && !s.pending_damaged) {
+		diag_error(diags, NULL, 0,
+			   "nothing to confirm (no change is waiting; see \"tlswall status\" for what the rollback timer did)");
 		goto out;
 	}
-	if (p.netns != deploy_netns()) {
-		fprintf(stderr, "tlswall: the change waiting for confirmation was applied in another network namespace; "
-				"run confirm there (ip netns exec ...)\n");
+	if (s.pending_exists && !pending_here(&s.pending)) {
+		diag_error(diags, NULL, 0,
+			   "the change waiting for confirmation was applied in another network namespace; run confirm there "
+			   "(ip netns exec ...)");
 		goto out;
 	}
 	/* the applied ruleset becomes last-known-good; the timer finds no pending file and would do nothing, but it
 	 * is stopped all the same */
-	if (!state_rename(st, STATE_CANDIDATE, STATE_LKG, &error)) {
-		fprintf(stderr, "tlswall: %s\n", error);
+	if (!state_rename(s.st, STATE_CANDIDATE, STATE_LKG, &error)) {
+		diag_error(diags, NULL, 0, "%s", error);
 		goto out;
 	}
-	state_remove(st, STATE_PENDING);
-	timer_stop(&p);
-	state_event(st, "confirmed %s", p.policy);
+	state_remove(s.st, STATE_PENDING);
+	if (s.pending_exists)
+		timer_stop(&s.pending); /* with a damaged confirmation, the timer finds nothing pending and does nothing */
+	state_event(s.st, "confirmed %s", s.pending_exists ? s.pending.policy : "the unconfirmed change");
 	if (cli->verbosity >= 0)
-		printf("tlswall: confirmed %s; it is now the last-known-good ruleset\n", p.policy);
+		printf("tlswall: confirmed %s; it is now the last-known-good ruleset\n",
+		       s.pending_exists ? s.pending.policy : "the live ruleset");
 	ret = EXIT_OK;
 out:
+	cli_print_diags(cli, diags);
+	session_close(&s);
+	diag_list_free(diags);
 	free(error);
-	state_close(st);
 	return ret;
 }

@@ -2,48 +2,76 @@
 #include <stdlib.h>
 
 #include "tlswall/cli.h"
-#include "tlswall/deploy.h"
+#include "tlswall/diag.h"
+#include "tlswall/install.h"
+#include "tlswall/pending.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/session.h"
+#include "tlswall/snapshot.h"
+#include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
+#include "tlswall/timer.h"
+
+static bool previous_is_a_table(struct session *s)
+{
+	struct rs_table *t = NULL;
+	struct snapshot_info info;
+	char *error = NULL;
+	bool ok = snapshot_load(s->st, STATE_PREVIOUS, &t, &info, &error) && t;
+
+	rs_table_free(t);
+	snapshot_info_release(&info);
+	free(error);
+	return ok;
+}
 
 int rollback_main(const struct cli *cli, int argc, char **argv)
 {
-	struct state *st;
-	struct pending p;
-	bool exists;
+	struct diag_list *diags;
+	struct session s;
 	char *error = NULL;
 	int ret = EXIT_ERROR;
 
 	if (cli_extra_args("rollback", argc, argv, 1))
 		return EXIT_ERROR;
-	st = deploy_open(cli->state_dir, true, &p, &exists);
-	if (!st)
+	diags = diag_list_alloc();
+	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, diags) != 0)
 		goto out;
-	if (exists && p.netns != deploy_netns()) {
-		fprintf(stderr, "tlswall: the change waiting for confirmation was applied in another network namespace; "
-				"roll it back there (ip netns exec ...)\n");
-		goto out;
-	}
-	if (!state_exists(st, STATE_PREVIOUS)) {
-		fprintf(stderr, "tlswall: nothing to roll back to (no previous ruleset has been saved)\n");
+	if (s.pending_exists && !pending_here(&s.pending)) {
+		diag_error(diags, NULL, 0,
+			   "the change waiting for confirmation was applied in another network namespace; roll it back "
+			   "there (ip netns exec ...)");
 		goto out;
 	}
-	if (deploy_restore(st, STATE_PREVIOUS, cli->verbosity > 0) != 0)
+	if (!state_exists(s.st, STATE_PREVIOUS)) {
+		diag_error(diags, NULL, 0, "nothing to roll back to (no previous ruleset has been saved)");
 		goto out;
-	if (exists) {
-		timer_stop(&p);
-		state_remove(st, STATE_PENDING);
-		state_remove(st, STATE_CANDIDATE);
-	} else if (!state_rename(st, STATE_PREVIOUS, STATE_LKG, &error)) {
+	}
+	if (install_snapshot(&s, STATE_PREVIOUS) != 0)
+		goto out;
+	if (s.pending_exists || s.pending_damaged) {
+		if (s.pending_exists)
+			timer_stop(&s.pending);
+		state_remove(s.st, STATE_PENDING);
+		state_remove(s.st, STATE_CANDIDATE);
+	} else if (!previous_is_a_table(&s)) {
+		/* back to no table at all, which is never a last-known-good: what was, the admin just rejected; boot
+		 * falls to the emergency ruleset until something is applied again */
+		state_remove(s.st, STATE_LKG);
+	} else if (!state_rename(s.st, STATE_PREVIOUS, STATE_LKG, &error)) {
 		/* the admin chose the previous ruleset: it is what boot should come back to */
-		fprintf(stderr, "tlswall: warning: %s\n", error);
+		diag_warning(diags, NULL, 0, "%s", error);
 	}
-	state_remove(st, STATE_PREVIOUS);
-	state_event(st, "rolled back by \"tlswall rollback\"%s", exists ? " before confirmation" : "");
+	state_remove(s.st, STATE_PREVIOUS);
+	state_event(s.st, "rolled back by \"tlswall rollback\"%s",
+		    s.pending_exists || s.pending_damaged ? " before confirmation" : "");
 	if (cli->verbosity >= 0)
 		printf("tlswall: rolled back to the ruleset before the last apply\n");
 	ret = EXIT_OK;
 out:
+	cli_print_diags(cli, diags);
+	session_close(&s);
+	diag_list_free(diags);
 	free(error);
-	state_close(st);
 	return ret;
 }

@@ -5,52 +5,92 @@
 #include <time.h>
 
 #include "tlswall/cli.h"
-#include "tlswall/deploy.h"
+#include "tlswall/diag.h"
+#include "tlswall/install.h"
+#include "tlswall/pending.h"
+#include "tlswall/session.h"
 #include "tlswall/state.h"
 
+/* Between failed restores: 1, 2, 4 ... seconds, then every minute, for as long as the change stays unconfirmed. */
+#define RETRY_MAX_SECONDS 60
+
+enum attempt {
+	DONE,  /* restored, or nothing left to do */
+	RETRY, /* not restored yet */
+};
+
+static void sleep_boottime(unsigned long seconds)
+{
+	struct timespec until;
+
+	/* CLOCK_BOOTTIME keeps counting while the machine is suspended: the deadline is real time away */
+	clock_gettime(CLOCK_BOOTTIME, &until);
+	until.tv_sec += (time_t)seconds;
+	while (clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
+}
+
+/* One attempt, holding the state directory's lock only while it lasts (so that confirm and rollback can run in
+ * between). Failures go to the events log, and into the pending confirmation, so that status tells. */
+static enum attempt attempt_rollback(const struct cli *cli, const char *token, unsigned long seconds)
+{
+	struct diag_list *diags = diag_list_alloc();
+	struct session s;
+	enum attempt ret = RETRY;
+	char *error = NULL;
+
+	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, diags) != 0)
+		goto out;
+	/* confirmed, or rolled back by hand; a confirmation that cannot be read cannot say it was confirmed */
+	if (!s.pending_damaged && (!s.pending_exists || strcmp(s.pending.token, token) != 0)) {
+		ret = DONE;
+		goto out;
+	}
+	if (install_snapshot(&s, STATE_PREVIOUS) == 0) {
+		state_remove(s.st, STATE_PENDING);
+		state_remove(s.st, STATE_CANDIDATE);
+		state_remove(s.st, STATE_PREVIOUS);
+		state_event(s.st, "not confirmed within %lu seconds: rolled back %s to the previous ruleset", seconds,
+			    s.pending_exists ? s.pending.policy : "the unconfirmed change");
+		ret = DONE;
+		goto out;
+	}
+	if (s.pending_exists) {
+		const struct diag *d = diag_count(diags) ? diag_at(diags, 0) : NULL;
+
+		s.pending.restore_failures++;
+		snprintf(s.pending.restore_error, sizeof(s.pending.restore_error), "%s",
+			 d ? d->message : "the kernel refused it");
+		if (!pending_write(s.st, &s.pending, &error))
+			diag_error(diags, NULL, 0, "%s", error);
+	}
+out:
+	/* nobody reads this process's output: what went wrong goes to the events log */
+	for (size_t i = 0; s.st && i < diag_count(diags); i++)
+		state_event(s.st, "rollback timer: could not restore the previous ruleset yet: %s; retrying",
+			    diag_at(diags, i)->message);
+	free(error);
+	session_close(&s);
+	diag_list_free(diags);
+	return ret;
+}
+
 /* The rollback timer (internal: apply --confirm starts it, detached): sleep until the deadline, then restore the
- * previous ruleset unless the change was confirmed (its pending file is gone or belongs to a newer change). */
+ * previous ruleset unless the change was confirmed (its pending file is gone or belongs to a newer change), and
+ * keep trying until that succeeds. */
 int rollback_timer_main(const struct cli *cli, int argc, char **argv)
 {
-	struct timespec deadline;
-	struct state *st = NULL;
-	struct pending p;
-	bool exists;
-	char *error = NULL, *end;
-	unsigned long seconds;
-	int ret = EXIT_ERROR;
+	unsigned long seconds, pause = 1;
+	char *end;
 
 	if (argc != 3 || strlen(argv[1]) != 32 || (seconds = strtoul(argv[2], &end, 10)) == 0 || *end) {
 		fprintf(stderr, "tlswall rollback-timer: internal verb, started by apply --confirm\n");
 		return EXIT_ERROR;
 	}
-	/* CLOCK_BOOTTIME keeps counting while the machine is suspended: the deadline is real time away */
-	clock_gettime(CLOCK_BOOTTIME, &deadline);
-	deadline.tv_sec += (time_t)seconds;
-	while (clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &deadline, NULL) == EINTR)
-		;
-
-	st = state_open(cli->state_dir, &error);
-	if (!st || !state_lock(st, 300, &error) || !pending_read(st, &p, &exists, &error))
-		goto out;
-	if (!exists || strcmp(p.token, argv[1]) != 0) {
-		ret = EXIT_OK; /* confirmed, or rolled back by hand */
-		goto out;
+	sleep_boottime(seconds);
+	while (attempt_rollback(cli, argv[1], seconds) == RETRY) {
+		sleep_boottime(pause);
+		pause = pause * 2 > RETRY_MAX_SECONDS ? RETRY_MAX_SECONDS : pause * 2;
 	}
-	if (deploy_restore(st, STATE_PREVIOUS, false) != 0) {
-		state_event(st, "rollback timer: could not restore the previous ruleset of %s; run \"tlswall rollback\"",
-			    p.policy);
-		goto out;
-	}
-	state_remove(st, STATE_PENDING);
-	state_remove(st, STATE_CANDIDATE);
-	state_remove(st, STATE_PREVIOUS);
-	state_event(st, "not confirmed within %lu seconds: rolled back %s to the previous ruleset", seconds, p.policy);
-	ret = EXIT_OK;
-out:
-	if (error && st)
-		state_event(st, "rollback timer: %s", error);
-	free(error);
-	state_close(st);
-	return ret;
+	return EXIT_OK;
 }

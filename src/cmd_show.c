@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "tlswall/cli.h"
-#include "tlswall/commit.h"
+#include "tlswall/diag.h"
 #include "tlswall/emit_json.h"
 #include "tlswall/emit_nft.h"
-#include "tlswall/nl.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/session.h"
 #include "tlswall/util.h"
 
 static void human_bytes(uint64_t b, char *buf, size_t len)
@@ -31,6 +31,9 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 	char size[32];
 
 	printf("# table inet %s, ruleset generation %u\n", t->name, genid);
+	if (t->dormant)
+		printf("# WARNING: the table is dormant: none of its rules applies, nothing is filtered; "
+		       "\"tlswall apply\" wakes it\n");
 	printf("# %-28s %12s %12s\n", "service", "packets", "bytes");
 	for (size_t i = 0; i < t->nchains; i++) {
 		const struct rs_chain *c = t->chains[i];
@@ -64,9 +67,8 @@ int show_main(const struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *table = NULL;
-	struct nl *nl = NULL;
-	struct rs_table *live = NULL;
-	uint32_t genid = 0;
+	struct diag_list *diags = diag_list_alloc();
+	struct session s;
 	bool json = false;
 	int ret = EXIT_ERROR, c;
 	char *from_policy = NULL;
@@ -79,28 +81,30 @@ int show_main(const struct cli *cli, int argc, char **argv)
 			table = optarg;
 		} else {
 			fprintf(stderr, "Usage: tlswall [-f FILE] show [--json] [--table NAME]\n");
-			return EXIT_ERROR;
+			goto out;
 		}
 	}
 	if (cli_extra_args("show", argc, argv, optind))
-		return EXIT_ERROR;
+		goto out;
 	if (!table)
 		table = from_policy = cli_table_name(cli);
+	session_open(&s, NULL, 0, diags);
 	/* no record: show reports the kernel's counters, which only a dump has */
-	if (live_read(table, NULL, &nl, &live, &genid, NULL))
-		goto out;
-	if (json) {
-		emit_json_show(table, live, genid, stdout);
-		ret = live ? EXIT_OK : EXIT_ERROR;
-	} else if (!live) {
-		fprintf(stderr, "tlswall: table inet %s does not exist: nothing has been applied\n", table);
-	} else {
-		show_text(live, genid, cli->verbosity);
+	if (session_read(&s, table, false) == 0 && !s.live)
+		diag_error(diags, NULL, 0, "table inet %s does not exist: nothing has been applied", table);
+	else if (s.live)
 		ret = EXIT_OK;
-	}
+	if (json && s.origin != LIVE_UNREAD)
+		emit_json_show(table, s.live, s.genid, diags, stdout);
+	else if (json)
+		emit_json_failure(table, diags, stdout);
+	else if (s.live)
+		show_text(s.live, s.genid, cli->verbosity);
+	if (!json)
+		cli_print_diags(cli, diags);
+	session_close(&s);
 out:
-	rs_table_free(live);
-	nl_close(nl);
+	diag_list_free(diags);
 	free(from_policy);
 	return ret;
 }

@@ -15,9 +15,9 @@ struct compiler {
 	struct rs_set *map; /* proto . port -> jump chain, NULL while no port is open */
 };
 
-static void set_origin_rule(struct rs_rule *r, struct loc l)
+static void set_origin_rule(struct compiler *c, struct rs_rule *r, struct loc l)
 {
-	r->src_file = l.file;
+	r->src_file = rs_table_file(c->t, l.file);
 	r->src_line = l.line;
 }
 
@@ -39,7 +39,7 @@ static struct rs_set *addr_set(struct compiler *c, const char *base, const char 
 	struct rs_set *s = rs_table_add_set(c->t, name, key, true);
 
 	free(name);
-	s->src_file = origin.file;
+	s->src_file = rs_table_file(c->t, origin.file);
 	s->src_line = origin.line;
 	s->capelem = n ? n : 1;
 	s->elems = x_reallocarray(NULL, s->capelem, rs_set_stride(s));
@@ -134,7 +134,7 @@ static void add_source_rules(struct compiler *c, struct rs_chain *chain, const c
 	for (size_t i = 0; i < (from->present ? n : 1); i++) {
 		struct rs_rule *r = rs_chain_add_rule(chain);
 
-		set_origin_rule(r, origin);
+		set_origin_rule(c, r, origin);
 		if (nifaces) {
 			struct rs_match *m = rs_rule_match(r, RS_SEL_IIFNAME, RS_OP_EQ);
 
@@ -194,14 +194,14 @@ static void pass_services(struct compiler *c)
 		}
 		chain = rs_table_add_chain(c->t, chain_name);
 		chain->comment = service_comment(s);
-		chain->src_file = s->loc.file;
+		chain->src_file = rs_table_file(c->t, s->loc.file);
 		chain->src_line = s->loc.line;
 		add_source_rules(c, chain, literal_base, &s->from, s->ifaces, s->nifaces, s->loc, RS_ACCEPT, true);
 		free(literal_base);
 		free(chain_name);
 	}
 	if (c->map) {
-		c->map->src_file = c->p->path;
+		c->map->src_file = rs_table_file(c->t, c->p->path);
 		c->map->src_line = 0;
 		rs_set_sort(c->map);
 	}
@@ -273,7 +273,7 @@ static void pass_input(struct compiler *c)
 	input->type = x_strdup("filter");
 	input->priority = PRIORITY_FILTER;
 	input->policy = RS_DROP;
-	input->src_file = p->path;
+	input->src_file = rs_table_file(c->t, p->path);
 
 	r = input_rule(input);
 	rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_ESTABLISHED | RS_CT_RELATED);
@@ -302,7 +302,7 @@ static void pass_input(struct compiler *c)
 		struct rs_stmt *st;
 
 		r = input_rule(input);
-		set_origin_rule(r, p->log.loc);
+		set_origin_rule(c, r, p->log.loc);
 		st = rs_rule_add(r, RS_STMT_LIMIT);
 		st->u.limit.rate = p->log.rate;
 		st->u.limit.unit = (enum rs_rate_unit)p->log.unit;
@@ -313,18 +313,18 @@ static void pass_input(struct compiler *c)
 
 	if (p->verdict == VERDICT_REJECT) {
 		r = input_rule(input);
-		set_origin_rule(r, top);
+		set_origin_rule(c, r, top);
 		rs_match_add_num(rs_rule_match(r, RS_SEL_L4PROTO, RS_OP_EQ), 6);
 		rs_rule_counter(r);
 		rs_rule_add(r, RS_STMT_REJECT)->u.reject = RS_REJECT_TCP_RESET;
 		r = input_rule(input);
-		set_origin_rule(r, top);
+		set_origin_rule(c, r, top);
 		rs_rule_counter(r);
 		rs_rule_add(r, RS_STMT_REJECT)->u.reject = RS_REJECT_ICMPX_ADMIN_PROHIBITED;
 	} else {
 		/* the chain's policy drops too; this rule is here to count what it drops */
 		r = input_rule(input);
-		set_origin_rule(r, top);
+		set_origin_rule(c, r, top);
 		rs_rule_counter(r);
 		rs_rule_verdict(r, RS_DROP, NULL);
 	}

@@ -449,6 +449,14 @@ static void read_root(struct reader *r, const config_setting_t *root)
 	const char *str;
 
 	check_keys(r, root, keys, "at top level");
+	/* required, so that a file emptied or cut short (a crash, a full disk, a half-finished deployment) is an error
+	 * and never a policy that opens nothing: one that means to open nothing says version = 1; and no services */
+	if (config_setting_length(root) == 0)
+		diag_error(r->d, p->path, 1,
+			   "the policy is empty; an empty or truncated file is not a policy (a policy that opens nothing "
+			   "says \"version = 1;\" and lists no services)");
+	else if (!config_setting_get_member(root, "version"))
+		diag_error(r->d, p->path, 1, "\"version\" is missing; a policy starts with \"version = 1;\"");
 	if ((s = config_setting_get_member(root, "version"))) {
 		if (config_setting_type(s) != CONFIG_TYPE_INT)
 			ERR(r, s, "\"version\" must be the integer 1");

@@ -72,9 +72,31 @@ static void add(struct diag_list *list, enum diag_severity sev, const char *file
 	}
 	if (sev == DIAG_ERROR)
 		list->errors++;
-	else
+	else if (sev == DIAG_WARNING)
 		list->warnings++;
 	list->sorted = false;
+}
+
+void diag_forget_after(struct diag_list *list, size_t keep)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < list->n; i++) {
+		struct diag *d = &list->items[i];
+
+		if (d->seq < keep) {
+			list->items[out++] = *d;
+			continue;
+		}
+		if (d->severity == DIAG_ERROR)
+			list->errors--;
+		else if (d->severity == DIAG_WARNING)
+			list->warnings--;
+		if (d->file)
+			list->files[d->file_rank].count--;
+		free(d->message);
+	}
+	list->n = out;
 }
 
 void diag_note_file(struct diag_list *list, const char *file)
@@ -98,6 +120,20 @@ void diag_warning(struct diag_list *list, const char *file, unsigned line, const
 	va_start(ap, fmt);
 	add(list, DIAG_WARNING, file, line, fmt, ap);
 	va_end(ap);
+}
+
+void diag_note(struct diag_list *list, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add(list, DIAG_NOTE, file, line, fmt, ap);
+	va_end(ap);
+}
+
+const char *diag_severity_name(enum diag_severity severity)
+{
+	return severity == DIAG_ERROR ? "error" : severity == DIAG_WARNING ? "warning" : "note";
 }
 
 size_t diag_errors(const struct diag_list *list)
@@ -156,9 +192,9 @@ static size_t print(struct diag_list *list, FILE *out, bool warnings)
 	sort(list);
 	for (size_t i = 0; i < list->n; i++) {
 		const struct diag *d = &list->items[i];
-		const char *sev = d->severity == DIAG_ERROR ? "error" : "warning";
+		const char *sev = diag_severity_name(d->severity);
 
-		if (d->severity == DIAG_WARNING && !warnings)
+		if (d->severity != DIAG_ERROR && !warnings)
 			continue;
 		if (d->file && d->line)
 			fprintf(out, "%s:%u: %s: %s\n", d->file, d->line, sev, d->message);

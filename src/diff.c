@@ -146,6 +146,8 @@ void diff_tables(const struct rs_table *planned, const struct rs_table *live, st
 	}
 	if (!str_eq(planned->comment, live->comment))
 		add(d, CHANGE_TABLE_COMMENT, planned->name);
+	if (planned->dormant != live->dormant)
+		add(d, CHANGE_TABLE_FLAGS, planned->name);
 
 	for (size_t i = 0; i < planned->nsets; i++) {
 		const struct rs_set *p = planned->sets[i], *l = rs_table_find_set(live, p->name);
@@ -244,6 +246,8 @@ void diff_print_summary(const struct diff *d, FILE *out)
 	}
 	if (n[CHANGE_TABLE_COMMENT])
 		sbuf_addf(&sb, "%stable comment", sb.len ? ", " : "");
+	if (n[CHANGE_TABLE_FLAGS])
+		sbuf_addf(&sb, "%stable woken (it was dormant)", sb.len ? ", " : "");
 	fprintf(out, "%s\n", sb.len ? sb.buf : "no changes");
 	sbuf_release(&sb);
 }
@@ -353,6 +357,8 @@ void diff_print(const struct diff *d, const struct rs_table *planned, const stru
 		return;
 	fprintf(out, "--- live    table inet %s%s\n", live ? live->name : planned->name, live ? "" : " (not in the kernel)");
 	fprintf(out, "+++ planned table inet %s\n", planned->name);
+	if (find_change(d, CHANGE_TABLE_FLAGS, planned->name))
+		fprintf(out, "-\tflags dormant;\t# switched off: none of its rules applies\n");
 	if (find_change(d, CHANGE_TABLE_COMMENT, planned->name))
 		fprintf(out, "-\tcomment \"%s\"\n+\tcomment \"%s\"\n", live->comment ? live->comment : "",
 			planned->comment ? planned->comment : "");

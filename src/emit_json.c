@@ -52,22 +52,29 @@ static json_t *port_json(const struct port_range *r)
 			 (json_int_t)r->last);
 }
 
+static json_t *diagnostics(struct diag_list *diags)
+{
+	json_t *ds = x_nonnull(json_array());
+
+	for (size_t i = 0; diags && i < diag_count(diags); i++) {
+		const struct diag *d = diag_at(diags, i);
+
+		json_array_append_new(ds, json_pack("{s:o, s:o, s:s, s:s}", "file", str_or_null(d->file), "line",
+						    d->line ? json_integer(d->line) : json_null(), "severity",
+						    diag_severity_name(d->severity), "message", d->message));
+	}
+	return ds;
+}
+
 void emit_json_check(const char *path, const struct policy *p, struct diag_list *diags, bool ok, FILE *out)
 {
-	json_t *root = x_nonnull(json_object()), *ds = x_nonnull(json_array());
+	json_t *root = x_nonnull(json_object());
 
 	json_object_set_new(root, "file", json_string(path));
 	json_object_set_new(root, "ok", json_boolean(ok));
 	json_object_set_new(root, "errors", json_integer((json_int_t)diag_errors(diags)));
 	json_object_set_new(root, "warnings", json_integer((json_int_t)diag_warnings(diags)));
-	for (size_t i = 0; i < diag_count(diags); i++) {
-		const struct diag *d = diag_at(diags, i);
-
-		json_array_append_new(ds, json_pack("{s:o, s:o, s:s, s:s}", "file", str_or_null(d->file), "line",
-						    d->line ? json_integer(d->line) : json_null(), "severity",
-						    d->severity == DIAG_ERROR ? "error" : "warning", "message", d->message));
-	}
-	json_object_set_new(root, "diagnostics", ds);
+	json_object_set_new(root, "diagnostics", diagnostics(diags));
 	if (ok && p) {
 		json_t *svcs = x_nonnull(json_array()), *sets = x_nonnull(json_array());
 
@@ -135,6 +142,7 @@ static json_t *elem_list(const struct rs_set *s, const size_t *idx, size_t n, si
 
 static const char *const change_names[] = {
 	[CHANGE_TABLE_ADD] = "table_add",   [CHANGE_TABLE_COMMENT] = "table_comment",
+	[CHANGE_TABLE_FLAGS] = "table_flags",
 	[CHANGE_CHAIN_ADD] = "chain_add",   [CHANGE_CHAIN_DEL] = "chain_delete",
 	[CHANGE_CHAIN_ALTER] = "chain_alter", [CHANGE_SET_ADD] = "set_add",
 	[CHANGE_SET_DEL] = "set_delete",    [CHANGE_SET_ALTER] = "set_alter",
@@ -142,12 +150,23 @@ static const char *const change_names[] = {
 	[CHANGE_RULE_DEL] = "rule_delete",
 };
 
+void emit_json_failure(const char *table, struct diag_list *diags, FILE *out)
+{
+	json_t *root = x_nonnull(json_object());
+
+	json_object_set_new(root, "table", str_or_null(table));
+	json_object_set_new(root, "ok", json_false());
+	json_object_set_new(root, "diagnostics", diagnostics(diags));
+	dump(root, out);
+}
+
 void emit_json_diff(const struct diff *d, const struct rs_table *planned, const struct rs_table *live, size_t max_elems,
-		    FILE *out)
+		    struct diag_list *diags, FILE *out)
 {
 	json_t *root = x_nonnull(json_object()), *items = x_nonnull(json_array());
 
 	json_object_set_new(root, "table", json_string(planned->name));
+	json_object_set_new(root, "ok", json_true());
 	json_object_set_new(root, "exists", json_boolean(live != NULL));
 	json_object_set_new(root, "changes", json_boolean(!diff_empty(d)));
 	json_object_set_new(root, "structural", json_boolean(d->structural));
@@ -182,6 +201,7 @@ void emit_json_diff(const struct diff *d, const struct rs_table *planned, const 
 		json_array_append_new(items, it);
 	}
 	json_object_set_new(root, "items", items);
+	json_object_set_new(root, "diagnostics", diagnostics(diags));
 	dump(root, out);
 }
 
@@ -192,15 +212,17 @@ static const char *key_name(const struct rs_set *s)
 	return s->key == RS_KEY_IPV4 ? "ipv4_addr" : s->key == RS_KEY_IPV6 ? "ipv6_addr" : "inet_proto . inet_service";
 }
 
-void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, FILE *out)
+void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, struct diag_list *diags, FILE *out)
 {
 	json_t *root = x_nonnull(json_object());
 	json_t *sets, *chains, *services;
 	uint64_t dp = 0, db = 0;
 
 	json_object_set_new(root, "table", json_string(name));
+	json_object_set_new(root, "ok", json_boolean(t != NULL));
 	json_object_set_new(root, "exists", json_boolean(t != NULL));
 	json_object_set_new(root, "generation", json_integer(genid));
+	json_object_set_new(root, "diagnostics", diagnostics(diags));
 	if (!t) {
 		dump(root, out);
 		return;
@@ -209,6 +231,7 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 	chains = x_nonnull(json_array());
 	services = x_nonnull(json_array());
 	json_object_set_new(root, "comment", str_or_null(t->comment));
+	json_object_set_new(root, "dormant", json_boolean(t->dormant));
 	for (size_t i = 0; i < t->nsets; i++) {
 		const struct rs_set *s = t->sets[i];
 

@@ -3,119 +3,12 @@
 #include "tlswall/addr.h"
 #include "tlswall/emit_nft.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/selector.h"
 #include "tlswall/util.h"
-
-struct named_value {
-	uint32_t value;
-	const char *name;
-};
-
-/* Names as nft 1.0 prints them. */
-static const struct named_value icmp_types[] = {
-	{ 0, "echo-reply" }, { 3, "destination-unreachable" }, { 4, "source-quench" }, { 5, "redirect" },
-	{ 8, "echo-request" }, { 9, "router-advertisement" }, { 10, "router-solicitation" }, { 11, "time-exceeded" },
-	{ 12, "parameter-problem" }, { 13, "timestamp-request" }, { 14, "timestamp-reply" }, { 15, "info-request" },
-	{ 16, "info-reply" }, { 17, "address-mask-request" }, { 18, "address-mask-reply" },
-};
-
-static const struct named_value icmpv6_types[] = {
-	{ 1, "destination-unreachable" }, { 2, "packet-too-big" }, { 3, "time-exceeded" }, { 4, "parameter-problem" },
-	{ 128, "echo-request" }, { 129, "echo-reply" }, { 130, "mld-listener-query" }, { 131, "mld-listener-report" },
-	{ 132, "mld-listener-done" }, { 133, "nd-router-solicit" }, { 134, "nd-router-advert" },
-	{ 135, "nd-neighbor-solicit" }, { 136, "nd-neighbor-advert" }, { 137, "nd-redirect" },
-	{ 138, "router-renumbering" }, { 141, "ind-neighbor-solicit" }, { 142, "ind-neighbor-advert" },
-	{ 143, "mld2-listener-report" },
-};
-
-static const struct named_value l4protos[] = {
-	{ 1, "icmp" }, { 2, "igmp" }, { 6, "tcp" }, { 17, "udp" }, { 41, "ipv6" }, { 47, "gre" }, { 50, "esp" },
-	{ 51, "ah" }, { 58, "ipv6-icmp" }, { 132, "sctp" }, { 136, "udplite" },
-};
-
-static const struct named_value ct_states[] = {
-	{ RS_CT_INVALID, "invalid" }, { RS_CT_ESTABLISHED, "established" }, { RS_CT_RELATED, "related" },
-	{ RS_CT_NEW, "new" }, { RS_CT_UNTRACKED, "untracked" },
-};
-
-static void put_named(struct sbuf *sb, const struct named_value *table, size_t n, uint32_t v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (table[i].value == v) {
-			sbuf_puts(sb, table[i].name);
-			return;
-		}
-	sbuf_addf(sb, "%u", v);
-}
-
-static const char *selector_text(enum rs_selector sel)
-{
-	switch (sel) {
-	case RS_SEL_CT_STATE:
-		return "ct state";
-	case RS_SEL_IIF:
-		return "iif";
-	case RS_SEL_IIFNAME:
-		return "iifname";
-	case RS_SEL_NFPROTO:
-		return "meta nfproto";
-	case RS_SEL_L4PROTO:
-		return "meta l4proto";
-	case RS_SEL_IP_SADDR:
-		return "ip saddr";
-	case RS_SEL_IP6_SADDR:
-		return "ip6 saddr";
-	case RS_SEL_ICMP_TYPE:
-		return "icmp type";
-	case RS_SEL_ICMPV6_TYPE:
-		return "icmpv6 type";
-	case RS_SEL_IP6_HOPLIMIT:
-		return "ip6 hoplimit";
-	case RS_SEL_TH_DPORT:
-		return "th dport";
-	case RS_SEL_L4PROTO_DPORT:
-		return "meta l4proto . th dport";
-	}
-	return "?";
-}
-
-static void put_value(struct sbuf *sb, enum rs_selector sel, const struct rs_value *v)
-{
-	switch (sel) {
-	case RS_SEL_IIF:
-	case RS_SEL_IIFNAME:
-		sbuf_addf(sb, "\"%s\"", v->str);
-		break;
-	case RS_SEL_NFPROTO:
-		sbuf_puts(sb, v->num == 2 ? "ipv4" : v->num == 10 ? "ipv6" : "?");
-		break;
-	case RS_SEL_L4PROTO:
-		put_named(sb, l4protos, ARRAY_SIZE(l4protos), v->num);
-		break;
-	case RS_SEL_ICMP_TYPE:
-		put_named(sb, icmp_types, ARRAY_SIZE(icmp_types), v->num);
-		break;
-	case RS_SEL_ICMPV6_TYPE:
-		put_named(sb, icmpv6_types, ARRAY_SIZE(icmpv6_types), v->num);
-		break;
-	case RS_SEL_CT_STATE: {
-		bool first = true;
-
-		for (size_t i = 0; i < ARRAY_SIZE(ct_states); i++)
-			if (v->num & ct_states[i].value) {
-				sbuf_addf(sb, "%s%s", first ? "" : ",", ct_states[i].name);
-				first = false;
-			}
-		break;
-	}
-	default:
-		sbuf_addf(sb, "%u", v->num);
-		break;
-	}
-}
 
 static void put_match(struct sbuf *sb, const struct rs_match *m)
 {
-	sbuf_puts(sb, selector_text(m->sel));
+	selector_put_name(m, sb);
 	switch (m->op) {
 	case RS_OP_SET:
 		sbuf_addf(sb, " @%s", m->set);
@@ -124,51 +17,37 @@ static void put_match(struct sbuf *sb, const struct rs_match *m)
 		sbuf_addf(sb, " vmap @%s", m->set);
 		return;
 	case RS_OP_NEQ:
+		if (m->mask)
+			sbuf_addf(sb, " & 0x%x", m->mask);
 		sbuf_puts(sb, " !=");
 		break;
 	case RS_OP_EQ:
+		if (m->mask)
+			sbuf_addf(sb, " & 0x%x ==", m->mask);
+		break;
 	case RS_OP_FLAGS:
 		break;
 	}
 	sbuf_putc(sb, ' ');
 	if (m->nvals == 1) {
-		put_value(sb, m->sel, &m->vals[0]);
+		selector_put_value(m, &m->vals[0], sb);
 		return;
 	}
 	sbuf_puts(sb, "{ ");
 	for (size_t i = 0; i < m->nvals; i++) {
 		if (i)
 			sbuf_puts(sb, ", ");
-		put_value(sb, m->sel, &m->vals[i]);
+		selector_put_value(m, &m->vals[i], sb);
 	}
 	sbuf_puts(sb, " }");
 }
 
 static void put_verdict(struct sbuf *sb, const struct rs_verdict *v)
 {
-	switch (v->code) {
-	case RS_ACCEPT:
-		sbuf_puts(sb, "accept");
-		break;
-	case RS_DROP:
-		sbuf_puts(sb, "drop");
-		break;
-	case RS_JUMP:
-		sbuf_addf(sb, "jump %s", v->chain);
-		break;
-	case RS_GOTO:
-		sbuf_addf(sb, "goto %s", v->chain);
-		break;
-	case RS_RETURN:
-		sbuf_puts(sb, "return");
-		break;
-	case RS_CONTINUE:
-		sbuf_puts(sb, "continue");
-		break;
-	}
+	sbuf_puts(sb, rs_verdict_name(v->code));
+	if (v->code == RS_JUMP || v->code == RS_GOTO)
+		sbuf_addf(sb, " %s", v->chain);
 }
-
-static const char *const rate_units[] = { "second", "minute", "hour", "day" };
 
 void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 {
@@ -195,7 +74,7 @@ void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 			break;
 		case RS_STMT_LIMIT:
 			sbuf_addf(sb, "limit rate %llu/%s", (unsigned long long)st->u.limit.rate,
-				    rate_units[st->u.limit.unit]);
+				    rs_rate_unit_name(st->u.limit.unit));
 			if (st->u.limit.burst != 5)
 				sbuf_addf(sb, " burst %u packets", st->u.limit.burst);
 			break;
@@ -208,8 +87,7 @@ void emit_nft_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 			put_verdict(sb, &st->u.verdict);
 			break;
 		case RS_STMT_REJECT:
-			sbuf_puts(sb, st->u.reject == RS_REJECT_TCP_RESET ? "reject with tcp reset"
-									: "reject with icmpx admin-prohibited");
+			sbuf_addf(sb, "reject with %s", rs_reject_name(st->u.reject));
 			break;
 		}
 	}
@@ -248,7 +126,7 @@ static void put_key(struct sbuf *sb, enum rs_keytype type, const uint8_t *first,
 	case RS_KEY_PROTO_PORT: {
 		unsigned lo = (unsigned)first[1] << 8 | first[2], hi = (unsigned)last[1] << 8 | last[2];
 
-		put_named(sb, l4protos, ARRAY_SIZE(l4protos), first[0]);
+		selector_put_l4proto(first[0], sb);
 		if (lo == hi)
 			sbuf_addf(sb, " . %u", lo);
 		else
@@ -269,22 +147,9 @@ void emit_nft_elem(const struct rs_set *s, size_t i, struct sbuf *sb)
 	}
 }
 
-static const char *key_type_text(enum rs_keytype t)
-{
-	switch (t) {
-	case RS_KEY_IPV4:
-		return "ipv4_addr";
-	case RS_KEY_IPV6:
-		return "ipv6_addr";
-	case RS_KEY_PROTO_PORT:
-		return "inet_proto . inet_service";
-	}
-	return "?";
-}
-
 void emit_nft_set_header(const struct rs_set *s, const char *indent, struct sbuf *sb)
 {
-	sbuf_addf(sb, "%stype %s%s\n", indent, key_type_text(s->key), s->vmap ? " : verdict" : "");
+	sbuf_addf(sb, "%stype %s%s\n", indent, set_key_of(s->key)->name, s->vmap ? " : verdict" : "");
 	if (s->interval)
 		sbuf_addf(sb, "%sflags interval\n", indent);
 	if (s->comment)
@@ -355,6 +220,8 @@ void emit_nft_table(const struct rs_table *t, unsigned flags, FILE *out)
 	bool first = true;
 
 	sbuf_addf(&sb, "table inet %s {\n", t->name);
+	if (t->dormant)
+		sbuf_puts(&sb, "\tflags dormant\n");
 	if (t->comment)
 		sbuf_addf(&sb, "\tcomment \"%s\"\n", t->comment);
 	for (size_t i = 0; i < t->nsets; i++) {

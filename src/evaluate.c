@@ -1,7 +1,9 @@
+#include <linux/netfilter.h>
 #include <string.h>
 
 #include "tlswall/evaluate.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/selector.h"
 
 /* nftables limits chain jumps to 16 levels; deeper means a loop in a foreign table */
 #define MAX_DEPTH 16
@@ -23,53 +25,84 @@ static bool name_matches(const char *pattern, const char *name)
 	return strcmp(pattern, name) == 0;
 }
 
+/* What the first packet of a new connection carries where sel reads: 1 with the value in *v, 0 when it cannot
+ * carry it (the kernel's load fails, and the match does not hold), -1 when tlswall cannot know. */
+static int field(const struct selector *sel, const struct packet *p, uint32_t *v)
+{
+	switch (sel->sim) {
+	case SIM_CT_STATE:
+		*v = RS_CT_NEW;
+		return 1;
+	case SIM_NFPROTO:
+		*v = p->family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+		return 1;
+	case SIM_L4PROTO:
+		*v = p->l4proto;
+		return 1;
+	case SIM_DPORT:
+		*v = p->dport;
+		return 1;
+	case SIM_ABSENT:
+		return 0; /* the packets asked about are TCP and UDP connection attempts */
+	default:
+		return -1;
+	}
+}
+
+/* The key the packet looks up in a set or map keyed by sel; false when it has none that tlswall knows. */
+static bool key_of(const struct selector *sel, const struct packet *p, uint8_t key[16])
+{
+	switch (sel->sim) {
+	case SIM_PROTO_PORT:
+		key[0] = p->l4proto;
+		key[1] = (uint8_t)(p->dport >> 8);
+		key[2] = (uint8_t)p->dport;
+		return true;
+	case SIM_SADDR:
+		memcpy(key, p->saddr, 16);
+		return !p->any_source;
+	default:
+		return false;
+	}
+}
+
 /* 1 match, 0 no match, -1 cannot tell */
 static int match(const struct rs_table *t, const struct rs_match *m, const struct packet *p)
 {
+	const struct selector *sel = selector_of(m->sel);
+	const struct rs_set *s;
+	uint8_t key[16];
 	bool any = false;
+	uint32_t v;
+	int known;
 
-	switch (m->sel) {
-	case RS_SEL_CT_STATE:
-		return (m->vals[0].num & RS_CT_NEW) != 0;
-	case RS_SEL_IIF:
-	case RS_SEL_IIFNAME:
+	if (sel->nfproto && sel->nfproto != (p->family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6))
+		return 0; /* "ip saddr" does not hold for an IPv6 packet */
+	if (m->op == RS_OP_VMAP)
+		return 1; /* the map itself decides, in run_rule */
+	if (m->op == RS_OP_SET) {
+		s = m->set ? rs_table_find_set(t, m->set) : NULL;
+		if (!s || s->foreign || s->vmap || !key_of(sel, p, key))
+			return -1;
+		return rs_set_lookup(s, key) >= 0;
+	}
+	if (sel->sim == SIM_IFACE) {
 		if (!p->iifname[0])
 			return -1;
 		for (size_t i = 0; i < m->nvals; i++)
 			any |= name_matches(m->vals[i].str, p->iifname);
 		return m->op == RS_OP_NEQ ? !any : any;
-	case RS_SEL_NFPROTO:
-		for (size_t i = 0; i < m->nvals; i++)
-			any |= m->vals[i].num == (p->family == 4 ? 2u : 10u);
-		return m->op == RS_OP_NEQ ? !any : any;
-	case RS_SEL_L4PROTO:
-		for (size_t i = 0; i < m->nvals; i++)
-			any |= m->vals[i].num == p->l4proto;
-		return m->op == RS_OP_NEQ ? !any : any;
-	case RS_SEL_IP_SADDR:
-	case RS_SEL_IP6_SADDR: {
-		const struct rs_set *s = m->set ? rs_table_find_set(t, m->set) : NULL;
-
-		if ((m->sel == RS_SEL_IP_SADDR) != (p->family == 4))
-			return 0;
-		if (p->any_source)
-			return -1;
-		if (!s || s->foreign || m->op != RS_OP_SET)
-			return -1;
-		return rs_set_lookup(s, p->saddr) >= 0;
 	}
-	case RS_SEL_ICMP_TYPE:
-	case RS_SEL_ICMPV6_TYPE:
-	case RS_SEL_IP6_HOPLIMIT:
-		return 0; /* the packets asked about are TCP and UDP connection attempts */
-	case RS_SEL_TH_DPORT:
-		for (size_t i = 0; i < m->nvals; i++)
-			any |= m->vals[i].num == p->dport;
-		return m->op == RS_OP_NEQ ? !any : any;
-	case RS_SEL_L4PROTO_DPORT:
-		return 1; /* the verdict map itself decides, below */
-	}
-	return -1;
+	known = field(sel, p, &v);
+	if (known <= 0)
+		return known;
+	if (m->op == RS_OP_FLAGS)
+		return (v & m->vals[0].num) != 0;
+	if (m->mask)
+		v &= m->mask;
+	for (size_t i = 0; i < m->nvals; i++)
+		any |= m->vals[i].num == v;
+	return m->op == RS_OP_NEQ ? !any : any;
 }
 
 static enum outcome run_chain(const struct rs_table *t, const struct rs_chain *c, const struct packet *p,
@@ -111,11 +144,11 @@ static enum outcome run_rule(const struct rs_table *t, const struct rs_rule *r, 
 			unsure |= m < 0;
 			if (st->u.match.op == RS_OP_VMAP) {
 				const struct rs_set *map = rs_table_find_set(t, st->u.match.set);
-				uint8_t key[3] = { p->l4proto, (uint8_t)(p->dport >> 8), (uint8_t)p->dport };
+				uint8_t key[16];
 				long idx;
 				bool went;
 
-				if (!map || map->foreign || !map->vmap)
+				if (!map || map->foreign || !map->vmap || !key_of(selector_of(st->u.match.sel), p, key))
 					return OUT_UNKNOWN;
 				idx = rs_set_lookup(map, key);
 				if (idx < 0)
@@ -163,8 +196,12 @@ static enum outcome run_rule(const struct rs_table *t, const struct rs_rule *r, 
 		}
 		case RS_STMT_REJECT:
 			return unsure ? OUT_UNKNOWN : OUT_DROP;
+		case RS_STMT_LIMIT:
+			/* over its rate the rule stops here, under it the rule goes on: either may be true now */
+			unsure = true;
+			break;
 		default:
-			break; /* counter, limit, log: the packet goes on */
+			break; /* counter, log: the packet goes on */
 		}
 	}
 	return OUT_CONTINUE;

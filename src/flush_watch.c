@@ -2,18 +2,15 @@
  * flushes the ruleset or deletes the table, directly or through the files they load and include. */
 #include <ctype.h>
 #include <dirent.h>
-#include <errno.h>
 #include <glob.h>
-#include <linux/netfilter.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tlswall/diag.h"
 #include "tlswall/flush_watch.h"
-#include "tlswall/nl.h"
-#include "tlswall/nl_decode.h"
 #include "tlswall/util.h"
 
 /* nft refuses deeper includes; it also stops include loops */
@@ -878,6 +875,13 @@ static int cmp_base(const void *a, const void *b)
 	return strcmp(base_name(*(char *const *)a), base_name(*(char *const *)b));
 }
 
+/* qsort with an empty list may be handed NULL, which it must not be */
+static void names_sort(char **v, size_t n, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp);
+}
+
 /* The entries of dir whose names end in suffix (any name when NULL), sorted, as full paths or bare names. */
 static void dir_list(const char *dir, const char *suffix, bool full, struct names *out)
 {
@@ -898,7 +902,7 @@ static void dir_list(const char *dir, const char *suffix, bool full, struct name
 		free(path);
 	}
 	closedir(d);
-	qsort(out->v + first, out->n - first, sizeof(*out->v), cmp_str);
+	names_sort(out->v + first, out->n - first, cmp_str);
 }
 
 /* Units something pulls in: links in the .wants and .requires directories. */
@@ -913,7 +917,7 @@ static void enabled_units(struct names *out)
 			dir_list(deps.v[k], ".service", false, out);
 		names_release(&deps);
 	}
-	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	names_sort(out->v, out->n, cmp_str);
 }
 
 /* The unit's file (the first in precedence order; a template's for an instance) and its drop-ins, in the order
@@ -968,7 +972,7 @@ static bool unit_files(const char *name, struct names *files)
 		names_release(&here);
 		free(dir);
 	}
-	qsort(dropins.v, dropins.n, sizeof(*dropins.v), cmp_base);
+	names_sort(dropins.v, dropins.n, cmp_base);
 	for (size_t i = 0; i < dropins.n; i++)
 		names_add(files, dropins.v[i]);
 	names_release(&dropins);
@@ -1037,11 +1041,13 @@ static void when_text(unsigned when, struct sbuf *sb)
 		sbuf_addf(sb, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
 }
 
-static void finding_print(const struct flush_finding *f, const char *table, FILE *out)
+/* "\"flush ruleset\" deletes table inet tlswall whenever nftables.service starts, restarts or reloads (loaded by
+ * FILE:LINE)" */
+static char *finding_message(const struct flush_finding *f, const char *table)
 {
 	struct sbuf sb = { 0 };
 
-	sbuf_addf(&sb, "%s:%u: warning: \"%s\" %s table inet %s whenever %s", f->file, f->line, f->statement,
+	sbuf_addf(&sb, "\"%s\" %s table inet %s whenever %s", f->statement,
 		  strncmp(f->statement, "flush table", 11) == 0 ? "empties" : "deletes", table, f->who);
 	if (f->when) {
 		sbuf_putc(&sb, ' ');
@@ -1050,11 +1056,10 @@ static void finding_print(const struct flush_finding *f, const char *table, FILE
 	if (f->loaded_at)
 		sbuf_addf(&sb, " (loaded by %s%s%s)", f->loaded_at, f->included_at ? ", included at " : "",
 			  f->included_at ? f->included_at : "");
-	fprintf(out, "%s\n", sb.buf);
-	sbuf_release(&sb);
+	return sbuf_detach(&sb);
 }
 
-size_t flush_watch_warn(const char *table, FILE *out)
+size_t flush_watch_report(const char *table, struct diag_list *diags)
 {
 	struct flush_findings f;
 	bool nftables = false, others = false;
@@ -1062,54 +1067,26 @@ size_t flush_watch_warn(const char *table, FILE *out)
 
 	flush_watch_scan(table, &f);
 	for (size_t i = 0; i < f.n; i++) {
-		finding_print(&f.v[i], table, out);
+		char *msg = finding_message(&f.v[i], table);
+
+		diag_warning(diags, f.v[i].file, f.v[i].line, "%s", msg);
+		free(msg);
 		if (strcmp(f.v[i].who, "nftables.service") == 0)
 			nftables = true;
 		else
 			others = true;
 	}
 	if (nftables && f.reapply_enabled)
-		fprintf(out, "tlswall: note: tlswall-reapply.service is enabled: it applies the policy again after "
-			     "nftables.service starts, restarts or reloads\n");
+		diag_note(diags, NULL, 0, "tlswall-reapply.service is enabled: it applies the policy again after "
+					  "nftables.service starts, restarts or reloads");
 	else if (nftables)
-		fprintf(out, "tlswall: note: \"systemctl enable tlswall\" orders tlswall after nftables.service at boot and "
-			     "enables tlswall-reapply.service, which applies the policy again after nftables.service "
-			     "starts, restarts or reloads\n");
+		diag_note(diags, NULL, 0, "\"systemctl enable tlswall\" orders tlswall after nftables.service at boot and "
+					  "enables tlswall-reapply.service, which applies the policy again after "
+					  "nftables.service starts, restarts or reloads");
 	if (others)
-		fprintf(out, "tlswall: note: after such a flush, \"systemctl reload tlswall\" or \"tlswall apply\" puts "
-			     "the table back\n");
+		diag_note(diags, NULL, 0, "after such a flush, \"systemctl reload tlswall\" or \"tlswall apply\" puts the "
+					  "table back");
 	n = f.n;
 	flush_findings_release(&f);
 	return n;
-}
-
-int flush_watch_live_table(const char *table, bool expected, FILE *out)
-{
-	struct nl *nl = NULL;
-	struct nl_table_name *tables = NULL;
-	size_t n = 0;
-	int ret = nl_open(&nl);
-
-	if (!ret)
-		ret = nl_list_tables(nl, &tables, &n);
-	if (ret) {
-		fprintf(out, "live table: unknown: cannot read the ruleset: %s\n", strerror(-ret));
-		goto out;
-	}
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = tables[i].family == NFPROTO_INET && strcmp(tables[i].name, table) == 0;
-	if (ret) {
-		fprintf(out, "live table: table inet %s is in the kernel\n", table);
-	} else if (!expected) {
-		fprintf(out, "live table: none: table inet %s is not in the kernel (nothing has been applied)\n", table);
-	} else {
-		fprintf(out, "live table: MISSING: table inet %s is not in the kernel, so tlswall filters nothing; "
-			     "\"tlswall apply\" puts it back\n",
-			table);
-		flush_watch_warn(table, out);
-	}
-out:
-	free(tables);
-	nl_close(nl);
-	return ret;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tlswall/compile.h"
+#include "tlswall/diag.h"
 #include "tlswall/evaluate.h"
 #include "tlswall/guard.h"
 #include "tlswall/nl.h"
@@ -114,8 +115,10 @@ static void established(struct conn **v, size_t *n, size_t *cap, struct nl_socke
 		struct nl_socket *s = NULL, *more;
 		size_t ns = 0;
 
-		if (nl_sockets(f ? AF_INET6 : AF_INET, IPPROTO_TCP, 1u << TCP_LISTEN, &s, &ns) != 0)
+		if (nl_sockets(f ? AF_INET6 : AF_INET, IPPROTO_TCP, 1u << TCP_LISTEN, &s, &ns) != 0 || ns == 0) {
+			free(s);
 			continue;
+		}
 		more = x_reallocarray(*listen, *nlisten + ns, sizeof(**listen));
 		memcpy(more + *nlisten, s, ns * sizeof(*s));
 		*listen = more;
@@ -198,7 +201,7 @@ static void explain(const struct rs_table *planned, const struct conn *c, const 
 			 owner->name, owner->src_file ? owner->src_file : "policy", owner->src_line, c->p.dport, proto);
 }
 
-int guard_lockout(const struct rs_table *planned, const struct rs_table *live, bool force)
+int guard_lockout(const struct rs_table *planned, const struct rs_table *live, bool force, struct diag_list *diags)
 {
 	const struct rs_chain *pin = input_of(planned), *lin = input_of(live);
 	struct conn *conns = NULL, ssh;
@@ -224,17 +227,20 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, b
 			continue;
 		addr_text(&c->p, addr, sizeof(addr));
 		explain(planned, c, &why, reason, sizeof(reason));
-		fprintf(stderr, "tlswall: %s: the new policy would drop new connections from %s to port %u/tcp, %s: %s\n",
-			force ? "warning" : "refusing", addr, c->p.dport,
-			c->ssh_session ? "which this SSH session uses (SSH_CONNECTION)" :
-					 "where a connection from there is established now",
-			reason);
+		(force ? diag_warning : diag_error)(diags, NULL, 0,
+						    "%sthe new policy would drop new connections from %s to port %u/tcp, "
+						    "%s: %s",
+						    force ? "" : "refusing: ", addr, c->p.dport,
+						    c->ssh_session ? "which this SSH session uses (SSH_CONNECTION)" :
+								     "where a connection from there is established now",
+						    reason);
 		cut++;
 	}
 	if (cut && !force)
-		fprintf(stderr, "tlswall: the connection%s would survive only until %s conntrack entr%s expire%s, and "
-				"could not be made again; fix the policy, or apply with --force\n",
-			cut == 1 ? "" : "s", cut == 1 ? "its" : "their", cut == 1 ? "y" : "ies", cut == 1 ? "s" : "");
+		diag_note(diags, NULL, 0,
+			  "the connection%s would survive only until %s conntrack entr%s expire%s, and could not be made "
+			  "again; fix the policy, or apply with --force",
+			  cut == 1 ? "" : "s", cut == 1 ? "its" : "their", cut == 1 ? "y" : "ies", cut == 1 ? "s" : "");
 	/* listening services nothing lets in: worth a warning, not a refusal */
 	for (size_t i = 0; i < nlisten; i++) {
 		int family = listen[i].family == AF_INET ? 4 : 6;
@@ -246,12 +252,23 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, b
 		if (seen || loopback(family, listen[i].local) || owner_of(planned, 6, listen[i].lport))
 			continue;
 		inet_ntop(listen[i].family, listen[i].local, addr, sizeof(addr));
-		fprintf(stderr, "tlswall: warning: something listens on %s port %u/tcp, but the policy opens no way in\n",
-			addr, listen[i].lport);
+		diag_warning(diags, NULL, 0, "something listens on %s port %u/tcp, but the policy opens no way in", addr,
+			     listen[i].lport);
 	}
 	free(listen);
 	free(conns);
 	return cut && !force ? 1 : 0;
+}
+
+/* Whether port ("443/tcp") is an entry of the ", "-separated list (not merely inside one, as in "8443/tcp"). */
+static bool listed(const struct sbuf *list, const char *port)
+{
+	size_t n = strlen(port);
+
+	for (const char *p = list->buf; p && (p = strstr(p, port)); p += n)
+		if ((p == list->buf || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
 }
 
 static const char *family_name(uint8_t f)
@@ -282,16 +299,18 @@ static size_t probes(const struct rs_table *planned, struct packet **out)
 	return n;
 }
 
-int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
+int guard_coexistence(const struct rs_table *planned, struct diag_list *diags)
 {
 	struct nl_table_name *tables = NULL;
+	struct nl *nl = NULL;
 	struct packet *probe = NULL;
 	size_t ntables = 0, nprobe = probes(planned, &probe);
 	int problems = 0;
 	bool accepting = false;
 	struct sbuf accept_chains = { 0 };
 
-	if (nl_list_tables(nl, &tables, &ntables) != 0) {
+	if (nl_open(&nl) != 0 || nl_list_tables(nl, &tables, &ntables) != 0) {
+		nl_close(nl);
 		free(probe);
 		return 0;
 	}
@@ -304,7 +323,9 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
 			continue;
 		if (fam == FAMILY_INET && strcmp(tables[i].name, planned->name) == 0)
 			continue;
-		if (nl_read_table_family(nl, fam, tables[i].name, &t, &genid) != 0 || !t)
+		/* the base chains and their rules, not the contents of named sets: reading a large set of another tool
+		 * would take seconds, for a lookup whose answer is "unknown" anyway (the sources probed are any) */
+		if (nl_read_table_family(nl, fam, tables[i].name, false, &t, &genid) != 0 || !t)
 			continue;
 		for (size_t c = 0; c < t->nchains; c++) {
 			const struct rs_chain *ch = t->chains[c];
@@ -325,26 +346,26 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
 					continue;
 				into = v == EVAL_DROP ? &drops : &maybe;
 				snprintf(port, sizeof(port), "%u/%s", probe[k].dport, probe[k].l4proto == 6 ? "tcp" : "udp");
-				if (!into->buf || !strstr(into->buf, port))
+				if (!listed(into, port))
 					sbuf_addf(into, "%s%s", into->len ? ", " : "", port);
 			}
 			if (drops.len) {
-				fprintf(out,
-					"tlswall: warning: table %s %s, chain %s (input hook, priority %d, policy %s) drops new "
-					"%sconnections to %s that tlswall allows: in nftables a packet must be accepted by every "
-					"base chain on the hook, so those ports stay closed\n",
-					family_name(fam), tables[i].name, ch->name, ch->priority,
-					ch->policy == RS_DROP ? "drop" : "accept",
-					fam == FAMILY_IPV4 ? "IPv4 " : fam == FAMILY_IPV6 ? "IPv6 " : "", drops.buf);
+				diag_warning(diags, NULL, 0,
+					     "table %s %s, chain %s (input hook, priority %d, policy %s) drops new %sconnections "
+					     "to %s that tlswall allows: in nftables a packet must be accepted by every base "
+					     "chain on the hook, so those ports stay closed",
+					     family_name(fam), tables[i].name, ch->name, ch->priority,
+					     rs_verdict_name(ch->policy),
+					     fam == FAMILY_IPV4 ? "IPv4 " : fam == FAMILY_IPV6 ? "IPv6 " : "", drops.buf);
 				problems++;
 			}
 			if (maybe.len) {
-				fprintf(out,
-					"tlswall: warning: table %s %s, chain %s (input hook, priority %d, policy %s) may drop "
-					"new connections to %s that tlswall allows (it depends on rules or sources tlswall cannot "
-					"judge)\n",
-					family_name(fam), tables[i].name, ch->name, ch->priority,
-					ch->policy == RS_DROP ? "drop" : "accept", maybe.buf);
+				diag_warning(diags, NULL, 0,
+					     "table %s %s, chain %s (input hook, priority %d, policy %s) may drop new "
+					     "connections to %s that tlswall allows (it depends on rules or sources tlswall "
+					     "cannot judge)",
+					     family_name(fam), tables[i].name, ch->name, ch->priority,
+					     rs_verdict_name(ch->policy), maybe.buf);
 				problems++;
 			}
 			if (ch->policy == RS_ACCEPT || !drops.len) {
@@ -358,12 +379,13 @@ int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out)
 		rs_table_free(t);
 	}
 	if (accepting)
-		fprintf(out,
-			"tlswall: note: other tables also filter input (%s); what they accept does not undo what tlswall "
-			"drops: its drop is final\n",
-			accept_chains.buf);
+		diag_note(diags, NULL, 0,
+			  "other tables also filter input (%s); what they accept does not undo what tlswall drops: its drop "
+			  "is final",
+			  accept_chains.buf);
 	sbuf_release(&accept_chains);
 	free(tables);
 	free(probe);
+	nl_close(nl);
 	return problems;
 }

@@ -23,6 +23,8 @@ static const struct verb {
 	{ "confirm", confirm_main, "", "keep a change applied with --confirm (it becomes last-known-good)" },
 	{ "rollback", rollback_main, "", "restore the ruleset from before the last apply, now" },
 	{ "status", status_main, "", "say whether a confirmation is pending, and how long is left" },
+	{ "audit", audit_main, "[--json] [--no-probe] [--timeout SECONDS] [--expiry DAYS] [--name NAME]",
+	  "list listening sockets against the policy and prove the allowed ones speak TLS (exit 4: findings)" },
 	/* internal: the detached timer apply --confirm starts */
 	{ "rollback-timer", rollback_timer_main, "TOKEN SECONDS", NULL },
 	{ "services", services_main, "[SERVICE...]", "print the service catalogue, or the entries named" },
@@ -54,7 +56,7 @@ void usage_print(FILE *out)
 		"  -h, --help       show this help\n"
 		"  -V, --version    print the version\n"
 		"\n"
-		"Exit status: 0 success, 1 error, 2 changes found (diff), 3 refused for safety.\n"
+		"Exit status: 0 success, 1 error, 2 changes found (diff), 3 refused for safety, 4 findings (audit).\n"
 		"See tlswall(8) and tlswall.conf(5).\n",
 		DEFAULT_POLICY_PATH, TLSWALL_STATEDIR);
 }

@@ -99,19 +99,6 @@ int nl_open(struct nl **out)
 	return 0;
 }
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71 /* Linux 5.14; older headers lack the name */
-#endif
-
-int nl_netns_cookie(struct nl *nl, uint64_t *cookie)
-{
-	socklen_t len = sizeof(*cookie);
-
-	if (getsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) != 0)
-		return -errno;
-	return 0;
-}
-
 void nl_close(struct nl *nl)
 {
 	if (!nl)
@@ -129,7 +116,7 @@ static int receive(struct nl *nl, uint32_t seq, mnl_cb_t cb, void *data)
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, RECV_CHUNK);
 		const struct nlmsghdr *nlh;
-		size_t len;
+		int left;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -137,9 +124,8 @@ static int receive(struct nl *nl, uint32_t seq, mnl_cb_t cb, void *data)
 			ret = -errno;
 			break;
 		}
-		len = (size_t)n;
-		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)len);
-		     nlh = mnl_nlmsg_next(nlh, (int *)&len))
+		left = (int)n;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
 			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 				intr = 1;
 		ret = mnl_cb_run(buf, (size_t)n, seq, nl->portid, cb, data);

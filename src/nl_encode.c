@@ -12,39 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nft_abi.h"
 #include "tlswall/nl.h"
 #include "tlswall/diff.h"
 #include "tlswall/nl_encode.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/selector.h"
+#include "tlswall/test_hooks.h"
 #include "tlswall/util.h"
-
-/* nft's datatype numbers (datatype.h), which the kernel stores as a set's key type and nft reads back to print. */
-#define TYPE_IPADDR 7
-#define TYPE_IP6ADDR 8
-#define TYPE_INET_PROTOCOL 12
-#define TYPE_INET_SERVICE 13
-#define TYPE_ICMP_TYPE 14
-#define TYPE_ICMP6_TYPE 29
-#define TYPE_IFNAME 41
-#define TYPE_BITS 6 /* a concatenation's type is its members' types, TYPE_BITS apart */
-
-/* nft's set user data: byte order (byteorder.h) and "typeof" descriptions (expression.h, proto.h), so a set made
- * here prints in `nft list` exactly as one nft made itself. */
-#define BYTEORDER_HOST_ENDIAN 1
-#define BYTEORDER_BIG_ENDIAN 2
-#define EXPR_PAYLOAD 7
-#define EXPR_META 9
-#define EXPR_CONCAT 13
-#define PROTO_DESC_ICMP 4
-#define PROTO_DESC_ICMPV6 14
-#define ICMP_TYPE_FIELD 1
 
 /* Elements per NEWSETELEM message before libnftnl splits; small enough that a million-entry set is never held as
  * libnftnl objects all at once. */
 #define ELEMS_PER_CHUNK 2048
 
 struct encoder {
-	size_t fault_at;
+	size_t fault_at; /* the test build's fault injection (0: none) */
 	uint16_t elem_msg; /* NFT_MSG_NEWSETELEM, or NFT_MSG_DELSETELEM while a delta removes elements */
 	struct nl_batch *b;
 	struct nl_origins *origins;
@@ -126,25 +108,18 @@ static void rule_udata(struct nftnl_rule *r, const char *comment)
 
 	if (comment)
 		nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
-	nftnl_udata_put_strz(u, NL_UDATA_RULE_OWNER, NL_OWNER_MARK);
+	nftnl_udata_put_strz(u, UDATA_RULE_OWNER, OWNER_MARK);
 	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
 	nftnl_udata_buf_free(u);
 }
 
-/* What an anonymous set's keys are, for its "typeof" user data. */
-enum anon_kind {
-	ANON_IFNAME,
-	ANON_L4PROTO,
-	ANON_ICMP,
-	ANON_ICMPV6,
-};
-
-static void set_udata(struct nftnl_set *s, const struct rs_set *named, enum anon_kind anon, bool interval)
+/* A named set's user data: its keys' byte order and, for the services map, nft's "typeof" description. */
+static void named_set_udata(struct nftnl_set *s, const struct rs_set *named)
 {
 	struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 	struct nftnl_udata *typeof_nest, *data_nest;
 
-	if (named && named->vmap) {
+	if (named->vmap) {
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0);
 		typeof_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
@@ -153,42 +128,54 @@ static void set_udata(struct nftnl_set *s, const struct rs_set *named, enum anon
 		nftnl_udata_nest_end(u, data_nest);
 		nftnl_udata_nest_end(u, typeof_nest);
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
-	} else if (named) {
-		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, BYTEORDER_BIG_ENDIAN);
 	} else {
-		bool meta = anon == ANON_IFNAME || anon == ANON_L4PROTO;
-
-		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, meta ? BYTEORDER_HOST_ENDIAN : BYTEORDER_BIG_ENDIAN);
-		if (interval)
-			nftnl_udata_put_u32(u, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
-		typeof_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
-		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, meta ? EXPR_META : EXPR_PAYLOAD);
-		data_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
-		if (meta) {
-			nftnl_udata_put_u32(u, 0, anon == ANON_IFNAME ? NFT_META_IIFNAME : NFT_META_L4PROTO);
-		} else {
-			nftnl_udata_put_u32(u, 0, anon == ANON_ICMP ? PROTO_DESC_ICMP : PROTO_DESC_ICMPV6);
-			nftnl_udata_put_u32(u, 1, ICMP_TYPE_FIELD);
-		}
-		nftnl_udata_nest_end(u, data_nest);
-		nftnl_udata_nest_end(u, typeof_nest);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, BYTEORDER_BIG_ENDIAN);
 	}
+	if (named->comment)
+		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, named->comment);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+/* An anonymous set's user data: what its keys are ("typeof meta iifname", "typeof icmp type"), so nft prints its
+ * elements by name. */
+static void anon_set_udata(struct nftnl_set *s, const struct selector *sel, bool interval)
+{
+	struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+	struct nftnl_udata *typeof_nest, *data_nest;
+	bool meta = sel->source == SEL_META;
+
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER,
+			    sel->order == ORDER_HOST ? BYTEORDER_HOST_ENDIAN : BYTEORDER_BIG_ENDIAN);
+	if (interval)
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
+	typeof_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, meta ? EXPR_META : EXPR_PAYLOAD);
+	data_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
+	if (meta) {
+		nftnl_udata_put_u32(u, 0, sel->key);
+	} else {
+		nftnl_udata_put_u32(u, 0, sel->typeof_desc);
+		nftnl_udata_put_u32(u, 1, sel->typeof_field);
+	}
+	nftnl_udata_nest_end(u, data_nest);
+	nftnl_udata_nest_end(u, typeof_nest);
 	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
 	nftnl_udata_buf_free(u);
 }
 
 /* ---- messages ---- */
 
-/* The test hook: after message fault_at, a rule the kernel must refuse (its chain cannot exist), so tests can show
- * that a batch rejected part-way changes nothing. */
-static void done(struct encoder *e)
+#ifdef TLSWALL_TEST_HOOKS
+/* The test build's fault: after message fault_at, a rule the kernel must refuse (its chain cannot exist), so tests
+ * can show that a batch rejected part-way changes nothing. */
+static void inject_fault(struct encoder *e)
 {
 	struct nftnl_rule *r;
 	struct nftnl_expr *x;
 	struct nlmsghdr *nlh;
 	uint32_t seq;
 
-	nl_batch_msg_done(e->b);
 	if (!e->fault_at || nl_batch_messages(e->b) != e->fault_at || !e->t)
 		return;
 	r = x_nonnull(nftnl_rule_alloc());
@@ -202,6 +189,15 @@ static void done(struct encoder *e)
 	nl_batch_msg_done(e->b);
 	nftnl_rule_free(r);
 	origin(e->origins, seq, NULL, 0, "the test hook's faulty rule (TLSWALL_TEST_FAULT_AT)");
+}
+#endif
+
+static void done(struct encoder *e)
+{
+	nl_batch_msg_done(e->b);
+#ifdef TLSWALL_TEST_HOOKS
+	inject_fault(e);
+#endif
 }
 
 static uint32_t emit_table(struct encoder *e, const char *name, const char *comment, uint16_t type, uint16_t flags)
@@ -377,25 +373,6 @@ static void interval_range(struct interval_writer *w, const uint8_t *first, cons
 		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
 }
 
-static uint32_t verdict_code(enum rs_verdict_code code)
-{
-	switch (code) {
-	case RS_ACCEPT:
-		return NF_ACCEPT;
-	case RS_DROP:
-		return NF_DROP;
-	case RS_JUMP:
-		return (uint32_t)NFT_JUMP;
-	case RS_GOTO:
-		return (uint32_t)NFT_GOTO;
-	case RS_RETURN:
-		return (uint32_t)NFT_RETURN;
-	case RS_CONTINUE:
-		return (uint32_t)NFT_CONTINUE;
-	}
-	return NF_DROP;
-}
-
 /* A verdict map element: the kernel's concatenation keeps each field in its own 4-byte register. */
 static void add_map_elem(struct nftnl_set *chunk, const struct rs_set *rs, size_t i, bool with_verdict)
 {
@@ -409,7 +386,7 @@ static void add_map_elem(struct nftnl_set *chunk, const struct rs_set *rs, size_
 	if (rs->interval)
 		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end, sizeof(key_end));
 	if (with_verdict) {
-		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, verdict_code(rs->data[i].code));
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, nft_verdict(rs->data[i].code));
 		if (rs->data[i].chain)
 			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, rs->data[i].chain);
 	}
@@ -422,6 +399,7 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	struct nlmsghdr *nlh;
 	uint32_t seq, id = ++e->next_set_id;
 	size_t klen = rs_keylen(rs->key);
+	const struct set_key *key = set_key_of(rs->key);
 
 	x_grow(&e->ids, &e->capids, e->nids + 1, sizeof(*e->ids));
 	e->ids[e->nids].name = rs->name;
@@ -431,7 +409,9 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	nftnl_set_set_str(s, NFTNL_SET_NAME, rs->name);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	if (rs->key == RS_KEY_PROTO_PORT) {
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key->datatype);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key->kernel_len);
+	if (rs->vmap) {
 		uint32_t flags = NFT_SET_MAP;
 
 		if (rs->interval) {
@@ -441,27 +421,12 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 			nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, sizeof(field_len));
 		}
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_INET_PROTOCOL << TYPE_BITS | TYPE_INET_SERVICE);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 8);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 16);
 	} else {
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, rs->interval ? NFT_SET_INTERVAL : 0);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, rs->key == RS_KEY_IPV4 ? TYPE_IPADDR : TYPE_IP6ADDR);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)klen);
 	}
-	set_udata(s, rs, ANON_IFNAME, false);
-	if (rs->comment) {
-		/* nft keeps a set's comment among its other user data */
-		uint32_t len;
-		const void *old = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
-		struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-
-		nftnl_udata_buf_put(u, old, len);
-		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, rs->comment);
-		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-		nftnl_udata_buf_free(u);
-	}
+	named_set_udata(s, rs);
 	nlh = nl_batch_msg(e->b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, &seq);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	done(e);
@@ -496,8 +461,7 @@ struct rule_builder {
 	struct encoder *e;
 	struct nftnl_rule *r;
 	const struct rs_chain *chain;
-	unsigned nfproto; /* dependency already matched in this rule */
-	unsigned l4proto;
+	uint8_t nfproto, l4proto; /* dependencies already matched in this rule */
 };
 
 static struct nftnl_expr *expr(struct rule_builder *rb, const char *name)
@@ -506,14 +470,6 @@ static struct nftnl_expr *expr(struct rule_builder *rb, const char *name)
 
 	nftnl_rule_add_expr(rb->r, x);
 	return x;
-}
-
-static void meta_load(struct rule_builder *rb, uint32_t key)
-{
-	struct nftnl_expr *x = expr(rb, "meta");
-
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, NFT_REG_1);
 }
 
 static void cmp(struct rule_builder *rb, uint32_t op, const void *data, uint32_t len)
@@ -525,14 +481,16 @@ static void cmp(struct rule_builder *rb, uint32_t op, const void *data, uint32_t
 	nftnl_expr_set(x, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
-static void payload(struct rule_builder *rb, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg)
+static void bitwise(struct rule_builder *rb, const void *mask, uint32_t len)
 {
-	struct nftnl_expr *x = expr(rb, "payload");
+	static const uint8_t zero[16];
+	struct nftnl_expr *x = expr(rb, "bitwise");
 
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(x, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(x, NFTNL_EXPR_BITWISE_XOR, zero, len);
 }
 
 static void lookup(struct rule_builder *rb, const char *set, uint32_t id, bool vmap)
@@ -546,42 +504,112 @@ static void lookup(struct rule_builder *rb, const char *set, uint32_t id, bool v
 		nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
 }
 
-static void need_nfproto(struct rule_builder *rb, uint8_t nfproto)
+/* Loads what sel reads into register dreg. */
+static void load(struct rule_builder *rb, const struct selector *sel, const struct rs_match *m, uint32_t dreg)
 {
-	if (rb->nfproto == nfproto)
-		return;
-	meta_load(rb, NFT_META_NFPROTO);
-	cmp(rb, NFT_CMP_EQ, &nfproto, 1);
-	rb->nfproto = nfproto;
+	struct nftnl_expr *x;
+
+	switch (sel->source) {
+	case SEL_META:
+		x = expr(rb, "meta");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, sel->key);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, dreg);
+		break;
+	case SEL_CT:
+		x = expr(rb, "ct");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, sel->key);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, dreg);
+		break;
+	case SEL_PAYLOAD:
+	case SEL_RAW_PAYLOAD:
+		x = expr(rb, "payload");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, sel->base);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, sel->source == SEL_PAYLOAD ? sel->offset : m->offset / 8);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, sel->source == SEL_PAYLOAD ? sel->len : m->length / 8);
+		break;
+	case SEL_CONCAT:
+		break;
+	}
 }
 
-static void need_l4proto(struct rule_builder *rb, uint8_t proto)
+/* A dependency nft adds implicitly ("ip saddr" holds only for IPv4): one byte compared, once per rule. */
+static void need(struct rule_builder *rb, enum rs_selector id, uint8_t value, uint8_t *have)
 {
-	if (rb->l4proto == proto)
+	if (!value || *have == value)
 		return;
-	meta_load(rb, NFT_META_L4PROTO);
-	cmp(rb, NFT_CMP_EQ, &proto, 1);
-	rb->l4proto = proto;
+	load(rb, selector_of(id), NULL, NFT_REG_1);
+	cmp(rb, NFT_CMP_EQ, &value, 1);
+	*have = value;
 }
 
-/* An anonymous constant set, sent just before the rule that uses it, as nft does for "{ a, b }". */
-static uint32_t anon_set(struct rule_builder *rb, const struct rs_match *m, enum anon_kind kind, uint32_t keytype,
-			 uint32_t keylen, char **name)
+/* A number as the kernel holds it in a register of width bytes. */
+static void number_bytes(const struct selector *sel, uint32_t width, uint32_t num, uint8_t *out)
+{
+	memset(out, 0, width);
+	if (sel->order == ORDER_BIG) {
+		for (uint32_t i = 0; i < width && i < 4; i++)
+			out[width - 1 - i] = (uint8_t)(num >> (8 * i));
+	} else if (width == 1) {
+		out[0] = (uint8_t)num;
+	} else if (width == 2) {
+		uint16_t v = (uint16_t)num;
+
+		memcpy(out, &v, 2);
+	} else {
+		memcpy(out, &num, width < 4 ? width : 4);
+	}
+}
+
+/* The bytes compared for value v; 0 with rb->e->error set when it cannot be encoded. A name with a trailing '*'
+ * compares only its prefix (what "eth*" means to nft), unless whole is set (a set element holds the whole key). */
+static uint32_t value_bytes(struct rule_builder *rb, const struct selector *sel, const struct rs_match *m,
+			    const struct rs_value *v, bool whole, uint8_t out[RS_IFNAMSIZ])
+{
+	uint32_t width = selector_width(sel, m);
+	size_t n = strlen(v->str);
+	unsigned idx;
+
+	memset(out, 0, RS_IFNAMSIZ);
+	switch (sel->format) {
+	case FMT_IFINDEX:
+		idx = if_nametoindex(v->str);
+		if (!idx) {
+			rb->e->error = x_asprintf("interface \"%s\" does not exist in this network namespace", v->str);
+			return 0;
+		}
+		memcpy(out, &idx, 4);
+		return 4;
+	case FMT_IFNAME:
+		memcpy(out, v->str, n);
+		if (!whole && n && v->str[n - 1] == '*') {
+			out[n - 1] = 0;
+			return (uint32_t)(n - 1);
+		}
+		return RS_IFNAMSIZ;
+	default:
+		number_bytes(sel, width, v->num, out);
+		return width;
+	}
+}
+
+/* An anonymous constant set, sent just before the rule that uses it, as nft does for "{ a, b }". Names with a
+ * wildcard make it an interval set: "eth*" is [eth, eti), "wg0" is [wg0, wg0 + 1). */
+static uint32_t anon_set(struct rule_builder *rb, const struct selector *sel, const struct rs_match *m, char **name)
 {
 	struct encoder *e = rb->e;
 	struct nftnl_set *s = x_nonnull(nftnl_set_alloc());
 	struct nftnl_set *elems;
 	struct nlmsghdr *nlh;
-	uint32_t seq, id = ++e->next_set_id;
+	uint32_t seq, id = ++e->next_set_id, keylen = selector_width(sel, m);
 	bool interval = false;
 	size_t nkernel = 0;
 
 	for (size_t i = 0; i < m->nvals; i++)
-		interval |= kind == ANON_IFNAME && strchr(m->vals[i].str, '*') != NULL;
+		interval |= sel->format == FMT_IFNAME && strchr(m->vals[i].str, '*') != NULL;
 
 	*name = x_strdup("__set%d");
 	if (interval) {
-		/* names become intervals: "eth*" is [eth, eti), "wg0" is [wg0, wg0 + 1) */
 		struct interval_writer w = { e, NULL, 0, *name, id, rb->chain->src_file, rb->chain->src_line, false, true, 0 };
 
 		for (size_t i = 0; i < m->nvals; i++) {
@@ -603,12 +631,10 @@ static uint32_t anon_set(struct rule_builder *rb, const struct rs_match *m, enum
 	} else {
 		elems = set_ref(e, *name, id);
 		for (size_t i = 0; i < m->nvals; i++) {
-			uint8_t key[RS_IFNAMSIZ] = { 0 };
+			uint8_t key[RS_IFNAMSIZ];
 
-			if (kind == ANON_IFNAME)
-				memcpy(key, m->vals[i].str, strlen(m->vals[i].str));
-			else
-				key[0] = (uint8_t)m->vals[i].num;
+			if (!value_bytes(rb, sel, m, &m->vals[i], true, key))
+				break;
 			add_elem(elems, key, keylen, 0, false);
 		}
 		nkernel = m->nvals;
@@ -619,10 +645,10 @@ static uint32_t anon_set(struct rule_builder *rb, const struct rs_match *m, enum
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | (interval ? NFT_SET_INTERVAL : 0));
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, keytype);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, sel->datatype);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, keylen);
 	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)nkernel);
-	set_udata(s, NULL, kind, interval);
+	anon_set_udata(s, sel, interval);
 	nlh = nl_batch_msg(e->b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, &seq);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	done(e);
@@ -634,137 +660,131 @@ static uint32_t anon_set(struct rule_builder *rb, const struct rs_match *m, enum
 	return id;
 }
 
-static int encode_match(struct rule_builder *rb, const struct rs_match *m)
+/* A concatenation keeps each member in a 32-bit register of its own, starting at register 1. */
+static void load_concat(struct rule_builder *rb, const struct selector *sel, const struct rs_match *m)
 {
-	uint32_t op = m->op == RS_OP_NEQ ? NFT_CMP_NEQ : NFT_CMP_EQ;
-	enum anon_kind kind = ANON_L4PROTO;
-	uint32_t keytype = TYPE_INET_PROTOCOL, keylen = 1;
+	const struct rs_set *set = rs_table_find_set(rb->e->t, m->set);
 
-	switch (m->sel) {
-	case RS_SEL_CT_STATE: {
-		struct nftnl_expr *x = expr(rb, "ct");
-		uint32_t mask = m->vals[0].num, zero = 0;
+	for (size_t i = 0; i < SELECTOR_MAX_MEMBERS; i++) {
+		const struct selector *member = selector_of(sel->members[i]);
 
-		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-		x = expr(rb, "bitwise");
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(x, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-		nftnl_expr_set(x, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-		cmp(rb, NFT_CMP_NEQ, &zero, 4);
-		return 0;
-	}
-	case RS_SEL_IIF: {
-		unsigned idx = if_nametoindex(m->vals[0].str);
+		load(rb, member, m, i == 0 ? NFT_REG_1 : NFT_REG32_00 + (uint32_t)i);
+		/* nft emits this (a no-op for a one-byte field) after a host-order member of an interval concatenation */
+		if (set && set->interval && member->order == ORDER_HOST) {
+			struct nftnl_expr *x = expr(rb, "byteorder");
 
-		if (!idx) {
-			rb->e->error = x_asprintf("interface \"%s\" does not exist in this network namespace",
-						  m->vals[0].str);
-			return -ENODEV;
-		}
-		meta_load(rb, NFT_META_IIF);
-		cmp(rb, op, &idx, 4);
-		return 0;
-	}
-	case RS_SEL_IIFNAME:
-		meta_load(rb, NFT_META_IIFNAME);
-		if (m->nvals == 1) {
-			char key[RS_IFNAMSIZ] = { 0 };
-			size_t n = strlen(m->vals[0].str);
-
-			memcpy(key, m->vals[0].str, n);
-			/* "eth*" compares the prefix only */
-			cmp(rb, op, key, n && key[n - 1] == '*' ? (uint32_t)(n - 1) : RS_IFNAMSIZ);
-			return 0;
-		}
-		kind = ANON_IFNAME;
-		keytype = TYPE_IFNAME;
-		keylen = RS_IFNAMSIZ;
-		break;
-	case RS_SEL_NFPROTO:
-		meta_load(rb, NFT_META_NFPROTO);
-		break;
-	case RS_SEL_L4PROTO:
-		meta_load(rb, NFT_META_L4PROTO);
-		break;
-	case RS_SEL_IP_SADDR:
-		need_nfproto(rb, NFPROTO_IPV4);
-		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-		lookup(rb, m->set, set_id_of(rb->e, m->set), false);
-		return 0;
-	case RS_SEL_IP6_SADDR:
-		need_nfproto(rb, NFPROTO_IPV6);
-		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, NFT_REG_1);
-		lookup(rb, m->set, set_id_of(rb->e, m->set), false);
-		return 0;
-	case RS_SEL_ICMP_TYPE:
-		need_nfproto(rb, NFPROTO_IPV4);
-		need_l4proto(rb, IPPROTO_ICMP);
-		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
-		kind = ANON_ICMP;
-		keytype = TYPE_ICMP_TYPE;
-		break;
-	case RS_SEL_ICMPV6_TYPE:
-		need_nfproto(rb, NFPROTO_IPV6);
-		need_l4proto(rb, IPPROTO_ICMPV6);
-		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
-		kind = ANON_ICMPV6;
-		keytype = TYPE_ICMP6_TYPE;
-		break;
-	case RS_SEL_IP6_HOPLIMIT:
-		need_nfproto(rb, NFPROTO_IPV6);
-		payload(rb, NFT_PAYLOAD_NETWORK_HEADER, 7, 1, NFT_REG_1);
-		break;
-	case RS_SEL_TH_DPORT: {
-		uint8_t port[2] = { (uint8_t)(m->vals[0].num >> 8), (uint8_t)m->vals[0].num };
-
-		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-		cmp(rb, op, port, 2);
-		return 0;
-	}
-	case RS_SEL_L4PROTO_DPORT: {
-		struct nftnl_expr *x;
-
-		const struct rs_set *map = rs_table_find_set(rb->e->t, m->set);
-
-		meta_load(rb, NFT_META_L4PROTO);
-		/* nft emits this (a no-op for a one-byte field) before an interval concatenation's protocol */
-		if (map && map->interval) {
-			x = expr(rb, "byteorder");
 			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
 			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
 			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_LEN, 1);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_LEN, member->width);
 			nftnl_expr_set_u32(x, NFTNL_EXPR_BYTEORDER_SIZE, 2);
 		}
-		payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+	}
+}
+
+static int encode_match(struct rule_builder *rb, const struct rs_match *m)
+{
+	const struct selector *sel = selector_of(m->sel);
+	uint32_t op = m->op == RS_OP_NEQ ? NFT_CMP_NEQ : NFT_CMP_EQ;
+	uint32_t width = selector_width(sel, m), len;
+	uint8_t bytes[RS_IFNAMSIZ];
+
+	need(rb, RS_SEL_NFPROTO, sel->nfproto, &rb->nfproto);
+	need(rb, RS_SEL_L4PROTO, sel->l4proto, &rb->l4proto);
+	if (sel->source == SEL_CONCAT)
+		load_concat(rb, sel, m);
+	else
+		load(rb, sel, m, NFT_REG_1);
+	switch (m->op) {
+	case RS_OP_SET:
+	case RS_OP_VMAP:
 		lookup(rb, m->set, set_id_of(rb->e, m->set), m->op == RS_OP_VMAP);
 		return 0;
-	}
-	}
-
-	if (m->nvals == 1) {
-		uint8_t v = (uint8_t)m->vals[0].num;
-
-		cmp(rb, op, &v, 1);
+	case RS_OP_FLAGS:
+		/* any of the bits: (value & bits) != 0 */
+		number_bytes(sel, width, m->vals[0].num, bytes);
+		bitwise(rb, bytes, width);
+		memset(bytes, 0, sizeof(bytes));
+		cmp(rb, NFT_CMP_NEQ, bytes, width);
 		return 0;
+	case RS_OP_EQ:
+	case RS_OP_NEQ:
+		break;
+	}
+	if (m->mask) {
+		number_bytes(sel, width, m->mask, bytes);
+		bitwise(rb, bytes, width);
+	}
+	if (m->nvals == 1) {
+		len = value_bytes(rb, sel, m, &m->vals[0], false, bytes);
+		if (!len)
+			return -ENODEV;
+		cmp(rb, op, bytes, len);
+		return 0;
+	}
+	if (m->op == RS_OP_NEQ || !sel->datatype) {
+		rb->e->error = x_asprintf("chain %s: a match on %s against several values cannot be encoded", rb->chain->name,
+					  sel->name);
+		return -EINVAL;
 	}
 	/* several values: an anonymous set; built before this rule's message, which refers to it */
 	{
 		char *name;
-		uint32_t id = anon_set(rb, m, kind, keytype, keylen, &name);
+		uint32_t id = anon_set(rb, sel, m, &name);
 
 		lookup(rb, name, id, false);
 		free(name);
 	}
-	return 0;
+	return rb->e->error ? -ENODEV : 0;
+}
+
+static void encode_stmt(struct rule_builder *rb, const struct rs_stmt *st)
+{
+	struct nftnl_expr *x;
+
+	switch (st->kind) {
+	case RS_STMT_MATCH:
+		break;
+	case RS_STMT_COUNTER:
+		x = expr(rb, "counter");
+		nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_PACKETS, 0);
+		nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_BYTES, 0);
+		break;
+	case RS_STMT_LIMIT:
+		x = expr(rb, "limit");
+		nftnl_expr_set_u64(x, NFTNL_EXPR_LIMIT_RATE, st->u.limit.rate);
+		nftnl_expr_set_u64(x, NFTNL_EXPR_LIMIT_UNIT, nft_limit_unit(st->u.limit.unit));
+		nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_BURST, st->u.limit.burst);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_FLAGS, 0);
+		break;
+	case RS_STMT_LOG:
+		x = expr(rb, "log");
+		if (st->u.log.prefix)
+			nftnl_expr_set_str(x, NFTNL_EXPR_LOG_PREFIX, st->u.log.prefix);
+		break;
+	case RS_STMT_VERDICT:
+		x = expr(rb, "immediate");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_VERDICT, nft_verdict(st->u.verdict.code));
+		if (st->u.verdict.chain)
+			nftnl_expr_set_str(x, NFTNL_EXPR_IMM_CHAIN, st->u.verdict.chain);
+		break;
+	case RS_STMT_REJECT:
+		x = expr(rb, "reject");
+		if (st->u.reject == RS_REJECT_TCP_RESET) {
+			nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+			nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE, 0);
+		} else {
+			nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+			nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+		}
+		break;
+	}
 }
 
 static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct rs_rule *r, size_t index)
 {
-	static const uint64_t unit_seconds[] = { 1, 60, 3600, 86400 };
 	struct rule_builder rb = { e, x_nonnull(nftnl_rule_alloc()), c, 0, 0 };
 	struct nlmsghdr *nlh;
 	uint32_t seq;
@@ -780,49 +800,10 @@ static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct r
 	nftnl_rule_set_str(rb.r, NFTNL_RULE_CHAIN, c->name);
 	nftnl_rule_set_u32(rb.r, NFTNL_RULE_FAMILY, NFPROTO_INET);
 	for (size_t i = 0; i < r->nstmts && ret == 0; i++) {
-		const struct rs_stmt *st = &r->stmts[i];
-		struct nftnl_expr *x;
-
-		switch (st->kind) {
-		case RS_STMT_MATCH:
-			ret = encode_match(&rb, &st->u.match);
-			break;
-		case RS_STMT_COUNTER:
-			x = expr(&rb, "counter");
-			nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_PACKETS, 0);
-			nftnl_expr_set_u64(x, NFTNL_EXPR_CTR_BYTES, 0);
-			break;
-		case RS_STMT_LIMIT:
-			x = expr(&rb, "limit");
-			nftnl_expr_set_u64(x, NFTNL_EXPR_LIMIT_RATE, st->u.limit.rate);
-			nftnl_expr_set_u64(x, NFTNL_EXPR_LIMIT_UNIT, unit_seconds[st->u.limit.unit]);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_BURST, st->u.limit.burst);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_LIMIT_FLAGS, 0);
-			break;
-		case RS_STMT_LOG:
-			x = expr(&rb, "log");
-			if (st->u.log.prefix)
-				nftnl_expr_set_str(x, NFTNL_EXPR_LOG_PREFIX, st->u.log.prefix);
-			break;
-		case RS_STMT_VERDICT:
-			x = expr(&rb, "immediate");
-			nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-			nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_VERDICT, verdict_code(st->u.verdict.code));
-			if (st->u.verdict.chain)
-				nftnl_expr_set_str(x, NFTNL_EXPR_IMM_CHAIN, st->u.verdict.chain);
-			break;
-		case RS_STMT_REJECT:
-			x = expr(&rb, "reject");
-			if (st->u.reject == RS_REJECT_TCP_RESET) {
-				nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
-				nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE, 0);
-			} else {
-				nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
-				nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
-			}
-			break;
-		}
+		if (r->stmts[i].kind == RS_STMT_MATCH)
+			ret = encode_match(&rb, &r->stmts[i].u.match);
+		else
+			encode_stmt(&rb, &r->stmts[i]);
 	}
 	if (ret) {
 		nftnl_rule_free(rb.r);
@@ -838,10 +819,9 @@ static int emit_rule(struct encoder *e, const struct rs_chain *c, const struct r
 	return 0;
 }
 
-int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct nl_encode_opts *opts,
-		      struct nl_origins *origins, char **error)
+int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, struct nl_origins *origins, char **error)
 {
-	struct encoder e = { opts ? opts->fault_at : 0, NFT_MSG_NEWSETELEM, b, origins, t, 0, NULL, 0, 0, NULL, 0 };
+	struct encoder e = { test_hook_fault_at(), NFT_MSG_NEWSETELEM, b, origins, t, 0, NULL, 0, 0, NULL, 0 };
 	uint32_t seq;
 	int ret = 0;
 
@@ -871,8 +851,11 @@ int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct
 void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_origins *origins)
 {
 	struct encoder e = { 0, NFT_MSG_NEWSETELEM, b, origins, NULL, 0, NULL, 0, 0, NULL, 0 };
-	uint32_t seq = emit_table(&e, name, NULL, NFT_MSG_DELTABLE, 0);
+	/* "table" first: the deletion cannot fail for want of the table */
+	uint32_t seq = emit_table(&e, name, NULL, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 
+	origin(origins, seq, NULL, 0, "table inet %s", name);
+	seq = emit_table(&e, name, NULL, NFT_MSG_DELTABLE, 0);
 	origin(origins, seq, NULL, 0, "deleting table inet %s", name);
 }
 
@@ -916,9 +899,9 @@ static void delta_elements(struct encoder *e, const struct rs_set *s, const size
 }
 
 int nl_encode_delta(struct nl_batch *b, const struct rs_table *planned, const struct diff *d,
-		    const struct nl_encode_opts *opts, struct nl_origins *origins)
+		    struct nl_origins *origins)
 {
-	struct encoder e = { opts ? opts->fault_at : 0, NFT_MSG_DELSETELEM, b, origins, planned, 0, NULL, 0, 0, NULL, 0 };
+	struct encoder e = { test_hook_fault_at(), NFT_MSG_DELSETELEM, b, origins, planned, 0, NULL, 0, 0, NULL, 0 };
 
 	/* removals first: a range that grows is taken out and put back, and its old markers must be gone before */
 	for (size_t i = 0; i < d->n; i++) {

@@ -1,61 +1,51 @@
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "tlswall/nl.h"
+#include "tlswall/netns.h"
 #include "tlswall/record.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/snapshot.h"
+#include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
 #include "tlswall/util.h"
 
 /* Generations restart at every boot and in every new namespace: the stamp names all three. */
-static char *stamp_for(struct nl *nl, const char *name, uint32_t genid)
+static char *stamp_for(const char *name, uint32_t genid)
 {
-	char boot[64] = "";
-	uint64_t cookie = 0;
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	char boot[64];
+	uint64_t cookie = netns_id();
 
-	if (fd >= 0) {
-		ssize_t n = read(fd, boot, sizeof(boot) - 1);
-
-		boot[n > 0 ? n : 0] = '\0';
-		boot[strcspn(boot, "\n")] = '\0';
-		close(fd);
-	}
-	if (!boot[0] || nl_netns_cookie(nl, &cookie) != 0)
+	boot_id(boot);
+	if (!boot[0] || !cookie)
 		return NULL;
 	return x_asprintf("generation=%u netns=%llu boot=%s table=%s", genid, (unsigned long long)cookie, boot, name);
 }
 
-void record_save(struct state *st, struct nl *nl, const struct rs_table *t, const char *name, const char *origin,
-		 uint32_t genid)
+void record_save(struct state *st, const struct rs_table *t, const char *name, const char *origin, uint32_t genid)
 {
-	char *stamp = st ? stamp_for(nl, name, genid) : NULL;
-	char *text, *error = NULL;
-	size_t unreadable;
+	char *stamp = st ? stamp_for(name, genid) : NULL;
+	char *error = NULL;
 
-	if (!stamp) {
-		if (st)
-			state_remove(st, STATE_RECORD);
-		return;
-	}
-	text = snapshot_encode(t, name, origin ? origin : "the last commit", stamp, &unreadable);
 	/* a record that could not be written must not outlive the state it described */
-	if (!state_write(st, STATE_RECORD, text, strlen(text), &error)) {
+	if (st && (!stamp || !snapshot_save(st, STATE_RECORD, t, name, origin ? origin : "the last commit", stamp, NULL,
+					    &error)))
 		state_remove(st, STATE_RECORD);
-		free(error);
-	}
-	free(text);
+	free(error);
 	free(stamp);
 }
 
-bool record_load(struct state *st, struct nl *nl, const char *name, uint32_t genid, struct rs_table **out)
+void record_forget(struct state *st)
 {
-	char *want = st ? stamp_for(nl, name, genid) : NULL;
-	char *text = NULL, *error = NULL, *table = NULL, *origin = NULL, *stamp = NULL;
+	if (st)
+		state_remove(st, STATE_RECORD);
+}
+
+bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out)
+{
+	char *want = st ? stamp_for(name, genid) : NULL;
+	char *text = NULL, *error = NULL;
+	struct snapshot_info info = { 0 };
 	size_t len;
 	bool ok = false;
 
@@ -65,17 +55,15 @@ bool record_load(struct state *st, struct nl *nl, const char *name, uint32_t gen
 	/* the stamp is near the start: compare it before decoding a large record */
 	if (!strstr(text, want))
 		goto out;
-	ok = snapshot_decode(text, out, &table, &origin, &stamp, &error) && stamp && strcmp(stamp, want) == 0;
+	ok = snapshot_decode(text, out, &info, &error) && info.stamp && strcmp(info.stamp, want) == 0;
 	if (!ok) {
 		rs_table_free(*out);
 		*out = NULL;
 	}
 out:
+	snapshot_info_release(&info);
 	free(want);
 	free(text);
 	free(error);
-	free(table);
-	free(origin);
-	free(stamp);
 	return ok;
 }

@@ -2,19 +2,12 @@
 #include <string.h>
 
 #include "tlswall/ruleset.h"
+#include "tlswall/selector.h"
 #include "tlswall/util.h"
 
 size_t rs_keylen(enum rs_keytype type)
 {
-	switch (type) {
-	case RS_KEY_IPV4:
-		return 4;
-	case RS_KEY_IPV6:
-		return 16;
-	case RS_KEY_PROTO_PORT:
-		return 3;
-	}
-	return 0;
+	return set_key_of(type)->len;
 }
 
 size_t rs_set_stride(const struct rs_set *s)
@@ -127,6 +120,17 @@ struct rs_table *rs_table_alloc(const char *name)
 	return t;
 }
 
+const char *rs_table_file(struct rs_table *t, const char *file)
+{
+	if (!file)
+		return NULL;
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (strcmp(t->files[i], file) == 0)
+			return t->files[i];
+	t->files = x_reallocarray(t->files, t->nfiles + 1, sizeof(*t->files));
+	return t->files[t->nfiles++] = x_strdup(file);
+}
+
 void rs_set_free(struct rs_set *s)
 {
 	if (!s)
@@ -193,6 +197,9 @@ void rs_table_free(struct rs_table *t)
 		rs_set_free(t->sets[i]);
 	for (size_t i = 0; i < t->nchains; i++)
 		rs_chain_free(t->chains[i]);
+	for (size_t i = 0; i < t->nfiles; i++)
+		free(t->files[i]);
+	free(t->files);
 	free(t->sets);
 	free(t->chains);
 	free(t->name);
@@ -310,7 +317,8 @@ static bool str_equal(const char *a, const char *b)
 
 static bool match_equal(const struct rs_match *a, const struct rs_match *b)
 {
-	if (a->sel != b->sel || a->op != b->op || a->nvals != b->nvals || !str_equal(a->set, b->set))
+	if (a->sel != b->sel || a->op != b->op || a->mask != b->mask || a->offset != b->offset ||
+	    a->length != b->length || a->nvals != b->nvals || !str_equal(a->set, b->set))
 		return false;
 	for (size_t i = 0; i < a->nvals; i++)
 		if (a->vals[i].num != b->vals[i].num || strcmp(a->vals[i].str, b->vals[i].str) != 0)
@@ -375,4 +383,94 @@ bool rs_rule_drops(const struct rs_rule *r)
 		    (r->stmts[i].kind == RS_STMT_VERDICT && r->stmts[i].u.verdict.code == RS_DROP))
 			return true;
 	return false;
+}
+
+static const char *const verdict_names[] = {
+	[RS_ACCEPT] = "accept", [RS_DROP] = "drop",     [RS_JUMP] = "jump",
+	[RS_GOTO] = "goto",     [RS_RETURN] = "return", [RS_CONTINUE] = "continue",
+};
+static const char *const op_names[] = {
+	[RS_OP_EQ] = "==", [RS_OP_NEQ] = "!=", [RS_OP_FLAGS] = "flags", [RS_OP_SET] = "set", [RS_OP_VMAP] = "vmap",
+};
+static const char *const rate_unit_names[] = {
+	[RS_PER_SECOND] = "second", [RS_PER_MINUTE] = "minute", [RS_PER_HOUR] = "hour", [RS_PER_DAY] = "day",
+};
+static const char *const reject_names[] = {
+	[RS_REJECT_TCP_RESET] = "tcp reset",
+	[RS_REJECT_ICMPX_ADMIN_PROHIBITED] = "icmpx admin-prohibited",
+};
+
+static const char *name_at(const char *const *names, size_t n, unsigned i)
+{
+	return i < n && names[i] ? names[i] : "?";
+}
+
+static bool index_of(const char *const *names, size_t n, const char *name, unsigned *out)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (names[i] && strcmp(names[i], name) == 0) {
+			*out = (unsigned)i;
+			return true;
+		}
+	return false;
+}
+
+const char *rs_verdict_name(enum rs_verdict_code code)
+{
+	return name_at(verdict_names, ARRAY_SIZE(verdict_names), code);
+}
+
+bool rs_verdict_by_name(const char *name, enum rs_verdict_code *code)
+{
+	unsigned i;
+
+	if (!index_of(verdict_names, ARRAY_SIZE(verdict_names), name, &i))
+		return false;
+	*code = (enum rs_verdict_code)i;
+	return true;
+}
+
+const char *rs_op_name(enum rs_op op)
+{
+	return name_at(op_names, ARRAY_SIZE(op_names), op);
+}
+
+bool rs_op_by_name(const char *name, enum rs_op *op)
+{
+	unsigned i;
+
+	if (!index_of(op_names, ARRAY_SIZE(op_names), name, &i))
+		return false;
+	*op = (enum rs_op)i;
+	return true;
+}
+
+const char *rs_rate_unit_name(enum rs_rate_unit unit)
+{
+	return name_at(rate_unit_names, ARRAY_SIZE(rate_unit_names), unit);
+}
+
+bool rs_rate_unit_by_name(const char *name, enum rs_rate_unit *unit)
+{
+	unsigned i;
+
+	if (!index_of(rate_unit_names, ARRAY_SIZE(rate_unit_names), name, &i))
+		return false;
+	*unit = (enum rs_rate_unit)i;
+	return true;
+}
+
+const char *rs_reject_name(enum rs_reject reject)
+{
+	return name_at(reject_names, ARRAY_SIZE(reject_names), reject);
+}
+
+bool rs_reject_by_name(const char *name, enum rs_reject *reject)
+{
+	unsigned i;
+
+	if (!index_of(reject_names, ARRAY_SIZE(reject_names), name, &i))
+		return false;
+	*reject = (enum rs_reject)i;
+	return true;
 }

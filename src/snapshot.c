@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "tlswall/ruleset.h"
+#include "tlswall/selector.h"
 #include "tlswall/snapshot.h"
 #include "tlswall/util.h"
 
@@ -43,9 +44,36 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* Enumerations are stored by name (version 2 on): an upgrade that reorders an enum must not change what a rollback
+ * restores. Version 1 stored ordinals; these are the names they stood for then, frozen. */
+static const char *const v1_keys[] = { "ipv4_addr", "ipv6_addr", "inet_proto . inet_service" };
+static const char *const v1_selectors[] = {
+	"ct state", "iif", "iifname", "meta nfproto", "meta l4proto", "ip saddr", "ip6 saddr", "icmp type",
+	"icmpv6 type", "ip6 hoplimit", "th dport", "meta l4proto . th dport",
+};
+static const char *const v1_ops[] = { "==", "!=", "flags", "set", "vmap" };
+static const char *const v1_verdicts[] = { "accept", "drop", "jump", "goto", "return", "continue" };
+static const char *const v1_units[] = { "second", "minute", "hour", "day" };
+static const char *const v1_rejects[] = { "tcp reset", "icmpx admin-prohibited" };
+
+#define V1_NAMES(table) table, ARRAY_SIZE(table)
+
+/* The name an enumeration field holds: a string from version 2 on, a version 1 ordinal looked up in its table. */
+static const char *name_field(json_t *j, const char *const *v1, size_t nv1)
+{
+	json_int_t i;
+
+	if (json_is_string(j))
+		return json_string_value(j);
+	if (!json_is_integer(j))
+		return NULL;
+	i = json_integer_value(j);
+	return i >= 0 && (size_t)i < nv1 ? v1[i] : NULL;
+}
+
 static json_t *encode_set(const struct rs_set *s)
 {
-	json_t *j = json_pack("{s:s, s:i, s:b, s:b, s:o}", "name", s->name, "key", (json_int_t)s->key, "interval",
+	json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:o}", "name", s->name, "key", set_key_of(s->key)->name, "interval",
 			      s->interval, "vmap", s->vmap, "comment", str_or_null(s->comment));
 	char *hex = to_hex(s->elems, s->nelem * rs_set_stride(s));
 
@@ -56,7 +84,7 @@ static json_t *encode_set(const struct rs_set *s)
 		json_t *v = json_array();
 
 		for (size_t i = 0; i < s->nelem; i++)
-			json_array_append_new(v, json_pack("{s:i, s:o}", "code", (json_int_t)s->data[i].code, "chain",
+			json_array_append_new(v, json_pack("{s:s, s:o}", "code", rs_verdict_name(s->data[i].code), "chain",
 							   str_or_null(s->data[i].chain)));
 		json_object_set_new(j, "verdicts", v);
 	}
@@ -65,41 +93,97 @@ static json_t *encode_set(const struct rs_set *s)
 
 static json_t *encode_stmt(const struct rs_stmt *st)
 {
+	const struct rs_match *m = &st->u.match;
+
 	switch (st->kind) {
 	case RS_STMT_MATCH: {
 		json_t *vals = json_array();
+		json_t *j;
 
-		for (size_t i = 0; i < st->u.match.nvals; i++)
-			json_array_append_new(vals, json_pack("[i, s]", (json_int_t)st->u.match.vals[i].num,
-							      st->u.match.vals[i].str));
-		return json_pack("{s:s, s:i, s:i, s:o, s:o}", "kind", "match", "sel", (json_int_t)st->u.match.sel, "op",
-				 (json_int_t)st->u.match.op, "set", str_or_null(st->u.match.set), "vals", vals);
+		for (size_t i = 0; i < m->nvals; i++)
+			json_array_append_new(vals, json_pack("[I, s]", (json_int_t)m->vals[i].num, m->vals[i].str));
+		j = json_pack("{s:s, s:s, s:s, s:o, s:o}", "kind", "match", "sel", selector_of(m->sel)->name, "op",
+			      rs_op_name(m->op), "set", str_or_null(m->set), "vals", vals);
+		if (m->mask)
+			json_object_set_new(j, "mask", json_integer(m->mask));
+		if (m->length) {
+			json_object_set_new(j, "offset", json_integer(m->offset));
+			json_object_set_new(j, "length", json_integer(m->length));
+		}
+		return j;
 	}
 	case RS_STMT_COUNTER:
 		return json_pack("{s:s}", "kind", "counter");
 	case RS_STMT_LIMIT:
-		return json_pack("{s:s, s:I, s:i, s:i}", "kind", "limit", "rate", (json_int_t)st->u.limit.rate, "unit",
-				 (json_int_t)st->u.limit.unit, "burst", (json_int_t)st->u.limit.burst);
+		return json_pack("{s:s, s:I, s:s, s:i}", "kind", "limit", "rate", (json_int_t)st->u.limit.rate, "unit",
+				 rs_rate_unit_name(st->u.limit.unit), "burst", (json_int_t)st->u.limit.burst);
 	case RS_STMT_LOG:
 		return json_pack("{s:s, s:o}", "kind", "log", "prefix", str_or_null(st->u.log.prefix));
 	case RS_STMT_VERDICT:
-		return json_pack("{s:s, s:i, s:o}", "kind", "verdict", "code", (json_int_t)st->u.verdict.code, "chain",
-				 str_or_null(st->u.verdict.chain));
+		return json_pack("{s:s, s:s, s:o}", "kind", "verdict", "code", rs_verdict_name(st->u.verdict.code),
+				 "chain", str_or_null(st->u.verdict.chain));
 	case RS_STMT_REJECT:
-		return json_pack("{s:s, s:i}", "kind", "reject", "type", (json_int_t)st->u.reject);
+		return json_pack("{s:s, s:s}", "kind", "reject", "type", rs_reject_name(st->u.reject));
 	}
 	return json_null();
 }
 
-char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, const char *stamp,
-		      size_t *unreadable)
+void snapshot_info_release(struct snapshot_info *info)
 {
-	json_t *root = json_pack("{s:i, s:s, s:s, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table", table_name,
-				 "origin", origin ? origin : "", "saved", (json_int_t)time(NULL), "stamp",
-				 stamp ? stamp : "");
+	free(info->table);
+	free(info->origin);
+	free(info->stamp);
+	free(info->boot);
+	memset(info, 0, sizeof(*info));
+}
+
+/* Whether every set rule r looks up is in the snapshot too. */
+static bool sets_present(const struct rs_table *t, const struct rs_rule *r)
+{
+	for (size_t k = 0; k < r->nstmts; k++) {
+		const struct rs_stmt *st = &r->stmts[k];
+		const struct rs_set *s;
+
+		if (st->kind != RS_STMT_MATCH || !st->u.match.set)
+			continue;
+		s = rs_table_find_set(t, st->u.match.set);
+		if (!s || s->foreign)
+			return false;
+	}
+	return true;
+}
+
+static json_t *encode_chain(const struct rs_table *t, const struct rs_chain *c, size_t *left_out)
+{
+	json_t *rules = json_array();
+
+	for (size_t j = 0; j < c->nrules; j++) {
+		const struct rs_rule *r = c->rules[j];
+		json_t *stmts;
+
+		if (r->unreadable || !sets_present(t, r)) {
+			(*left_out)++;
+			continue;
+		}
+		stmts = json_array();
+		for (size_t k = 0; k < r->nstmts; k++)
+			json_array_append_new(stmts, encode_stmt(&r->stmts[k]));
+		json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", str_or_null(r->comment), "stmts", stmts));
+	}
+	return json_pack("{s:s, s:o, s:b, s:i, s:o, s:i, s:s, s:o}", "name", c->name, "comment", str_or_null(c->comment),
+			 "base", c->base, "hook", (json_int_t)c->hook, "type", str_or_null(c->type), "priority",
+			 (json_int_t)c->priority, "policy", rs_verdict_name(c->policy), "rules", rules);
+}
+
+char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info, size_t *left_out)
+{
+	json_t *root = json_pack("{s:i, s:s, s:s, s:I, s:s, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table",
+				 info->table, "origin", info->origin ? info->origin : "", "saved", (json_int_t)time(NULL),
+				 "stamp", info->stamp ? info->stamp : "", "netns", (json_int_t)info->netns, "boot",
+				 info->boot ? info->boot : "");
 	char *text;
 
-	*unreadable = 0;
+	*left_out = 0;
 	if (!t) {
 		json_object_set_new(root, "ruleset", json_null());
 	} else {
@@ -108,30 +192,8 @@ char *snapshot_encode(const struct rs_table *t, const char *table_name, const ch
 		for (size_t i = 0; i < t->nsets; i++)
 			if (!t->sets[i]->foreign)
 				json_array_append_new(sets, encode_set(t->sets[i]));
-		for (size_t i = 0; i < t->nchains; i++) {
-			const struct rs_chain *c = t->chains[i];
-			json_t *rules = json_array();
-
-			for (size_t j = 0; j < c->nrules; j++) {
-				const struct rs_rule *r = c->rules[j];
-				json_t *stmts = json_array();
-
-				if (r->unreadable) {
-					(*unreadable)++;
-					json_decref(stmts);
-					continue;
-				}
-				for (size_t k = 0; k < r->nstmts; k++)
-					json_array_append_new(stmts, encode_stmt(&r->stmts[k]));
-				json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", str_or_null(r->comment),
-								       "stmts", stmts));
-			}
-			json_array_append_new(chains, json_pack("{s:s, s:o, s:b, s:i, s:o, s:i, s:i, s:o}", "name", c->name,
-								"comment", str_or_null(c->comment), "base", c->base, "hook",
-								(json_int_t)c->hook, "type", str_or_null(c->type),
-								"priority", (json_int_t)c->priority, "policy",
-								(json_int_t)c->policy, "rules", rules));
-		}
+		for (size_t i = 0; i < t->nchains; i++)
+			json_array_append_new(chains, encode_chain(t, t->chains[i], left_out));
 		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", str_or_null(t->comment),
 							       "sets", sets, "chains", chains));
 	}
@@ -151,17 +213,21 @@ static char *dup_or_null(json_t *j)
 
 static bool decode_set(struct rs_table *t, json_t *j)
 {
-	json_int_t key = json_integer_value(json_object_get(j, "key"));
+	const char *keyname = name_field(json_object_get(j, "key"), V1_NAMES(v1_keys));
 	json_int_t count = json_integer_value(json_object_get(j, "count"));
 	const char *name = json_string_value(json_object_get(j, "name"));
 	const char *hex = json_string_value(json_object_get(j, "elements"));
 	json_t *verdicts = json_object_get(j, "verdicts");
+	const struct set_key *key = NULL;
 	struct rs_set *s;
 	size_t bytes;
 
-	if (!name || !hex || key < RS_KEY_IPV4 || key > RS_KEY_PROTO_PORT || count < 0)
+	for (int k = RS_KEY_IPV4; keyname && k <= RS_KEY_PROTO_PORT; k++)
+		if (strcmp(set_key_of((enum rs_keytype)k)->name, keyname) == 0)
+			key = set_key_of((enum rs_keytype)k);
+	if (!name || !hex || !key || count < 0 || (size_t)count > strlen(hex))
 		return false;
-	s = rs_table_add_set(t, name, (enum rs_keytype)key, json_is_true(json_object_get(j, "interval")));
+	s = rs_table_add_set(t, name, key->type, json_is_true(json_object_get(j, "interval")));
 	s->vmap = json_is_true(json_object_get(j, "vmap"));
 	s->comment = dup_or_null(json_object_get(j, "comment"));
 	bytes = (size_t)count * rs_set_stride(s);
@@ -177,11 +243,43 @@ static bool decode_set(struct rs_table *t, json_t *j)
 		for (size_t i = 0; i < (size_t)count; i++) {
 			json_t *v = json_array_get(verdicts, i);
 
-			s->data[i].code = (enum rs_verdict_code)json_integer_value(json_object_get(v, "code"));
 			s->data[i].chain = dup_or_null(json_object_get(v, "chain"));
+			if (!rs_verdict_by_name(name_field(json_object_get(v, "code"), V1_NAMES(v1_verdicts)),
+						&s->data[i].code))
+				return false;
 		}
 	}
 	return true;
+}
+
+static bool decode_match(struct rs_rule *r, json_t *j)
+{
+	const char *name = name_field(json_object_get(j, "sel"), V1_NAMES(v1_selectors));
+	const struct selector *sel = name ? selector_by_name(name) : NULL;
+	json_t *vals = json_object_get(j, "vals");
+	enum rs_op op;
+	struct rs_match *m;
+
+	if (!sel || !rs_op_by_name(name_field(json_object_get(j, "op"), V1_NAMES(v1_ops)), &op))
+		return false;
+	m = rs_rule_match(r, sel->id, op);
+	m->set = dup_or_null(json_object_get(j, "set"));
+	m->mask = (uint32_t)json_integer_value(json_object_get(j, "mask"));
+	m->offset = (uint32_t)json_integer_value(json_object_get(j, "offset"));
+	m->length = (uint32_t)json_integer_value(json_object_get(j, "length"));
+	for (size_t i = 0; i < json_array_size(vals); i++) {
+		json_t *v = json_array_get(vals, i);
+		const char *str = json_string_value(json_array_get(v, 1));
+
+		rs_match_add_str(m, str ? str : "");
+		m->vals[m->nvals - 1].num = (uint32_t)json_integer_value(json_array_get(v, 0));
+	}
+	/* what the encoder relies on: values to compare, a set to look up, a raw payload that fits a register */
+	if ((op == RS_OP_SET || op == RS_OP_VMAP) != (m->set != NULL))
+		return false;
+	if ((op == RS_OP_EQ || op == RS_OP_NEQ || op == RS_OP_FLAGS) && m->nvals == 0)
+		return false;
+	return sel->source != SEL_RAW_PAYLOAD || (m->length && m->length <= 32 && m->length % 8 == 0 && m->offset % 8 == 0);
 }
 
 static bool decode_stmt(struct rs_rule *r, json_t *j)
@@ -191,20 +289,8 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 
 	if (!kind)
 		return false;
-	if (strcmp(kind, "match") == 0) {
-		struct rs_match *m = rs_rule_match(r, (enum rs_selector)json_integer_value(json_object_get(j, "sel")),
-						   (enum rs_op)json_integer_value(json_object_get(j, "op")));
-		json_t *vals = json_object_get(j, "vals");
-
-		m->set = dup_or_null(json_object_get(j, "set"));
-		for (size_t i = 0; i < json_array_size(vals); i++) {
-			json_t *v = json_array_get(vals, i);
-
-			rs_match_add_str(m, json_string_value(json_array_get(v, 1)) ? json_string_value(json_array_get(v, 1)) : "");
-			m->vals[m->nvals - 1].num = (uint32_t)json_integer_value(json_array_get(v, 0));
-		}
-		return m->sel <= RS_SEL_L4PROTO_DPORT && m->op <= RS_OP_VMAP;
-	}
+	if (strcmp(kind, "match") == 0)
+		return decode_match(r, j);
 	if (strcmp(kind, "counter") == 0) {
 		rs_rule_counter(r);
 		return true;
@@ -212,9 +298,8 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 	if (strcmp(kind, "limit") == 0) {
 		st = rs_rule_add(r, RS_STMT_LIMIT);
 		st->u.limit.rate = (uint64_t)json_integer_value(json_object_get(j, "rate"));
-		st->u.limit.unit = (enum rs_rate_unit)json_integer_value(json_object_get(j, "unit"));
 		st->u.limit.burst = (uint32_t)json_integer_value(json_object_get(j, "burst"));
-		return st->u.limit.unit <= RS_PER_DAY;
+		return rs_rate_unit_by_name(name_field(json_object_get(j, "unit"), V1_NAMES(v1_units)), &st->u.limit.unit);
 	}
 	if (strcmp(kind, "log") == 0) {
 		rs_rule_add(r, RS_STMT_LOG)->u.log.prefix = dup_or_null(json_object_get(j, "prefix"));
@@ -222,46 +307,73 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 	}
 	if (strcmp(kind, "verdict") == 0) {
 		st = rs_rule_add(r, RS_STMT_VERDICT);
-		st->u.verdict.code = (enum rs_verdict_code)json_integer_value(json_object_get(j, "code"));
 		st->u.verdict.chain = dup_or_null(json_object_get(j, "chain"));
-		return st->u.verdict.code <= RS_CONTINUE;
+		if (!rs_verdict_by_name(name_field(json_object_get(j, "code"), V1_NAMES(v1_verdicts)), &st->u.verdict.code))
+			return false;
+		return (st->u.verdict.code == RS_JUMP || st->u.verdict.code == RS_GOTO) == (st->u.verdict.chain != NULL);
 	}
-	if (strcmp(kind, "reject") == 0) {
-		rs_rule_add(r, RS_STMT_REJECT)->u.reject = (enum rs_reject)json_integer_value(json_object_get(j, "type"));
-		return true;
-	}
+	if (strcmp(kind, "reject") == 0)
+		return rs_reject_by_name(name_field(json_object_get(j, "type"), V1_NAMES(v1_rejects)),
+					 &rs_rule_add(r, RS_STMT_REJECT)->u.reject);
 	return false;
 }
 
-bool snapshot_decode(const char *text, struct rs_table **out, char **table_name, char **origin, char **stamp,
-		     char **error)
+/* Every set a rule looks up and every chain a rule or map jumps to is in the table: else the kernel would refuse
+ * the restore. */
+static bool references_resolve(const struct rs_table *t)
+{
+	for (size_t i = 0; i < t->nsets; i++)
+		for (size_t k = 0; t->sets[i]->vmap && k < t->sets[i]->nelem; k++)
+			if (t->sets[i]->data[k].chain && !rs_table_find_chain(t, t->sets[i]->data[k].chain))
+				return false;
+	for (size_t i = 0; i < t->nchains; i++)
+		for (size_t j = 0; j < t->chains[i]->nrules; j++) {
+			const struct rs_rule *r = t->chains[i]->rules[j];
+
+			if (!sets_present(t, r))
+				return false;
+			for (size_t k = 0; k < r->nstmts; k++)
+				if (r->stmts[k].kind == RS_STMT_VERDICT && r->stmts[k].u.verdict.chain &&
+				    !rs_table_find_chain(t, r->stmts[k].u.verdict.chain))
+					return false;
+		}
+	return true;
+}
+
+bool snapshot_decode(const char *text, struct rs_table **out, struct snapshot_info *info, char **error)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(text, 0, &jerr), *rs, *sets, *chains;
 	struct rs_table *t = NULL;
+	json_int_t version;
 	bool ok = false;
 
 	*out = NULL;
-	*table_name = *origin = NULL;
+	memset(info, 0, sizeof(*info));
 	if (!root) {
 		*error = x_asprintf("snapshot is not valid JSON (line %d: %s)", jerr.line, jerr.text);
 		return false;
 	}
-	if (json_integer_value(json_object_get(root, "tlswall_snapshot")) != SNAPSHOT_VERSION ||
-	    !json_is_string(json_object_get(root, "table"))) {
+	version = json_integer_value(json_object_get(root, "tlswall_snapshot"));
+	if (version < 1 || version > SNAPSHOT_VERSION || !json_is_string(json_object_get(root, "table"))) {
 		*error = x_strdup("not a tlswall snapshot of a version this tlswall reads");
 		goto out;
 	}
-	*table_name = x_strdup(json_string_value(json_object_get(root, "table")));
-	*origin = dup_or_null(json_object_get(root, "origin"));
-	if (stamp)
-		*stamp = dup_or_null(json_object_get(root, "stamp"));
+	info->table = x_strdup(json_string_value(json_object_get(root, "table")));
+	info->origin = dup_or_null(json_object_get(root, "origin"));
+	info->stamp = dup_or_null(json_object_get(root, "stamp"));
+	info->netns = (uint64_t)json_integer_value(json_object_get(root, "netns"));
+	info->boot = dup_or_null(json_object_get(root, "boot"));
+	if (info->boot && !*info->boot) {
+		free(info->boot);
+		info->boot = NULL;
+	}
 	rs = json_object_get(root, "ruleset");
 	if (json_is_null(rs)) {
 		ok = true;
 		goto out;
 	}
-	t = rs_table_alloc(*table_name);
+	t = rs_table_alloc(info->table);
 	t->comment = dup_or_null(json_object_get(rs, "comment"));
 	sets = json_object_get(rs, "sets");
 	chains = json_object_get(rs, "chains");
@@ -281,7 +393,9 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 		c->hook = (uint32_t)json_integer_value(json_object_get(jc, "hook"));
 		c->type = dup_or_null(json_object_get(jc, "type"));
 		c->priority = (int)json_integer_value(json_object_get(jc, "priority"));
-		c->policy = (enum rs_verdict_code)json_integer_value(json_object_get(jc, "policy"));
+		if (!rs_verdict_by_name(name_field(json_object_get(jc, "policy"), V1_NAMES(v1_verdicts)), &c->policy) ||
+		    (c->base && c->policy != RS_ACCEPT && c->policy != RS_DROP))
+			goto bad;
 		for (size_t j = 0; j < json_array_size(rules); j++) {
 			json_t *jr = json_array_get(rules, j), *stmts = json_object_get(jr, "stmts");
 			struct rs_rule *r = rs_chain_add_rule(c);
@@ -292,6 +406,8 @@ bool snapshot_decode(const char *text, struct rs_table **out, char **table_name,
 					goto bad;
 		}
 	}
+	if (!references_resolve(t))
+		goto bad;
 	*out = t;
 	t = NULL;
 	ok = true;
@@ -301,14 +417,7 @@ bad:
 out:
 	rs_table_free(t);
 	json_decref(root);
-	if (!ok) {
-		free(*table_name);
-		free(*origin);
-		*table_name = *origin = NULL;
-		if (stamp) {
-			free(*stamp);
-			*stamp = NULL;
-		}
-	}
+	if (!ok)
+		snapshot_info_release(info);
 	return ok;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tlswall/state.h"
+#include "tlswall/test_hooks.h"
 #include "tlswall/util.h"
 
 struct state {
@@ -140,17 +141,6 @@ bool state_lock(struct state *st, unsigned timeout_s, char **error)
 	return false;
 }
 
-/* Tests only: slow writes down so a test can kill tlswall in the middle of one. */
-static void test_write_delay(void)
-{
-	const char *v = getenv("TLSWALL_TEST_WRITE_DELAY_MS");
-	long ms = v ? strtol(v, NULL, 10) : 0;
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	if (ms > 0)
-		nanosleep(&t, NULL);
-}
-
 bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error)
 {
 	char *tmp = x_asprintf("%s.tmp", name);
@@ -176,7 +166,7 @@ bool state_write(struct state *st, const char *name, const char *data, size_t le
 			goto out;
 		}
 		done += (size_t)n;
-		test_write_delay();
+		test_hook_write_delay();
 	}
 	if (fsync(fd) != 0) {
 		*error = x_asprintf("cannot sync %s/%s: %s", st->dir, tmp, strerror(errno));

@@ -38,5 +38,22 @@ if [ "$(id -u)" -eq 0 ]; then
 		# shellcheck disable=SC2086
 		check "$verb in a namespace" ip netns exec "$ns" $vg "$bin" -f "$tmp/blocklist.conf" $verb
 	done
+	# audit: listing, and probing a real TLS server (OpenSSL's state included) and a port nothing answers on
+	ip -n "$ns" link set lo up
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=vg.test \
+		-keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1
+	ip netns exec "$ns" openssl s_server -quiet -accept 443 -cert "$tmp/cert.pem" -key "$tmp/key.pem" \
+		</dev/null >/dev/null 2>&1 &
+	server=$!
+	printf 'version = 1;\nservices = ( { service = "https"; }, { service = "imap"; starttls = true; } );\n' \
+		>"$tmp/audit.conf"
+	i=0
+	until ip netns exec "$ns" ss -ltnH | grep -q ':443 ' || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+	for verb in "audit --no-probe" "audit --json --no-probe" "audit --timeout 1" "audit --json --timeout 1"; do
+		# shellcheck disable=SC2086
+		check "$verb in a namespace" ip netns exec "$ns" $vg "$bin" -f "$tmp/audit.conf" $verb
+	done
+	kill "$server"
+	wait "$server" 2>/dev/null
 fi
 [ $fails -eq 0 ] && echo "valgrind: clean" || { echo "valgrind: $fails failure(s)"; exit 1; }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct diag_list;
+
 #ifndef TLSWALL_VERSION
 #define TLSWALL_VERSION "0.1.0"
 #endif
@@ -20,6 +22,7 @@ enum exit_code {
 	EXIT_ERROR = 1,   /* bad policy, kernel refused, I/O */
 	EXIT_CHANGES = 2, /* diff or apply --dry-run found changes */
 	EXIT_REFUSED = 3, /* refused for safety unless --force */
+	EXIT_FINDINGS = 4, /* audit found something at warning level or above */
 };
 
 struct cli {
@@ -44,9 +47,13 @@ int remove_main(const struct cli *cli, int argc, char **argv);
 int confirm_main(const struct cli *cli, int argc, char **argv);
 int rollback_main(const struct cli *cli, int argc, char **argv);
 int status_main(const struct cli *cli, int argc, char **argv);
+int audit_main(const struct cli *cli, int argc, char **argv);
 int rollback_timer_main(const struct cli *cli, int argc, char **argv);
 /* apply --boot */
 int boot_main(const struct cli *cli);
+
+/* Prints a verb's diagnostics once, on stderr: errors always, warnings and notes unless -q. */
+void cli_print_diags(const struct cli *cli, struct diag_list *diags);
 
 void usage_print(FILE *out);
 /* True, after saying so, when argv holds arguments from index first on that verb does not take. */

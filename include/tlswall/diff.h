@@ -13,6 +13,7 @@ struct rs_table;
 enum change_kind {
 	CHANGE_TABLE_ADD,     /* no table yet */
 	CHANGE_TABLE_COMMENT,
+	CHANGE_TABLE_FLAGS,   /* the live table is dormant */
 	CHANGE_CHAIN_ADD,
 	CHANGE_CHAIN_DEL,
 	CHANGE_CHAIN_ALTER,   /* hook, priority, policy or comment differ */

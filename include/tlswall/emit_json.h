@@ -19,8 +19,10 @@ struct rs_table;
 void emit_json_check(const char *path, const struct policy *p, struct diag_list *diags, bool ok, FILE *out);
 /* diff: every change; at most max_elems elements listed per set (0: all), counts always complete. */
 void emit_json_diff(const struct diff *d, const struct rs_table *planned, const struct rs_table *live, size_t max_elems,
-		    FILE *out);
+		    struct diag_list *diags, FILE *out);
 /* show: the live table (NULL: absent), its counters summed per service chain, and drops. */
-void emit_json_show(const char *name, const struct rs_table *live, uint32_t genid, FILE *out);
+void emit_json_show(const char *name, const struct rs_table *live, uint32_t genid, struct diag_list *diags, FILE *out);
+/* A verb that could not do its job: {"ok": false} and why, in "diagnostics". */
+void emit_json_failure(const char *table, struct diag_list *diags, FILE *out);
 
 #endif

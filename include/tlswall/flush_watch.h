@@ -6,7 +6,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
+
+struct diag_list;
 
 /* When a unit runs the statement: which of its Exec settings hold it. */
 enum flush_when {
@@ -35,14 +36,11 @@ struct flush_findings {
 void flush_watch_scan(const char *table, struct flush_findings *out);
 void flush_findings_release(struct flush_findings *f);
 
-/* Scans the host and prints one "FILE:LINE: warning: ..." line per finding on out, then a note on what puts the
- * table back. Returns the number of findings. For apply and check --live. */
-size_t flush_watch_warn(const char *table, FILE *out);
-
-/* For status: says whether table inet `table` is in the kernel and, when it is missing, who flushes it. expected:
- * something has been applied before, so a missing table means it was taken away. Returns 1 present, 0 missing,
- * or -errno when the kernel could not be asked. */
-int flush_watch_live_table(const char *table, bool expected, FILE *out);
+/* Scans the host and adds one warning per finding to diags, located at the statement ("FILE:LINE: warning:
+ * \"flush ruleset\" deletes table inet tlswall whenever nftables.service starts, restarts or reloads (loaded by
+ * FILE:LINE)"), then a note on what puts the table back. Returns the number of findings. For apply, check --live,
+ * and status when the table is missing. */
+size_t flush_watch_report(const char *table, struct diag_list *diags);
 
 /* The scanners flush_watch_scan is made of, one kind of file each (for the unit tests). */
 /* An nft file and the files it includes; who runs it (a unit with when bits, or a hook). */

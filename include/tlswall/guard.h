@@ -4,19 +4,18 @@
 #define TLSWALL_GUARD_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
-struct nl;
+struct diag_list;
 struct rs_table;
 
 /* Looks at this SSH session (SSH_CONNECTION) and at every established inbound TCP connection (sock_diag). Returns
- * nonzero, after naming each connection and what in the policy cuts it, when the planned ruleset would drop new
- * connections that the live one allows; with force it only warns. Also warns about listening services the
+ * nonzero, after naming in diags each connection and what in the policy cuts it, when the planned ruleset would drop
+ * new connections that the live one allows; with force it only warns. Also warns about listening services the
  * planned ruleset leaves no way to reach. */
-int guard_lockout(const struct rs_table *planned, const struct rs_table *live, bool force);
-/* Reads the other tables' base chains on the input hook and reports, on out, those that will drop what tlswall
- * allows (in nftables an accept in one table is not final), and once, that their accepts cannot undo tlswall's
- * drops. Returns the number of problems found. */
-int guard_coexistence(struct nl *nl, const struct rs_table *planned, FILE *out);
+int guard_lockout(const struct rs_table *planned, const struct rs_table *live, bool force, struct diag_list *diags);
+/* Reads the other tables' base chains on the input hook and warns, in diags, about those that will drop what
+ * tlswall allows (in nftables an accept in one table is not final), and notes once that their accepts cannot undo
+ * tlswall's drops. Returns the number of problems found. */
+int guard_coexistence(const struct rs_table *planned, struct diag_list *diags);
 
 #endif

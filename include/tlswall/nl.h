@@ -14,9 +14,6 @@ struct nlmsghdr;
 int nl_open(struct nl **out);
 void nl_close(struct nl *nl);
 
-/* A number that names this network namespace and is never reused while the machine runs (SO_NETNS_COOKIE). */
-int nl_netns_cookie(struct nl *nl, uint64_t *cookie);
-
 /* The ruleset generation: every commit by anyone increments it. */
 int nl_genid(struct nl *nl, uint32_t *genid);
 

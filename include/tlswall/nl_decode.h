@@ -12,12 +12,16 @@ struct rs_table;
  * commits while it is being read, it is read again. *genid is the generation the snapshot belongs to. What tlswall
  * did not make (a rule or set added by hand) is kept as foreign objects with a description. */
 int nl_read_table(struct nl *nl, const char *name, struct rs_table **out, uint32_t *genid);
-/* The same for a table of another family (ip, ip6, inet...): the coexistence guard reads other tools' tables. */
-int nl_read_table_family(struct nl *nl, uint8_t family, const char *name, struct rs_table **out, uint32_t *genid);
+/* The same for a table of another family (ip, ip6, inet...): the coexistence guard reads other tools' tables.
+ * Without named_elements, named sets are read without their elements (which can be millions) and are marked
+ * foreign, so that a lookup in one counts as unknown. */
+int nl_read_table_family(struct nl *nl, uint8_t family, const char *name, bool named_elements, struct rs_table **out,
+			 uint32_t *genid);
 
 struct nl_table_name {
 	uint8_t family;
 	char name[257];
+	bool dormant;
 };
 
 /* Every table in the ruleset, of every family. */

@@ -6,10 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The user data type and value that mark a rule as tlswall's (a type nft does not use, so nft never shows it). */
-#define NL_UDATA_RULE_OWNER 0x54
-#define NL_OWNER_MARK "tlswall"
-
 struct diff;
 struct nl_batch;
 struct rs_set;
@@ -31,20 +27,14 @@ struct nl_origins {
 const struct nl_origin *nl_origins_find(const struct nl_origins *o, uint32_t seq);
 void nl_origins_release(struct nl_origins *o);
 
-struct nl_encode_opts {
-	/* tests only: after this many messages, add one the kernel refuses (0: never) */
-	size_t fault_at;
-};
-
 /* Replaces table inet t->name as a whole: create it if missing, delete it, create it with all its contents.
  * Returns 0, or -errno with *error set (an interface that does not exist, say). */
-int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, const struct nl_encode_opts *opts,
-		      struct nl_origins *origins, char **error);
+int nl_encode_replace(struct nl_batch *b, const struct rs_table *t, struct nl_origins *origins, char **error);
 /* Only what changed in the elements of sets that stay (d must not be structural): removals, then additions. The
  * rules, chains and their counters are not touched. */
 int nl_encode_delta(struct nl_batch *b, const struct rs_table *planned, const struct diff *d,
-		    const struct nl_encode_opts *opts, struct nl_origins *origins);
-/* Deletes table inet name (and only it). */
+		    struct nl_origins *origins);
+/* Deletes table inet name (and only it), whether or not it exists. */
 void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_origins *origins);
 
 #endif

@@ -10,17 +10,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct nl;
 struct rs_table;
 struct state;
 
 #define STATE_RECORD "applied.json"
 
 /* After a commit that produced generation genid: t is what table name now holds (NULL: no table). */
-void record_save(struct state *st, struct nl *nl, const struct rs_table *t, const char *name, const char *origin,
-		 uint32_t genid);
+void record_save(struct state *st, const struct rs_table *t, const char *name, const char *origin, uint32_t genid);
+/* After a commit whose generation is not known: no record, so the next read dumps. */
+void record_forget(struct state *st);
 /* If the record is for this namespace, this boot, table name and generation genid: *out is the table (NULL: no
  * table) and true. Otherwise false: the kernel must be read. */
-bool record_load(struct state *st, struct nl *nl, const char *name, uint32_t genid, struct rs_table **out);
+bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out);
 
 #endif

@@ -57,7 +57,8 @@ void rs_set_sort(struct rs_set *s);
 /* The element of sorted set s holding key (inside its range, for interval sets): its index, or -1. */
 long rs_set_lookup(const struct rs_set *s, const uint8_t *key);
 
-/* What a match reads from the packet or its metadata. */
+/* What a match reads from the packet or its metadata. What each one means to nftables (its expression, its
+ * dependencies, its values) is in one table, selector.c. */
 enum rs_selector {
 	RS_SEL_CT_STATE,    /* ct state: a bitmask, matched with "any of" */
 	RS_SEL_IIF,         /* meta iif: values are interface names, resolved to an index when loaded */
@@ -98,6 +99,8 @@ enum rs_op {
 struct rs_match {
 	enum rs_selector sel;
 	enum rs_op op;
+	uint32_t mask;     /* EQ, NEQ: the loaded value is ANDed with mask first ("ct mark & 0x1 == 0"); 0: no mask */
+	uint32_t offset, length; /* raw payload selectors: where, in bits, as nft writes "@ih,OFFSET,LENGTH" */
 	struct rs_value *vals;
 	size_t nvals;
 	char *set;     /* RS_OP_SET, RS_OP_VMAP */
@@ -179,6 +182,10 @@ struct rs_chain {
 struct rs_table {
 	char *name;
 	char *comment;
+	char **files;       /* the policy files src_file pointers name: the table owns them */
+	bool dormant;       /* read from the kernel: switched off ("flags dormant"), its rules do nothing; tlswall
+			     * never makes a dormant table, so a diff against one always wakes it */
+	size_t nfiles;
 	struct rs_set **sets;
 	size_t nsets, capsets;
 	struct rs_chain **chains;
@@ -188,6 +195,8 @@ struct rs_table {
 
 struct rs_table *rs_table_alloc(const char *name);
 void rs_table_free(struct rs_table *t);
+/* The table's own copy of a file name, for src_file (the table outlives the policy it was compiled from). */
+const char *rs_table_file(struct rs_table *t, const char *file);
 
 struct rs_set *rs_table_add_set(struct rs_table *t, const char *name, enum rs_keytype key, bool interval);
 struct rs_chain *rs_table_add_chain(struct rs_table *t, const char *name);
@@ -213,6 +222,17 @@ void rs_rule_counters(const struct rs_rule *r, uint64_t *packets, uint64_t *byte
 void rs_chain_counters(const struct rs_chain *c, uint64_t *packets, uint64_t *bytes);
 /* Whether the rule ends in drop or reject: what "show" counts as dropped. */
 bool rs_rule_drops(const struct rs_rule *r);
+
+/* The model's words for its enumerations: what nft writes, and what snapshots store (so they never change). The
+ * *_by_name functions return false for a name they do not know. */
+const char *rs_verdict_name(enum rs_verdict_code code);
+bool rs_verdict_by_name(const char *name, enum rs_verdict_code *code);
+const char *rs_op_name(enum rs_op op);
+bool rs_op_by_name(const char *name, enum rs_op *op);
+const char *rs_rate_unit_name(enum rs_rate_unit unit);
+bool rs_rate_unit_by_name(const char *name, enum rs_rate_unit *unit);
+const char *rs_reject_name(enum rs_reject reject);
+bool rs_reject_by_name(const char *name, enum rs_reject *reject);
 
 /* Structural equality, ignoring counter values and kernel handles. */
 bool rs_rule_equal(const struct rs_rule *a, const struct rs_rule *b);

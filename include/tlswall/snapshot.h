@@ -5,17 +5,29 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct rs_table;
 
-#define SNAPSHOT_VERSION 1
+/* 2: enumerations stored by name. Version 1 (ordinals) is still read. */
+#define SNAPSHOT_VERSION 2
 
-/* t NULL records that table inet table_name did not exist. origin says where the ruleset came from (a policy path,
- * "emergency"...). *unreadable counts rules that cannot be re-created and were left out. */
-char *snapshot_encode(const struct rs_table *t, const char *table_name, const char *origin, const char *stamp,
-		      size_t *unreadable);
-/* *out is NULL for a snapshot of "no table". stamp may be NULL when the caller does not want it. */
-bool snapshot_decode(const char *text, struct rs_table **out, char **table_name, char **origin, char **stamp,
-		     char **error);
+/* What a snapshot says about itself. */
+struct snapshot_info {
+	char *table;      /* the table's name */
+	char *origin;     /* where the ruleset came from: a policy path, "the emergency ruleset"... */
+	char *stamp;      /* the record of the last commit: the generation it produced; else NULL */
+	uint64_t netns;   /* netns_id() of the namespace it was taken in; 0: not recorded */
+	char *boot;       /* the boot it was taken in (/proc/sys/kernel/random/boot_id); NULL: not recorded */
+};
+
+void snapshot_info_release(struct snapshot_info *info);
+
+/* t NULL records that table inet info->table did not exist. Rules that could not be re-created (unreadable ones,
+ * and those that use a set tlswall cannot re-create) are left out, so that a snapshot can always be restored;
+ * *left_out counts them. */
+char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info, size_t *left_out);
+/* *out is NULL for a snapshot of "no table". */
+bool snapshot_decode(const char *text, struct rs_table **out, struct snapshot_info *info, char **error);
 
 #endif

@@ -18,6 +18,17 @@ tw_cleanup() {
 trap tw_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The test build (sanitizers and test hooks): the second argument of every test, else the one next to the release
+# binary named by the first. Run a test alone as: sh tests/netns/t_x.sh build/tlswall build/asan/tlswall
+tw_test_bin() {
+	if [ -n "${2:-}" ]; then
+		TBIN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+	else
+		TBIN=$(cd "$(dirname "$1")" && pwd)/asan/$(basename "$1")
+	fi
+	[ -x "$TBIN" ] || { echo "FAIL: no test build at $TBIN (make asan)" >&2; exit 1; }
+}
+
 tw_require_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		if [ -n "${CI:-}" ]; then echo "FAIL: namespace tests need root in CI" >&2; exit 1; fi

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Runs every namespace test (tests/netns/t_*.sh) with a time limit each. Usage: tests/netns/run.sh TLSWALL
+# Runs every namespace test (tests/netns/t_*.sh) with a time limit each.
+# Usage: tests/netns/run.sh TLSWALL TEST_TLSWALL (the sanitizer build, with the test hooks)
 set -u
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+tbin=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 dir=$(dirname "$0")
 fails=0
 TW_RUN_ID=$$
@@ -10,9 +12,9 @@ sweep() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^tw${TW_RUN_ID}-"); do ip netns del "$ns"; done
 }
 trap sweep EXIT
-for t in "$dir"/t_*.sh; do
-	echo "== $(basename "$t")"
-	timeout --kill-after=10 "${NETNS_TEST_TIMEOUT:-300}" sh "$t" "$bin"
+for t in "$dir"/t_*.sh "$dir"/*/t_*.sh; do
+	echo "== ${t#"$dir"/}"
+	timeout --kill-after=10 "${NETNS_TEST_TIMEOUT:-300}" sh "$t" "$bin" "$tbin"
 	rc=$?
 	case $rc in
 	0) ;;

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$1
+tw_test_bin "$@"
 export TLSWALL_STATE_DIR="$TW_TMP/state"
 tw_netns atom; ns=$TW_NS
 run() { ip netns exec "$ns" "$@"; }
@@ -36,7 +37,7 @@ snapshot >"$TW_TMP/before"
 
 positions="1 2 3 4 5 10 50 100 $((total / 4)) $((total / 2)) $((total * 3 / 4)) $((total - 2)) $((total - 1)) $total"
 for k in $positions; do
-	out=$(TLSWALL_TEST_FAULT_AT=$k run "$bin" -f "$TW_TMP/b.conf" apply 2>&1); rc=$?
+	out=$(TLSWALL_TEST_FAULT_AT=$k run "$TBIN" -f "$TW_TMP/b.conf" apply 2>&1); rc=$?
 	[ $rc -eq 1 ] || tw_fail "fault at message $k of $total: apply exited $rc"
 	case $out in *"nothing was applied"*"test hook"*) ;; *) tw_fail "fault at $k: unexpected message: $out" ;; esac
 	snapshot >"$TW_TMP/after"
@@ -46,7 +47,7 @@ done
 # first apply on a host without the table
 run "$bin" -q -f "$TW_TMP/a.conf" remove
 for k in 1 3 $((total / 2)); do
-	TLSWALL_TEST_FAULT_AT=$k run "$bin" -q -f "$TW_TMP/b.conf" apply >/dev/null 2>&1 && tw_fail "faulty first apply succeeded"
+	TLSWALL_TEST_FAULT_AT=$k run "$TBIN" -q -f "$TW_TMP/b.conf" apply >/dev/null 2>&1 && tw_fail "faulty first apply succeeded"
 	run nft list tables | grep -q tlswall && tw_fail "faulty first apply (fault at $k) left a table"
 done
 # and without a fault, B applies whole

@@ -6,11 +6,15 @@
 #  3. nftables.service's ExecStart, run in the namespace, deletes the table; status says it is missing and who did it;
 #     tlswall-reapply.service's ExecStart and ExecReload put the same table back
 #  4. an include, a drop-in that clears ExecStop, a commented flush, a disabled or masked unit, an ifupdown hook
+# Usage: tests/netns/t_nftables_service.sh TLSWALL [TEST_TLSWALL]
 # Steps 2-4 run in a private mount namespace with an overlay on /etc: every change to /etc there (enabling units,
 # writing /etc/nftables.conf) is thrown away with the namespace, and the host's /etc is never written.
 . "$(dirname "$0")/lib.sh"
 tw_require_root
-bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+# the sanitizer build when run.sh gives it (undefined behaviour fails the test), else the one given
+b=${2:-$1}
+[ "$b" = --inner ] && b=$1
+bin=$(cd "$(dirname "$b")" && pwd)/$(basename "$b")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 unset SSH_CONNECTION TLSWALL_STATE_DIR
 T=$TW_TMP
@@ -122,7 +126,7 @@ if [ "${2:-}" != --inner ]; then
 
 	# ---- 2-4 in a mount namespace of their own, with the network namespace made here
 	tw_netns host
-	unshare -m --propagation private sh "$0" "$1" --inner "$TW_NS" "$T"
+	unshare -m --propagation private sh "$0" "$bin" --inner "$TW_NS" "$T"
 	rc=$?
 	[ $rc -eq 77 ] && exit 77
 	[ $rc -eq 0 ] || tw_fail "2-4: $rc failure(s) in the private mount namespace"
@@ -181,7 +185,8 @@ has "$T/2b.out" "$w_conf" "2b: check --live warns about /etc/nftables.conf"
 has "$T/2b.out" "$w_stop" "2b: check --live warns about ExecStop"
 ip netns exec "$N" nft -s list table inet tlswall >"$T/applied.nft" 2>&1 || tw_fail "2: no table after apply"
 tl status >"$T/2d.out" 2>&1
-has "$T/2d.out" "live table: table inet tlswall is in the kernel" "2d: status with the table in place"
+has "$T/2d.out" "live table: table inet tlswall" "2d: status with the table in place"
+hasnt "$T/2d.out" "WARNING" "2d: status with the table in place"
 
 # ---- 3. what nftables.service runs deletes the table; status says so; tlswall-reapply.service puts it back
 nft_start=$(sed -n 's/^ExecStart=//p' "$nft_unit")
@@ -191,7 +196,7 @@ has "$T/3a.tables" "table inet filter" "3a: nftables.service loaded its table"
 hasnt "$T/3a.tables" "table inet tlswall" "3a: nftables.service's flush"
 tl status >"$T/3b.out" 2>&1
 expect_rc 0 $? "3b: status" "$T/3b.out"
-has "$T/3b.out" "live table: MISSING: table inet tlswall is not in the kernel, so tlswall filters nothing; \"tlswall apply\" puts it back" "3b: status"
+has "$T/3b.out" "live table: WARNING: table inet tlswall is missing: tlswall filters nothing; \"tlswall apply\" puts it back" "3b: status"
 has "$T/3b.out" "$w_conf" "3b: status names the flush"
 # "systemctl enable tlswall", with units generated for this binary and this state directory
 for u in tlswall.service tlswall-reapply.service; do unit_gen "$u" /etc/systemd/system "$S"; done
@@ -212,7 +217,8 @@ for key in ExecStart ExecReload; do
 	cmp -s "$T/applied.nft" "$T/3d.nft" || tw_fail "3: $key did not restore the table: $(diff "$T/applied.nft" "$T/3d.nft")"
 done
 tl status >"$T/3e.out" 2>&1
-has "$T/3e.out" "live table: table inet tlswall is in the kernel" "3e: status after the reapply"
+has "$T/3e.out" "live table: table inet tlswall" "3e: status after the reapply"
+hasnt "$T/3e.out" "WARNING" "3e: status after the reapply"
 
 # ---- 4. variations an admin makes
 # an include with the flush

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$1
+tw_test_bin "$@"
 here=$(cd "$(dirname "$0")" && pwd)
 export TLSWALL_STATE_DIR="$TW_TMP/state"
 tw_netns scale; ns=$TW_NS
@@ -37,7 +38,7 @@ run "$bin" -q -f "$TW_TMP/d.conf" apply || tw_fail "applying the 100k list faile
 handles_before=$(run nft -a list chain inet tlswall input)
 $py mutate <"$TW_TMP/d.txt" >"$TW_TMP/d2.txt"
 cp "$TW_TMP/d2.txt" "$TW_TMP/d.txt"
-out=$(run "$bin" -v -f "$TW_TMP/d.conf" apply 2>&1 | grep 'committing')
+out=$(run "$bin" -v -f "$TW_TMP/d.conf" apply 2>&1 | grep 'committed one transaction')
 case $out in *"elements only"*) ;; *) tw_fail "a list change was not sent as a delta: $out" ;; esac
 [ "$(run nft -a list chain inet tlswall input)" = "$handles_before" ] || tw_fail "the delta commit touched the rules"
 want=$($py digest <"$TW_TMP/d2.txt")
@@ -49,7 +50,7 @@ run "$bin" -q -f "$TW_TMP/d.conf" diff || tw_fail "diff against a dump after the
 # 3. a delta the kernel rejects leaves the set complete
 $py mutate <"$TW_TMP/d2.txt" >"$TW_TMP/d.txt"
 before=$(run nft list ruleset)
-TLSWALL_TEST_FAULT_AT=1 run "$bin" -q -f "$TW_TMP/d.conf" apply >/dev/null 2>&1 && tw_fail "the faulty delta was applied"
+TLSWALL_TEST_FAULT_AT=1 run "$TBIN" -q -f "$TW_TMP/d.conf" apply >/dev/null 2>&1 && tw_fail "the faulty delta was applied"
 [ "$(run nft list ruleset)" = "$before" ] || tw_fail "a rejected delta changed the ruleset"
 got=$(run "$bin" show | $py digest-show big)
 [ "$($py digest <"$TW_TMP/d2.txt")" = "$got" ] || tw_fail "a rejected delta left the set incomplete"

@@ -20,14 +20,18 @@ struct loaded {
 	struct diag_list *d;
 };
 
+/* text may leave out the "version = 1;" every policy starts with (it goes on the first line, so that the lines of
+ * the diagnostics stay those of text) */
 static struct loaded load(const char *text)
 {
+	char *full = strstr(text, "version") ? x_strdup(text) : x_asprintf("version = 1; %s", text);
 	struct loaded l;
 
 	l.d = diag_list_alloc();
-	l.p = config_load_string(text, NAME, l.d);
+	l.p = config_load_string(full, NAME, l.d);
 	if (l.p)
 		validate_policy(l.p, l.d);
+	free(full);
 	return l;
 }
 
@@ -222,7 +226,7 @@ static void test_defaults(void **state)
 static void test_list_file_path(void **state)
 {
 	struct diag_list *d = diag_list_alloc();
-	struct policy *p = config_load_string("sets = { a = { file = \"lists/a.txt\"; };\n"
+	struct policy *p = config_load_string("version = 1; sets = { a = { file = \"lists/a.txt\"; };\n"
 					      "  b = { file = \"/abs/b.txt\"; }; };\n",
 					      "/etc/tlswall/tlswall.conf", d);
 
@@ -405,9 +409,34 @@ static void test_range_covers_two(void **state)
 	release(&l);
 }
 
+/* An empty, blank, comment-only or truncated file is an error, never a policy that opens nothing. */
+static void test_version_required(void **state)
+{
+	static const char *const empty[] = { "", "\n\n   \t\n", "# nothing here yet\n// nor here\n/* or here */\n" };
+	struct loaded l;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		l.d = diag_list_alloc();
+		l.p = config_load_string(empty[i], NAME, l.d);
+		assert_printed(l.d, NAME ":1: error: the policy is empty; an empty or truncated file is not a policy (a "
+				    "policy that opens nothing says \"version = 1;\" and lists no services)\n");
+		release(&l);
+	}
+	l.d = diag_list_alloc();
+	l.p = config_load_string("policy = \"drop\";\nservices = ( { service = \"https\"; } );\n", NAME, l.d);
+	assert_printed(l.d, NAME ":1: error: \"version\" is missing; a policy starts with \"version = 1;\"\n");
+	release(&l);
+	/* and one that says only that opens nothing, with a warning */
+	l = load("version = 1;\n");
+	assert_int_equal(diag_errors(l.d), 0);
+	release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version_required),
 		cmocka_unit_test(test_valid_policy),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_list_file_path),

@@ -1,0 +1,211 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/diag.h"
+#include "tlswall/diff.h"
+#include "tlswall/nl.h"
+#include "tlswall/nl_decode.h"
+#include "tlswall/nl_encode.h"
+#include "tlswall/record.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/session.h"
+#include "tlswall/state.h"
+#include "tlswall/util.h"
+
+int session_open(struct session *s, const char *state_dir, unsigned flags, struct diag_list *diags)
+{
+	char *error = NULL;
+
+	memset(s, 0, sizeof(*s));
+	s->diags = diags;
+	if (!(flags & (SESSION_STATE | SESSION_STATE_IF_USABLE)))
+		return 0;
+	s->st = state_open(state_dir, &error);
+	if (s->st && (flags & SESSION_LOCK) && !state_lock(s->st, 60, &error)) {
+		state_close(s->st);
+		s->st = NULL;
+	}
+	/* a damaged confirmation must not jam everything: the verbs say what to do, rollback and the timer still work */
+	if (s->st && !pending_read(s->st, &s->pending, &s->pending_exists, &s->pending_damaged))
+		s->pending_exists = false;
+	if (!s->st && (flags & SESSION_STATE)) {
+		diag_error(diags, NULL, 0, "%s", error);
+		free(error);
+		return -1;
+	}
+	/* a read-only verb without a usable state directory dumps the kernel instead of using the record */
+	s->state_error = error;
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	rs_table_free(s->live);
+	free(s->table);
+	free(s->state_error);
+	free(s->pending_damaged);
+	nl_close(s->nl);
+	state_close(s->st);
+	memset(s, 0, sizeof(*s));
+}
+
+bool session_pending_blocks(struct session *s)
+{
+	if (s->pending_damaged)
+		diag_error(s->diags, NULL, 0,
+			   "%s; run \"tlswall rollback\" to restore the ruleset from before the last apply, or \"tlswall "
+			   "confirm\" to keep the live one, then try again",
+			   s->pending_damaged);
+	else if (s->pending_exists)
+		diag_error(s->diags, NULL, 0,
+			   "a change to table inet %s is waiting for confirmation (%s); run \"tlswall confirm\" or "
+			   "\"tlswall rollback\" first",
+			   s->pending.table, s->pending.policy);
+	return s->pending_damaged || s->pending_exists;
+}
+
+static void report_kernel_error(struct session *s, int err, const char *what)
+{
+	if (err == -EPERM || err == -EACCES)
+		diag_error(s->diags, NULL, 0, "cannot talk to netfilter: %s (run as root, or with CAP_NET_ADMIN)",
+			   strerror(-err));
+	else if (err == -EAGAIN)
+		diag_error(s->diags, NULL, 0, "the ruleset kept changing while tlswall read it; try again");
+	else
+		diag_error(s->diags, NULL, 0, "%s: %s", what, strerror(-err));
+}
+
+int session_read(struct session *s, const char *table, bool use_record)
+{
+	int ret;
+
+	rs_table_free(s->live);
+	s->live = NULL;
+	s->origin = LIVE_UNREAD;
+	free(s->table);
+	s->table = x_strdup(table);
+	if (!s->nl && (ret = nl_open(&s->nl)) != 0) {
+		s->nl = NULL;
+		report_kernel_error(s, ret, "cannot talk to netfilter");
+		return ret;
+	}
+	/* unchanged since tlswall's own last commit: the record is the table, and no set is dumped */
+	if (use_record && s->st && nl_genid(s->nl, &s->genid) == 0 && record_load(s->st, table, s->genid, &s->live)) {
+		s->origin = LIVE_RECORD;
+		return 0;
+	}
+	ret = nl_read_table(s->nl, table, &s->live, &s->genid);
+	if (ret) {
+		char *what = x_asprintf("cannot read table inet %s", table);
+
+		report_kernel_error(s, ret, what);
+		free(what);
+		return ret;
+	}
+	s->origin = LIVE_DUMP;
+	return 0;
+}
+
+/* Every failing message of a refused batch, at the policy line behind the object it creates. */
+static void report_refusal(struct session *s, const struct nl_commit_result *res, const struct nl_origins *origins,
+			   int err)
+{
+	if (err == -ERESTART) {
+		diag_error(s->diags, NULL, 0,
+			   "the ruleset changed while tlswall was working (another program committed in between); "
+			   "nothing was applied: run the command again");
+		return;
+	}
+	if (res->nfailures == 0) {
+		diag_error(s->diags, NULL, 0,
+			   "the kernel did not confirm the transaction: %s; check the result with \"tlswall diff\"",
+			   strerror(-err));
+		return;
+	}
+	diag_error(s->diags, NULL, 0, "the kernel refused the transaction; nothing was applied");
+	for (size_t i = 0; i < res->nfailures; i++) {
+		const struct nl_failure *f = &res->failures[i];
+		const struct nl_origin *o = nl_origins_find(origins, f->seq);
+		struct sbuf sb = { 0 };
+
+		if (o)
+			sbuf_puts(&sb, o->what);
+		else if (f->seq == res->begin_seq || f->seq == res->end_seq)
+			sbuf_puts(&sb, "the transaction as a whole");
+		else
+			sbuf_addf(&sb, "message %u", f->seq);
+		if (f->where)
+			sbuf_addf(&sb, ", %s", f->where);
+		sbuf_addf(&sb, ": %s", strerror(-f->error));
+		if (f->message)
+			sbuf_addf(&sb, " (kernel: %s)", f->message);
+		diag_error(s->diags, o ? o->file : NULL, o ? o->line : 0, "%s", sb.buf);
+		sbuf_release(&sb);
+	}
+}
+
+/* One transaction: guarded by the generation the live table was read at, or (guarded false) not at all. */
+static int commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin,
+		  bool guarded)
+{
+	bool delta = planned && d && !d->structural && !diff_empty(d);
+	struct nl_origins origins = { 0 };
+	struct nl_commit_result res;
+	struct nl_batch *b = nl_batch_alloc(s->nl, guarded ? &s->genid : NULL);
+	char *error = NULL;
+	int ret = 0;
+
+	if (delta) {
+		/* only elements changed: send just those, and every counter keeps counting */
+		nl_encode_delta(b, planned, d, &origins);
+	} else if (planned) {
+		ret = nl_encode_replace(b, planned, &origins, &error);
+		if (ret) {
+			diag_error(s->diags, NULL, 0, "%s; nothing was applied", error ? error : strerror(-ret));
+			free(error);
+			goto out;
+		}
+	} else {
+		nl_encode_delete_table(b, s->table, &origins);
+	}
+	s->sent.messages = nl_batch_messages(b);
+	s->sent.bytes = nl_batch_bytes(b);
+	s->sent.delta = delta;
+	ret = nl_batch_commit(s->nl, b, &res);
+	if (ret) {
+		report_refusal(s, &res, &origins, ret);
+	} else if (guarded) {
+		s->genid++; /* a guarded commit makes exactly the next generation */
+		record_save(s->st, planned, s->table, origin, s->genid);
+	} else {
+		record_forget(s->st); /* which generation it made is not known: the next read dumps */
+	}
+	nl_commit_result_release(&res);
+out:
+	nl_origins_release(&origins);
+	nl_batch_free(b);
+	return ret;
+}
+
+int session_commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin)
+{
+	return commit(s, planned, d, origin, true);
+}
+
+int session_replace(struct session *s, const struct rs_table *want, const char *name, const char *origin)
+{
+	int ret;
+
+	rs_table_free(s->live);
+	s->live = NULL;
+	s->origin = LIVE_UNREAD;
+	free(s->table);
+	s->table = x_strdup(name);
+	if (!s->nl && (ret = nl_open(&s->nl)) != 0) {
+		s->nl = NULL;
+		report_kernel_error(s, ret, "cannot talk to netfilter");
+		return ret;
+	}
+	return commit(s, want, NULL, origin, false);
+}
