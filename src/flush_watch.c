@@ -29,7 +29,7 @@ static const char *const unit_dirs[] = {
 /* Scripts that run by themselves when something happens on the host. */
 static const struct hook {
 	const char *path;
-	bool dir;        /* every executable file in it */
+	bool dir;        /* every file in it (scripts: the executable ones) */
 	bool interfaces; /* interfaces(5) syntax: the commands of pre-up, up, down... lines */
 	const char *who;
 } hooks[] = {
