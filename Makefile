@@ -8,6 +8,7 @@ MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 STATEDIR ?= /var/lib/tlswall
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 CC ?= cc
@@ -50,16 +51,17 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_TIME ?= 20
 
-.PHONY: all clean install uninstall check deps demo unit golden netns fuzz valgrind asan bench
+.PHONY: all clean install uninstall check deps demo unit golden netns fuzz valgrind asan bench deb dist-check
 .DELETE_ON_ERROR:
 # These objects are named only as prerequisites of pattern rules, so make would take them for intermediate files
 # and delete them after each build, rebuilding every library object on every `make fuzz` or `make unit`.
 .SECONDARY: $(ASAN_LIB_OBJS) $(FUZZ_LIB_OBJS)
 
-all: $(O)/tlswall $(O)/tlswall.service
+UNITS := tlswall.service tlswall-reapply.service
+all: $(O)/tlswall $(UNITS:%=$(O)/%)
 
-# the unit names the installed binary; `make O=... SBINDIR=...` makes one for a test tree
-$(O)/tlswall.service: contrib/systemd/tlswall.service.in
+# the units name the installed binary; `make O=... SBINDIR=...` makes them for a test tree
+$(O)/%.service: contrib/systemd/%.service.in
 	$(call say,GEN,$@)
 	$(Q)mkdir -p $(O)
 	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' $< >$@
@@ -137,30 +139,46 @@ fuzz: $(FUZZ_BINS)
 valgrind: $(O)/tlswall
 	$(Q)tests/valgrind.sh $(O)/tlswall
 
+# What is shipped around the program: man pages (mandoc -T lint), bash completion, the Debian package (built,
+# lintian, installed and purged in a throwaway Debian chroot) and the Ansible role (run against namespaces).
+dist-check: $(O)/tlswall
+	$(Q)tests/dist/run.sh $(O)/tlswall
+
+# the Debian package, built from this tree into $(O)/deb (see debian/)
+deb:
+	$(Q)scripts/deb.sh $(O)/deb
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory all asan $(UNIT_BINS)
-	$(Q)$(MAKE) --no-print-directory unit golden valgrind netns fuzz
+	$(Q)$(MAKE) --no-print-directory unit golden valgrind netns fuzz dist-check
 	@echo "make check: all tests passed"
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(O)/tlswall policies/default.conf
 
+# The same files the Debian package installs. The units are written with the install-time paths (not taken from
+# $(O), which may have been built with others); an existing policy is never overwritten; the units are installed,
+# not enabled: "systemctl enable tlswall" enables both.
 install: $(O)/tlswall
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(SYSCONFDIR)/tlswall
+		$(DESTDIR)$(SYSCONFDIR)/tlswall $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
 	install -m 0755 $(O)/tlswall $(DESTDIR)$(SBINDIR)/tlswall
-	install -d $(DESTDIR)$(UNITDIR)
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
-		contrib/systemd/tlswall.service.in >$(DESTDIR)$(UNITDIR)/tlswall.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/tlswall.service
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
+			contrib/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	install -m 0644 man/tlswall.8 $(DESTDIR)$(MANDIR)/man8/tlswall.8
 	install -m 0644 man/tlswall.conf.5 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5
+	install -m 0644 contrib/bash-completion/tlswall $(DESTDIR)$(BASHCOMPDIR)/tlswall
 	test -e $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf || \
 		install -m 0600 policies/default.conf $(DESTDIR)$(SYSCONFDIR)/tlswall/tlswall.conf
 
+# keeps the policy and the state directory, as removing the Debian package does
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/tlswall $(DESTDIR)$(MANDIR)/man8/tlswall.8 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5 $(DESTDIR)$(UNITDIR)/tlswall.service
+	rm -f $(DESTDIR)$(SBINDIR)/tlswall $(DESTDIR)$(MANDIR)/man8/tlswall.8 $(DESTDIR)$(MANDIR)/man5/tlswall.conf.5 \
+		$(UNITS:%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(BASHCOMPDIR)/tlswall
 
 clean:
 	rm -rf $(O)

@@ -1,10 +1,13 @@
 #!/bin/sh
-# Installs the Debian 12 packages tlswall needs to build, test and demo, if any are missing.
+# Installs the Debian 12 packages tlswall needs to build, test and demo, if any are missing (the third line of
+# PACKAGES: building and linting the Debian package, the throwaway Debian tree it is installed into, the Ansible
+# role, the man page and completion checks).
 # Run as root on a fresh machine; as another user it only says what is missing.
 set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-dev libssl-dev libcmocka-dev
-nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace"
+nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
+build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-db groff-base bash-completion"
 # Real servers for the audit tests. Each runs only as a child of a test, inside its network namespace, with a
 # throwaway configuration; installing them must never start them as this machine's services.
 SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy"

@@ -10,6 +10,7 @@
 #include "tlswall/cli.h"
 #include "tlswall/diag.h"
 #include "tlswall/diff.h"
+#include "tlswall/flush_watch.h"
 #include "tlswall/guard.h"
 #include "tlswall/pending.h"
 #include "tlswall/pipeline.h"
@@ -254,6 +255,7 @@ static int apply_planned(const struct cli *cli, const struct apply_opts *o, cons
 		if (!coexistence_checked) {
 			diff_release(&d);
 			guard_coexistence(planned, s->diags);
+			flush_watch_report(planned->name, s->diags);
 			coexistence_checked = true;
 			continue;
 		}

@@ -6,6 +6,7 @@
 #include "tlswall/cli.h"
 #include "tlswall/diag.h"
 #include "tlswall/emit_json.h"
+#include "tlswall/flush_watch.h"
 #include "tlswall/guard.h"
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
@@ -125,6 +126,7 @@ static int check_live(const struct rs_table *planned, struct diag_list *diags)
 		if (!guard_coexistence(planned, diags))
 			diag_note(diags, NULL, 0, "no other table on the input hook undoes what %s allows", planned->name);
 		guard_lockout(planned, s.live, true, diags);
+		flush_watch_report(planned->name, diags);
 		ret = 0;
 	}
 	session_close(&s);

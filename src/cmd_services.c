@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "tlswall/catalog.h"
@@ -6,11 +7,27 @@
 
 int services_main(const struct cli *cli, int argc, char **argv)
 {
-	if (cli_extra_args("services", argc, argv, 1))
+	bool unknown = false;
+
+	/* names first, all of them: one run reports every misspelling */
+	for (int i = 1; i < argc; i++) {
+		const struct catalog_entry *best;
+
+		if (catalog_find(argv[i]))
+			continue;
+		best = catalog_suggest(argv[i]);
+		if (best)
+			fprintf(stderr, "tlswall services: unknown service \"%s\"; did you mean \"%s\"?\n", argv[i],
+				best->name);
+		else
+			fprintf(stderr, "tlswall services: unknown service \"%s\"\n", argv[i]);
+		unknown = true;
+	}
+	if (unknown)
 		return EXIT_ERROR;
 	printf("%-14s %-18s %-11s %-14s %s\n", "NAME", "PORTS", "TLS", "TWIN", "REFERENCE");
-	for (size_t i = 0; i < catalog_size(); i++) {
-		const struct catalog_entry *c = catalog_at(i);
+	for (size_t i = 0; i < (argc > 1 ? (size_t)argc - 1 : catalog_size()); i++) {
+		const struct catalog_entry *c = argc > 1 ? catalog_find(argv[i + 1]) : catalog_at(i);
 		struct sbuf ports = { 0 };
 
 		for (size_t j = 0; j < c->nports; j++) {

@@ -6,6 +6,7 @@
 
 #include "tlswall/cli.h"
 #include "tlswall/diag.h"
+#include "tlswall/flush_watch.h"
 #include "tlswall/nl.h"
 #include "tlswall/nl_decode.h"
 #include "tlswall/pending.h"
@@ -64,8 +65,9 @@ static void print_events(struct state *st, size_t last)
 	free(text);
 }
 
-/* Whether the kernel holds the table at all: a table that is missing or switched off filters nothing. */
-static void print_live(const char *table)
+/* Whether the kernel holds the table at all: a table that is missing or switched off filters nothing. A missing
+ * one comes with what on this host deletes it (in diags). */
+static void print_live(const char *table, struct diag_list *diags)
 {
 	struct nl_table_name *tables = NULL;
 	struct nl *nl = NULL;
@@ -92,6 +94,7 @@ static void print_live(const char *table)
 		}
 	printf("live table: WARNING: table inet %s is missing: tlswall filters nothing; \"tlswall apply\" puts it back\n",
 	       table);
+	flush_watch_report(table, diags);
 	free(tables);
 }
 
@@ -138,7 +141,7 @@ int status_main(const struct cli *cli, int argc, char **argv)
 	{
 		char *table = s.pending_exists ? x_strdup(s.pending.table) : cli_table_name(cli);
 
-		print_live(table);
+		print_live(table, diags);
 		free(table);
 	}
 	print_snapshot(s.st, STATE_LKG, "last-known-good");

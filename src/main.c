@@ -27,7 +27,7 @@ static const struct verb {
 	  "list listening sockets against the policy and prove the allowed ones speak TLS (exit 4: findings)" },
 	/* internal: the detached timer apply --confirm starts */
 	{ "rollback-timer", rollback_timer_main, "TOKEN SECONDS", NULL },
-	{ "services", services_main, "", "print the service catalogue" },
+	{ "services", services_main, "[SERVICE...]", "print the service catalogue, or the entries named" },
 	{ "help", help_main, "", "show this help" },
 };
 
