@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-dev libssl-dev libcmocka-dev
-nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
+nftables iptables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
 build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-db groff-base bash-completion"
 # Real servers for the audit tests. Each runs only as a child of a test, inside its network namespace, with a
 # throwaway configuration; installing them must never start them as this machine's services.

@@ -278,11 +278,11 @@ static bool decode_cmp(struct rule_reader *rr, const struct nftnl_expr *x)
 	return true;
 }
 
-static const struct anon_set *find_anon(const struct rule_reader *rr, const char *name)
+const struct anon_set *anon_set_find(const struct anon_sets *a, const char *name)
 {
-	for (size_t i = 0; i < rr->anons->n; i++)
-		if (strcmp(rr->anons->v[i].name, name) == 0)
-			return &rr->anons->v[i];
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, name) == 0)
+			return &a->v[i];
 	return NULL;
 }
 
@@ -340,7 +340,7 @@ static bool decode_lookup(struct rule_reader *rr, const struct nftnl_expr *x)
 
 	if (!r || !set || u32(x, NFTNL_EXPR_LOOKUP_FLAGS) != 0 || (vmap && u32(x, NFTNL_EXPR_LOOKUP_DREG) != NFT_REG_VERDICT))
 		return false;
-	anon = find_anon(rr, set);
+	anon = anon_set_find(rr->anons, set);
 	if (anon) {
 		ok = !vmap && anon_values(rr, r, anon);
 		r->sel = NULL;

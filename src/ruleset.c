@@ -173,6 +173,9 @@ void rs_rule_free(struct rs_rule *r)
 	free(r->stmts);
 	free(r->comment);
 	free(r->raw_text);
+	if (r->dnat)
+		free(r->dnat->ports);
+	free(r->dnat);
 	free(r);
 }
 
