@@ -110,6 +110,8 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 		json_object_set_new(root, "icmp", json_string(p->icmp == ICMP_ALL ? "all" : "essential"));
 		json_object_set_new(root, "require_tls", json_boolean(p->require_tls));
 		json_object_set_new(root, "ct_mark_bit", json_integer(p->ct_mark_bit));
+		json_object_set_new(root, "published_ports", json_boolean(p->published_ports));
+		json_object_set_new(root, "published_mark_bit", json_integer(p->published_mark_bit));
 		json_object_set_new(root, "log",
 				    p->log.enabled ? json_pack("{s:i, s:s, s:o}", "rate", (json_int_t)p->log.rate, "per",
 							       rate_unit_name(p->log.unit), "prefix", json_text(p->log.prefix)) :
