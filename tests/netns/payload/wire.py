@@ -21,6 +21,11 @@ Every command is bounded in time and prints what came back, one line each, for t
       with the keys derived from its destination connection ID, padded to 1200 bytes. Decrypts what the server
       answers with the server's Initial keys and prints "serverhello" when it holds a ServerHello, "close CODE" for
       a CONNECTION_CLOSE, "vn ..." or "silent".
+  session ADDR PORT
+      A TLS session (any certificate) that sends "one", reads the echo, prints "ready", waits for a line on standard
+      input, then sends "two" and waits 2 s for its echo: prints "echo two" or "silent".
+  echo CERT KEY PORT
+      (In the host namespace.) A TLS server on PORT, both families, that echoes every line back.
   record PORT...
       (In the host namespace.) A UDP socket on each PORT, both families, that never answers: prints "ready", then
       "PORT LENGTH HEX" for every datagram that arrives (HEX: its first 8 bytes).
@@ -313,6 +318,48 @@ def record(ports):
             print(key.data, len(data), data[:8].hex(), flush=True)
 
 
+def session(addr, port):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(socket.create_connection((addr, port), timeout=5))
+    s.sendall(b"one\n")
+    print("echo", s.recv(64).decode().strip(), flush=True)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    s.sendall(b"two\n")
+    s.settimeout(2)
+    try:
+        print("echo", s.recv(64).decode().strip(), flush=True)
+    except socket.timeout:
+        print("silent", flush=True)
+    rst_close(s)
+
+
+def echo(cert, key, port):
+    import ssl
+    import threading
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    ls.bind(("::", port))
+    ls.listen(16)
+
+    def serve(c):
+        try:
+            with ctx.wrap_socket(c, server_side=True) as t:
+                for line in t.makefile("rb"):
+                    t.sendall(line)
+        except (OSError, ssl.SSLError):
+            pass
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
 def main(argv):
     cmd = argv[0]
     if cmd == "dialog":
@@ -328,6 +375,10 @@ def main(argv):
         vn = None if r is None else versions_of_vn(r)
         print("silent" if r is None else "vn " + " ".join(vn) if vn is not None else "reply " + r.hex(),
               flush=True)
+    elif cmd == "session":
+        session(argv[1], int(argv[2]))
+    elif cmd == "echo":
+        echo(argv[1], argv[2], int(argv[3]))
     elif cmd == "record":
         record([int(p) for p in argv[1:]])
     elif cmd == "initial":
