@@ -14,6 +14,13 @@ host, each loaded in a new pair of namespaces for every run:
                   per network, what ufw-style tools produce; loaded with nft -f
   tlswall, no list  the same policy without its block list: what connection tracking and the rest of the input
                   chain cost, apart from the block-list lookups
+  require_tls     the same policy as "tlswall, no list" with require_tls = true: every packet of a connection not
+                  yet cleared goes through the payload map to the check chain of 443/tcp
+
+"tlswall, no list" and "require_tls" are measured twice in every run: connect and close (the check sees only the
+handshake's packets, which carry no payload: one map lookup each), and connect, send one segment starting a TLS
+ClientHello record, close (the check reads the payload and marks the connection). Their ratio, in the same run,
+rounds alternating, is what require_tls costs.
 
 Before every timed run, a connection from a source address inside the block list must fail where a ruleset is
 loaded (and succeed without one), so the rules are known to be in force. Writes RESULTS/packet.md and .json.
@@ -33,10 +40,23 @@ import benchlib as B  # noqa: E402
 import policygen  # noqa: E402
 
 HOST, CLIENT, PORT = "10.200.0.1", "10.200.0.2", 443
-CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list")
+CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list", "require_tls")
+# what the client does, per configuration: connect and close, and (for the require_tls comparison) connect, send the
+# start of a TLS record, close
+MODES = {"tlswall, no list": ("connect", "tls"), "require_tls": ("connect", "tls")}
+TLS = " + TLS record"
 LABELS = {"none": "no ruleset", "tlswall": "tlswall, interval sets of {n:,} networks",
           "one rule each": "one rule per network ({rules:,} rules)",
-          "tlswall, no list": "tlswall's ruleset without the block list (conntrack + chain only)"}
+          "tlswall, no list": "tlswall's ruleset without the block list (conntrack + chain only)",
+          "tlswall, no list" + TLS: "the same, each connection sending one TLS record",
+          "require_tls": "the same with require_tls = true",
+          "require_tls" + TLS: "the same with require_tls = true, each connection sending one TLS record"}
+ROWS = ("none", "tlswall", "one rule each", "tlswall, no list", "tlswall, no list" + TLS, "require_tls",
+        "require_tls" + TLS)
+
+
+def row(config, mode):
+    return config if mode == "connect" else config + TLS
 
 
 def parse_args():
@@ -93,8 +113,8 @@ class Packet:
             raise B.BenchError(f"{self.connrate}: not built (bench/run.sh builds it from bench/connrate.c)")
         self.ns = B.Netns(settle=0.5)
         self.runner = B.Runner(work, timeout=a.timeout, netns=self.ns)
-        self.rates = {c: [] for c in CONFIGS}
-        self.errors = {c: [] for c in CONFIGS}
+        self.rates = {r: [] for r in ROWS}
+        self.errors = {r: [] for r in ROWS}
         self.load_time = {c: [] for c in CONFIGS}
         self.procs = []
         self.nstate = 0
@@ -112,6 +132,11 @@ class Packet:
             text = f.read().replace('sets = { bl = { file = "bl.txt"; }; };\n', "").replace('deny = [ "@bl" ];\n', "")
         with open(os.open(self.conf_nolist, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(text)
+        self.conf_require = os.path.join(self.work, "require.conf")
+        with open(os.open(self.conf_require, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(text.replace('policy = "drop";\n', 'policy = "drop";\nrequire_tls = true;\n', 1))
+        if "require_tls" not in open(self.conf_require).read():
+            raise B.BenchError("could not add require_tls to the policy")
         gen = os.path.join(self.work, "bl.nft")
         self.run(self.tlswall, "-f", self.conf, "generate", stdout=gen, touches_netfilter=False)
         self.ufw = os.path.join(self.work, "ufw.nft")
@@ -180,25 +205,38 @@ class Packet:
     def load(self, config):
         if config == "none":
             return 0.0
-        if config.startswith("tlswall"):
+        if config.startswith("tlswall") or config == "require_tls":
             self.nstate += 1
             state = os.path.join(self.work, f"state{self.nstate}")
             os.mkdir(state, 0o700)
-            conf = self.conf if config == "tlswall" else self.conf_nolist
+            conf = {"tlswall": self.conf, "require_tls": self.conf_require}.get(config, self.conf_nolist)
+            self.state, self.applied = state, conf
             r = self.run(self.tlswall, "-q", "-f", conf, "apply", env=dict(os.environ, TLSWALL_STATE_DIR=state))
         else:
             r = self.run("nft", "-f", self.ufw)
         return r.wall
 
-    def connect(self, seconds, source=None):
-        argv = self.client_ns + [self.connrate, "connect", HOST, str(PORT), str(seconds), str(self.a.workers)]
-        if source:
-            argv.append(source)
+    def connect(self, seconds, source=None, payload=None, workers=None):
+        argv = self.client_ns + [self.connrate, "connect", HOST, str(PORT), str(seconds),
+                                 str(workers or self.a.workers), source or "-"]
+        if payload:
+            argv.append(payload)
         out = self.sh(*argv)
         m = re.search(r"connections (\d+) errors (\d+) seconds ([\d.]+) rate ([\d.]+)", out)
         if not m:
             raise B.BenchError(f"connrate: unexpected output {out!r}")
         return int(m.group(1)), int(m.group(2)), float(m.group(4))
+
+    def plaintext_dropped(self):
+        """What require_tls refused on 443 so far (tlswall show --json, the https service's plaintext_dropped)."""
+        r = subprocess.run([self.tlswall, "-f", self.applied, "show", "--json"], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, TLSWALL_STATE_DIR=self.state))
+        if r.returncode:
+            raise B.BenchError(f"tlswall show: {r.stderr.strip()}")
+        svc = [s for s in json.loads(r.stdout)["services"] if s["chain"] == "svc.https"]
+        if not svc or svc[0]["plaintext_dropped"] is None:
+            raise B.BenchError("tlswall show: no payload check on https")
+        return svc[0]["plaintext_dropped"]["packets"]
 
     def measure(self):
         a = self.a
@@ -209,16 +247,28 @@ class Packet:
                     self.setup()
                     self.load_time[config].append(self.load(config))
                     ok, _, _ = self.connect(1, self.blocked)
-                    if (config in ("none", "tlswall, no list")) != (ok > 0):
+                    if (config in ("none", "tlswall, no list", "require_tls")) != (ok > 0):
                         raise B.BenchError(f"{config}: a connection from {self.blocked} (in the block list) "
                                            f"{'succeeded' if ok else 'failed'}")
-                    self.connect(0.5)          # warm-up: ARP, caches
-                    ok, errs, rate = self.connect(a.seconds)
-                    if ok == 0:
-                        raise B.BenchError(f"{config}: no connection got through")
-                    self.rates[config].append(rate)
-                    self.errors[config].append(errs)
-                    B.log(f"packet: run {i + 1} {config}: {rate:,.0f} connections/s ({errs} errors)")
+                    refused = None
+                    if config == "require_tls":
+                        # the check is in force: plaintext requests are refused and counted
+                        self.connect(0.2, payload="plain", workers=1)
+                        refused = self.plaintext_dropped()
+                        if refused == 0:
+                            raise B.BenchError("require_tls: no plaintext request was refused")
+                    modes = MODES.get(config, ("connect",))
+                    for mode in (modes if i % 2 == 0 else modes[::-1]):
+                        payload = None if mode == "connect" else mode
+                        self.connect(0.5, payload=payload)          # warm-up: ARP, caches
+                        ok, errs, rate = self.connect(a.seconds, payload=payload)
+                        if ok == 0:
+                            raise B.BenchError(f"{config}: no connection got through")
+                        self.rates[row(config, mode)].append(rate)
+                        self.errors[row(config, mode)].append(errs)
+                        B.log(f"packet: run {i + 1} {row(config, mode)}: {rate:,.0f} connections/s ({errs} errors)")
+                    if refused is not None and self.plaintext_dropped() != refused:
+                        raise B.BenchError(f"require_tls refused {self.plaintext_dropped() - refused} TLS records")
                 finally:
                     self.stop_all()
                     self.ns.release()
@@ -227,13 +277,22 @@ class Packet:
         a = self.a
         base = B.median(self.rates["none"])
         rows = []
-        for c in CONFIGS:
+        for c in ROWS:
             r = self.rates[c]
             m = B.median(r)
             label = LABELS[c].format(n=a.networks, rules=self.rules)
+            config = c[:-len(TLS)] if c.endswith(TLS) else c
             rows.append([label, f"{m:,.0f}", f"{min(r):,.0f}", f"{max(r):,.0f}", f"{m / base:.2f}",
                          str(sum(self.errors[c])),
-                         B.fmt_ms(B.median(self.load_time[c])) if c != "none" else "-"])
+                         B.fmt_ms(B.median(self.load_time[config])) if c != "none" else "-"])
+        req = []
+        for mode, what in (("connect", "connect, close"), ("tls", "connect, one TLS record, close")):
+            on = self.rates[row("require_tls", mode)]
+            off = self.rates[row("tlswall, no list", mode)]
+            ratio = B.median(on) / B.median(off)
+            pairs = sorted(x / y for x, y in zip(on, off))
+            req.append([what, f"{B.median(off):,.0f}", f"{B.median(on):,.0f}", f"{ratio:.3f}",
+                        f"{pairs[0]:.3f}-{pairs[-1]:.3f}", "met" if ratio >= 0.97 else "**MISSED**"])
         md = "\n".join([
             "# Benchmark: packet path (new TCP connections per second)",
             "",
@@ -256,6 +315,22 @@ class Packet:
             "with one rule per network, the SYN is compared with every IPv4 rule and skips the IPv6 ones one by "
             "one. Every ruleset tracks connections (conntrack), the case without a ruleset does not; the ruleset "
             "without the block list shows what conntrack and the rest of the chain cost by themselves.",
+            "",
+            "## require_tls",
+            "",
+            "New connections per second with require_tls = true, as a ratio of the same policy without it (the "
+            "block-list policy without its list), measured in the same run, the two alternating, median of "
+            f"{a.runs} runs each. Target: >= 0.97. Before each require_tls run, plaintext requests were checked to "
+            "be refused (the https service's plaintext_dropped moved), and after it, no TLS record had been.",
+            "",
+            B.md_table(["client", "require_tls off (per s)", "on (per s)", "on / off (medians)",
+                        "on / off, per round (range)", "target"], req, ["l", "r", "r", "r", "r", "l"]),
+            "",
+            "The check costs the same for every connection and involves no userspace: the input chain's first rule "
+            "(`ct mark` bit clear: one map lookup on protocol and port) sends each packet of a connection not yet "
+            "cleared to the port's check chain. A packet without payload (the SYN, the handshake's ACK, the RST) "
+            "passes its rules with a failed payload load; the segment that carries the ClientHello record marks "
+            "the connection, and its later packets skip the lookup.",
             "",
         ])
         return md
