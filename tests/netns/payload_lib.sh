@@ -58,7 +58,8 @@ wire() { ip netns exec "$C" timeout 30 python3 "$here/wire.py" "$@"; }
 # policy NAME: writes $T/NAME.conf from standard input (closed to group and others, as apply wants) and checks it
 policy() {
 	cat >"$T/$1.conf" && chmod 600 "$T/$1.conf"
-	"$bin" -q -f "$T/$1.conf" check >"$T/$1.check" 2>&1 || { tw_fail "policy $1 does not check: $(cat "$T/$1.check")"; tw_done; }
+	"$bin" -q -f "$T/$1.conf" check >"$T/$1.check" 2>&1 ||
+		{ tw_fail "policy $1 does not check: $(cat "$T/$1.check")"; tw_done; }
 }
 # apply NAME: applies $T/NAME.conf in the host namespace; the case stops if that fails
 apply() {

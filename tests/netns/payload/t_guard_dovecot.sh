@@ -140,7 +140,8 @@ done
 wire dialog $H6 4190 1 '^OK' 'AUTHENTICATE "PLAIN" "AGJvYgBzZWNyZXQ="' '^(OK|NO|BYE)' >w.out 2>&1
 refused sieve "ManageSieve AUTHENTICATE"
 [ "$(logins)" = 2 ] || tw_fail "a refused login reached dovecot: $(grep 'Login:' "$D/log")"
-[ "$(mismatches)" = 1 ] || tw_fail "dovecot checked a password the guard should have kept away: $(grep 'passwd-file(' "$D/log")"
+[ "$(mismatches)" = 1 ] ||
+	tw_fail "dovecot checked a password the guard should have kept away: $(grep 'passwd-file(' "$D/log")"
 # dovecot's own word: each of the 11 refused connections closed without an attempt to log in
 wait_for 5 idle_is $((idle_before + 11)) ||
 	tw_fail "dovecot should have logged 11 more connections with no auth attempts, not $(($(idle) - idle_before))"
@@ -168,7 +169,8 @@ PASS secret
 QUIT
 POP3
 grep -q '^+OK Logged in' s.out || tw_fail "POP3 login after STLS: $(cat s.out)"
-at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls sieve -connect "$(hp $H4 4190)" >s.out 2>&1 <<'SIEVE'
+at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls sieve -connect "$(hp $H4 4190)" \
+	>s.out 2>&1 <<'SIEVE'
 AUTHENTICATE "PLAIN" "AGJvYgBzZWNyZXQ="
 LOGOUT
 SIEVE
@@ -179,7 +181,8 @@ grep -q 'INBOX' c.out || tw_fail "curl --ssl-reqd imap://: $(cat c.out)"
 at_client curl -sS -g -k --ssl-reqd --connect-timeout 3 -m 10 -u bob:secret "pop3://$(hp $H4 110)/" >c.out 2>&1
 rc=$?
 [ $rc -eq 0 ] || tw_fail "curl --ssl-reqd pop3://: exit $rc: $(cat c.out)"
-wait_for 5 logins_are 9 || tw_fail "dovecot should have logged 9 logins, 5 of them inside TLS: $(grep 'Login:' "$D/log")"
+wait_for 5 logins_are 9 ||
+	tw_fail "dovecot should have logged 9 logins, 5 of them inside TLS: $(grep 'Login:' "$D/log")"
 [ "$(grep 'Login: user=<bob>' "$D/log" | grep -c ', TLS')" = 5 ] ||
 	tw_fail "dovecot should have logged 5 logins inside TLS: $(grep 'Login:' "$D/log")"
 expect_dropped imap "$n_imap" "nothing more refused on 143"

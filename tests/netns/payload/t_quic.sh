@@ -8,7 +8,8 @@
 # not; on coaps, DTLS 1.2 and 1.0 handshake records arrive, a TLS record (0x16 0x03) and CoAP in clear do not.
 . "$(dirname "$0")/../payload_lib.sh"
 tw_need caddy
-python3 -c 'import cryptography' 2>/dev/null || { tw_fail "python3 has no cryptography module (scripts/deps.sh)"; tw_done; }
+python3 -c 'import cryptography' 2>/dev/null ||
+	{ tw_fail "python3 has no cryptography module (scripts/deps.sh)"; tw_done; }
 
 policy open <<'P'
 version = 1;
