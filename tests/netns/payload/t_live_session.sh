@@ -4,11 +4,10 @@
 # record (0x17 0x03), not 0x16 0x03, and is dropped, with every retransmission of it: the session hangs until the
 # client gives up. Sessions opened after the apply work.
 #
-# KNOWN BUG, left for the lead to decide (see the report of the branch that added this file): applying require_tls
-# cuts every live TLS session on the checked ports (IMAP IDLE on 993, HTTP keep-alive on 443), which the deny list,
-# for one, carefully does not do. While `known_bug` is set this case asserts the behaviour as it is, so that it fails
-# once the behaviour changes: then empty `known_bug`, and it asserts the behaviour wanted (the echo comes back and
-# nothing is counted).
+# KNOWN BUG, not fixed yet: applying require_tls cuts every live TLS session on the checked ports (IMAP IDLE on 993,
+# HTTP keep-alive on 443), which the deny list, for one, carefully does not do. While `known_bug` is set this case
+# asserts the behaviour as it is, so that it fails once the behaviour changes: then empty `known_bug`, and it asserts
+# the behaviour wanted (the echo comes back and nothing is counted).
 known_bug=1
 . "$(dirname "$0")/../payload_lib.sh"
 
