@@ -12,9 +12,11 @@ build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-d
 # throwaway configuration; installing them must never start them as this machine's services.
 SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy"
 DAEMONS="dovecot master slapd vsftpd caddy"
+# Python modules the namespace tests use: cryptography protects the QUIC Initial packets of tests/netns/payload
+TEST_MODULES="python3-cryptography"
 
 missing=""
-for p in $PACKAGES $SERVERS; do
+for p in $PACKAGES $SERVERS $TEST_MODULES; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
