@@ -131,6 +131,7 @@ enum rs_stmt_kind {
 	RS_STMT_VERDICT,
 	RS_STMT_REJECT,
 	RS_STMT_CT_MARK_OR, /* ct mark set ct mark | bits */
+	RS_STMT_CT_MARK_CLEAR, /* ct mark set ct mark & ~bits */
 };
 
 struct rs_stmt {

@@ -320,6 +320,25 @@ step "diff"
 run "diff" -f default.conf diff
 same_others "diff"
 
+step "require_tls"
+# the payload checks judge forwarded connections as local ones: TLS to the container passes, plaintext to its TLS
+# port is dropped on the way and counted (without the check, s_server answers a plaintext request at once by closing)
+policy checked.conf <<'EOF'
+require_tls = true;
+EOF
+ip netns exec "$C" timeout 10 curl -s -o /dev/null --connect-timeout 2 -m 3 "http://$H4:443/"
+rc=$?
+[ $rc -ne 28 ] || tw_fail "without require_tls, a plaintext request to 443 should be answered (closed) at once, curl exit $rc"
+run "require_tls" -f checked.conf apply
+tls "require_tls" "$C" $H4 443 yes
+tls "require_tls" "$C" $H6 993 yes
+ip netns exec "$C" timeout 10 curl -s -o /dev/null --connect-timeout 2 -m 3 "http://$H4:443/"
+rc=$?
+[ $rc -eq 28 ] || tw_fail "require_tls: a plaintext request forwarded to 443 should time out (curl exit 28), got $rc"
+run "show require_tls" -f checked.conf show --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=[x for x in d["services"] if x["chain"]=="svc.https"][0]; sys.exit(0 if s["plaintext_dropped"]["packets"] >= 1 else 1)' run.out ||
+	tw_fail "require_tls: the forwarded plaintext was not counted in plaintext.https: $(cat run.out)"
+
 step "exemption and sources"
 policy exempt.conf <<'EOF'
 exemptions = (
