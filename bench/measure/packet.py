@@ -364,11 +364,12 @@ class Packet:
                         "on / off, per round (range)", "on / off, paired (median, range)", "target"], req,
                        ["l", "r", "r", "r", "r", "r", "l"]),
             "",
-            "The check costs the same for every connection and involves no userspace: the input chain's first rule "
-            "(`ct mark` bit clear: one map lookup on protocol and port) sends each packet of a connection not yet "
-            "cleared to the port's check chain. A packet without payload (the SYN, the handshake's ACK, the RST) "
-            "passes its rules with a failed payload load; the segment that carries the ClientHello record marks "
-            "the connection, and its later packets skip the lookup.",
+            "The check costs the same for every connection and involves no userspace: the input chain's first two "
+            "rules (`ct state new`, and the `ct mark` bit that says the check is pending: one map lookup on "
+            "protocol and port) send the packets of a new or pending connection to the port's check chain, which "
+            "sets the bit on the SYN. A packet without payload (the SYN, the handshake's ACK, the RST) passes its "
+            "rules with a failed payload load; the segment that carries the ClientHello record clears the bit, and "
+            "the connection's later packets skip the lookup.",
             "",
         ])
         return md
