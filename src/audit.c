@@ -74,13 +74,30 @@ static const struct service *entry_by_chain(const struct policy *p, const struct
 	return NULL;
 }
 
+/* Runs a new connection from an unknown source (pkt) through the input chain: what the guards ask too. Source and
+ * interface restrictions make the answer "unknown", and then the entry that owns the port (s) decides: it is
+ * allowed, to some. */
+static void judge(const struct pipeline *pl, const struct rs_chain *input, struct audit_row *r, struct packet *pkt,
+		  const struct service *s)
+{
+	struct eval_trace why;
+	enum verdict v;
+
+	pkt->any_source = true;
+	v = input ? evaluate(pl->table, input, pkt, &why) : EVAL_UNKNOWN;
+	if (!s && v == EVAL_ACCEPT)
+		s = entry_by_chain(pl->policy, why.chain);
+	if (v == EVAL_DROP || !s)
+		r->verdict = AUDIT_BLOCKED;
+	else
+		allowed(r, s);
+}
+
 static void classify(const struct pipeline *pl, const struct rs_chain *input, struct audit_row *r)
 {
 	const struct listener *l = r->listener;
 	const struct service *s = entry_for(pl->policy, l->proto, l->port);
 	struct packet pkt = { 0 };
-	struct eval_trace why;
-	enum verdict v;
 
 	r->target_family = l->family;
 	memcpy(r->target, l->addr, 16);
@@ -98,20 +115,10 @@ static void classify(const struct pipeline *pl, const struct rs_chain *input, st
 		r->entry = s;
 		return;
 	}
-	/* A new connection from an unknown source on an unknown interface: what the guards ask too. Source and
-	 * interface restrictions make the answer "unknown", and then the entry that owns the port decides: it is
-	 * allowed, to some. */
 	pkt.family = l->family;
 	pkt.l4proto = l->proto;
 	pkt.dport = l->port;
-	pkt.any_source = true;
-	v = input ? evaluate(pl->table, input, &pkt, &why) : EVAL_UNKNOWN;
-	if (!s && v == EVAL_ACCEPT)
-		s = entry_by_chain(pl->policy, why.chain);
-	if (v == EVAL_DROP || !s)
-		r->verdict = AUDIT_BLOCKED;
-	else
-		allowed(r, s);
+	judge(pl, input, r, &pkt, s);
 }
 
 /* A port another table forwards to a container or VM: judged as the forward chain judges it (through the same
@@ -121,9 +128,7 @@ static void classify_published(const struct pipeline *pl, const struct rs_chain 
 	const struct rs_dnat *d = &r->published->dnat;
 	const struct service *s = entry_for(pl->policy, r->proto, r->port);
 	struct packet pkt = { .family = d->family ? d->family : 4, .l4proto = r->proto, .dport = r->port,
-			      .any_source = true, .not_loopback = true };
-	struct eval_trace why;
-	enum verdict v;
+			      .not_loopback = true };
 
 	r->target_family = d->family;
 	memcpy(r->target, d->addr, 16);
@@ -133,13 +138,7 @@ static void classify_published(const struct pipeline *pl, const struct rs_chain 
 		r->entry = s;
 		return;
 	}
-	v = input ? evaluate(pl->table, input, &pkt, &why) : EVAL_UNKNOWN;
-	if (!s && v == EVAL_ACCEPT)
-		s = entry_by_chain(pl->policy, why.chain);
-	if (v == EVAL_DROP || !s)
-		r->verdict = AUDIT_BLOCKED;
-	else
-		allowed(r, s);
+	judge(pl, input, r, &pkt, s);
 	/* probe only one port, at an address the rule names */
 	if (r->port != r->port_last || !d->have_addr || !d->family)
 		r->kind = PROBE_NONE;

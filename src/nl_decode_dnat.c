@@ -45,11 +45,9 @@ struct dnat_reader {
 
 static struct slot *slot_at(struct dnat_reader *r, uint32_t reg)
 {
-	if (reg >= NFT_REG_1 && reg <= NFT_REG_4)
-		return &r->regs[(reg - NFT_REG_1) * 4];
-	if (reg >= NFT_REG32_00 && reg < NFT_REG32_00 + NFT_REG32_COUNT)
-		return &r->regs[reg - NFT_REG32_00];
-	return NULL;
+	int slot = nl_reg_slot(reg);
+
+	return slot < 0 ? NULL : &r->regs[slot];
 }
 
 static void hold(struct dnat_reader *r, const struct nftnl_expr *x, uint16_t attr, enum held what)

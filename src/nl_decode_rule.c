@@ -53,14 +53,20 @@ static const uint8_t *data(const struct nftnl_expr *x, uint16_t attr, uint32_t *
 	return nftnl_expr_is_set(x, attr) ? nftnl_expr_get(x, attr, len) : NULL;
 }
 
-/* The kernel's register numbers: NFT_REG_1..4 are 128 bits wide, NFT_REG32_nn 32 bits; both name 32-bit slots. */
-static struct reg *reg_at(struct rule_reader *rr, uint32_t reg)
+int nl_reg_slot(uint32_t reg)
 {
 	if (reg >= NFT_REG_1 && reg <= NFT_REG_4)
-		return &rr->regs[(reg - NFT_REG_1) * 4];
+		return (int)(reg - NFT_REG_1) * 4;
 	if (reg >= NFT_REG32_00 && reg < NFT_REG32_00 + NFT_REG32_COUNT)
-		return &rr->regs[reg - NFT_REG32_00];
-	return NULL;
+		return (int)(reg - NFT_REG32_00);
+	return -1;
+}
+
+static struct reg *reg_at(struct rule_reader *rr, uint32_t reg)
+{
+	int slot = nl_reg_slot(reg);
+
+	return slot < 0 ? NULL : &rr->regs[slot];
 }
 
 static bool load(struct rule_reader *rr, uint32_t dreg, const struct selector *sel, uint32_t offset, uint32_t length)

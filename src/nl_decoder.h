@@ -30,6 +30,10 @@ struct anon_sets {
 void anon_sets_release(struct anon_sets *a);
 const struct anon_set *anon_set_find(const struct anon_sets *a, const char *name);
 
+/* The 32-bit slot a kernel register number names (NFT_REG_1..4 are 128 bits wide, four slots each; NFT_REG32_nn one
+ * slot), or -1. */
+int nl_reg_slot(uint32_t reg);
+
 /* The string of user data attribute type (a comment, the owner mark), or NULL. */
 char *udata_string(const void *data, uint32_t len, uint8_t type);
 

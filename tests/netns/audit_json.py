@@ -29,7 +29,9 @@ def severities(r):
 
 # the envelope, for every group
 check(list(d) == ["file", "probed", "timeout_ms", "expiry_days", "expected_name", "elapsed_ms", "listeners",
-                  "no_listener", "findings", "schema"], "top-level keys in order: %s" % list(d))
+                  "published", "no_listener", "findings", "schema"], "top-level keys in order: %s" % list(d))
+# no other table publishes anything in these namespaces
+check(d["published"] == [], "published: %s" % d["published"])
 check(d["file"] == group + ".conf", "file")
 check(d["probed"] is True, "probed")
 check(d["timeout_ms"] == 2000, "timeout_ms")
@@ -41,6 +43,7 @@ counted = {"critical": 0, "warning": 0, "info": 0}
 for r in d["listeners"] + d["no_listener"]:
     check(list(r)[:8] == ["proto", "port", "address", "processes", "verdict", "entry", "reason", "line"],
           "row keys: %s" % list(r))
+    check(r["published"] is None, "a listener's published: %s" % r["published"])
     for f in r["findings"]:
         check(list(f) == ["severity", "code", "message"], "finding keys")
         counted[f["severity"]] += 1
