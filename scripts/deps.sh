@@ -9,9 +9,10 @@ PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-d
 nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
 build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-db groff-base bash-completion"
 # Real servers for the audit tests. Each runs only as a child of a test, inside its network namespace, with a
-# throwaway configuration; installing them must never start them as this machine's services.
-SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy"
-DAEMONS="dovecot master slapd vsftpd caddy"
+# throwaway configuration; installing them must never start them as this machine's services. prometheus is here
+# for its promtool, which checks the metrics; its server never runs.
+SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy prometheus"
+DAEMONS="dovecot master slapd vsftpd caddy prometheus"
 
 missing=""
 for p in $PACKAGES $SERVERS; do

@@ -9,7 +9,10 @@
 #include "tlswall/emit_nft.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/pending.h"
 #include "tlswall/service_counters.h"
+#include "tlswall/status_report.h"
+#include "tlswall/trail.h"
 #include "tlswall/util.h"
 
 /* Every string from a policy, a list file or the kernel goes through here. jansson takes only UTF-8 (json_string
@@ -303,5 +306,53 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 	json_object_set_new(root, "dropped", json_pack("{s:I, s:I}", "packets", (json_int_t)tc.dropped_packets, "bytes",
 						       (json_int_t)tc.dropped_bytes));
 	table_counters_release(&tc);
+	dump(root, out);
+}
+
+static json_t *saved_json(const struct status_saved *s)
+{
+	if (!s->exists)
+		return json_null();
+	if (s->error)
+		return json_pack("{s:n, s:n, s:b, s:n, s:o}", "origin", "table", "absent", 0, "sha256", "error",
+				 text(s->error));
+	return json_pack("{s:o, s:o, s:b, s:o, s:n}", "origin", text(s->origin), "table", text(s->table), "absent",
+			 s->absent, "sha256", s->absent ? json_null() : json_string(s->sha256), "error");
+}
+
+static json_t *pending_json(const struct status_report *r)
+{
+	const struct pending *p = r->pending;
+
+	if (!p)
+		return json_null();
+	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:{s:I, s:b}, s:b, s:I, s:o}", "policy", text(p->policy),
+			 "table", text(p->table), "sha256", p->sha256[0] ? json_string(p->sha256) : json_null(),
+			 "applied_at", (json_int_t)p->applied_at, "deadline", (json_int_t)p->deadline, "seconds_left",
+			 (json_int_t)(p->deadline - r->now), "timer", "pid", (json_int_t)p->timer_pid, "alive",
+			 r->timer_alive, "here", r->pending_here, "restore_failures", (json_int_t)p->restore_failures,
+			 "restore_error", p->restore_failures ? text(p->restore_error) : json_null());
+}
+
+void emit_json_status(const struct status_report *r, struct diag_list *diags, FILE *out)
+{
+	static const char *const live[] = { "unknown", "present", "dormant", "missing" };
+	json_t *root = x_nonnull(json_object()), *events = x_nonnull(json_array());
+
+	for (size_t i = 0; i < r->nevents; i++)
+		json_array_append_new(events, json_pack("{s:o, s:o, s:o}", "time",
+							r->events[i].time ? json_integer(r->events[i].time) : json_null(),
+							"event", text(r->events[i].event), "text", text(r->events[i].text)));
+	json_object_set_new(root, "table", text(r->table));
+	json_object_set_new(root, "ok", json_true());
+	json_object_set_new(root, "now", json_integer(r->now));
+	json_object_set_new(root, "live", json_string(live[r->live]));
+	json_object_set_new(root, "live_error", text(r->live_error));
+	json_object_set_new(root, "pending", pending_json(r));
+	json_object_set_new(root, "pending_damaged", text(r->pending_damaged));
+	json_object_set_new(root, "last_known_good", saved_json(&r->lkg));
+	json_object_set_new(root, "previous", saved_json(&r->previous));
+	json_object_set_new(root, "events", events);
+	json_object_set_new(root, "diagnostics", diagnostics(diags));
 	dump(root, out);
 }

@@ -11,6 +11,7 @@ struct diag_list;
 struct diff;
 struct policy;
 struct rs_table;
+struct status_report;
 
 /* Bumped when a field changes meaning or disappears (new fields do not bump it). */
 #define JSON_SCHEMA_VERSION 1
@@ -22,6 +23,8 @@ void emit_json_diff(const struct diff *d, const struct rs_table *planned, const 
 		    struct diag_list *diags, FILE *out);
 /* show: the live table (NULL: absent), its counters summed per service chain, and drops. */
 void emit_json_show(const char *name, const struct rs_table *live, uint32_t genid, struct diag_list *diags, FILE *out);
+/* status: the pending confirmation, the live table, the saved rulesets, the audit trail's last lines. */
+void emit_json_status(const struct status_report *r, struct diag_list *diags, FILE *out);
 /* A verb that could not do its job: {"ok": false} and why, in "diagnostics". */
 void emit_json_failure(const char *table, struct diag_list *diags, FILE *out);
 
