@@ -12,6 +12,7 @@
 #include "tlswall/pending.h"
 #include "tlswall/service_counters.h"
 #include "tlswall/status_report.h"
+#include "tlswall/table_hash.h"
 #include "tlswall/trail.h"
 #include "tlswall/util.h"
 
@@ -95,7 +96,8 @@ static json_t *diagnostics(struct diag_list *diags)
 	return ds;
 }
 
-void emit_json_check(const char *path, const struct policy *p, struct diag_list *diags, bool ok, FILE *out)
+void emit_json_check(const char *path, const struct policy *p, const struct rs_table *t, struct diag_list *diags,
+		     bool ok, FILE *out)
 {
 	json_t *root = x_nonnull(json_object());
 
@@ -108,6 +110,12 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 		json_t *svcs = x_nonnull(json_array()), *sets = x_nonnull(json_array());
 
 		json_object_set_new(root, "table", text(p->table));
+		if (t) {
+			char sha[TABLE_HASH_LEN];
+
+			table_sha256(t, sha);
+			json_object_set_new(root, "sha256", json_string(sha));
+		}
 		json_object_set_new(root, "policy", json_string(p->verdict == VERDICT_DROP ? "drop" : "reject"));
 		json_object_set_new(root, "icmp", json_string(p->icmp == ICMP_ALL ? "all" : "essential"));
 		json_object_set_new(root, "require_tls", json_boolean(p->require_tls));

@@ -16,8 +16,10 @@ struct status_report;
 /* Bumped when a field changes meaning or disappears (new fields do not bump it). */
 #define JSON_SCHEMA_VERSION 1
 
-/* check: diagnostics, and what the policy opens when it is valid (p may be NULL). */
-void emit_json_check(const char *path, const struct policy *p, struct diag_list *diags, bool ok, FILE *out);
+/* check: diagnostics, and what the policy opens when it is valid (p may be NULL), with the ruleset hash of the table
+ * it compiles to (t; NULL when it does not compile). */
+void emit_json_check(const char *path, const struct policy *p, const struct rs_table *t, struct diag_list *diags,
+		     bool ok, FILE *out);
 /* diff: every change; at most max_elems elements listed per set (0: all), counts always complete. */
 void emit_json_diff(const struct diff *d, const struct rs_table *planned, const struct rs_table *live, size_t max_elems,
 		    struct diag_list *diags, FILE *out);

@@ -1,6 +1,8 @@
-/* One name for one ruleset: the SHA-256 of a table as `tlswall generate` prints it (its "table inet NAME { ... }"
- * block, without the script's header), whichever policy file, snapshot or built-in policy it came from. The audit
- * trail, status and the metrics all name rulesets by it. */
+/* One name for one ruleset, whichever policy file, snapshot or built-in policy it came from: the SHA-256 of the
+ * table as `tlswall generate` prints it (its "table inet NAME { ... }" block), except that each address set's
+ * elements are left out of the text and follow it as "elements of NAME: COUNT\n" and the bytes the model holds
+ * (first and last address of each range, network order). The audit trail, status and the metrics name rulesets by
+ * it. */
 #ifndef TLSWALL_TABLE_HASH_H
 #define TLSWALL_TABLE_HASH_H
 

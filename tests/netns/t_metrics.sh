@@ -2,6 +2,8 @@
 # tlswall metrics: what promtool check metrics accepts, with values that are the kernel's. Two namespaces joined by a
 # veth pair (IPv6 off, so that nothing but the test's traffic is counted); a client makes connections the policy
 # accepts, sends plaintext to a port whose payload is checked (require_tls), and knocks on closed ports.
+#  0. the ruleset hash of every valid policy of the tree (check --json) is the one table_sha256.py computes from
+#     generate's output, as tlswall(8) defines it
 #  1. every counter equals the sum nft reports for the same chains, read from the record of the last commit (the
 #     table's rules read without their set elements) and from a dump; the policy's hash is the SHA-256 of the table
 #     generate prints; the table matches the policy
@@ -15,7 +17,7 @@
 # Usage: sh t_metrics.sh TLSWALL TEST_TLSWALL
 . "$(dirname "$0")/lib.sh"
 tw_require_root
-tw_need python3 promtool timeout pgrep sha256sum
+tw_need python3 promtool timeout pgrep
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 # $TBIN: the sanitizer build, which runs metrics
 tw_test_bin "$@"
@@ -114,6 +116,19 @@ counters_match() {
 	cmp -s "$T/k1" "$T/m.counters" || tw_fail "$2: the counters are not the kernel's: $(diff "$T/k1" "$T/m.counters")"
 }
 
+# 0.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+hashed=0
+for p in "$root"/policies/*.conf "$root"/tests/golden/0*.conf; do
+	(cd "$(dirname "$p")" && "$bin" -q -f "$p" generate >"$T/0.nft" 2>/dev/null) || continue
+	want=$(python3 "$(dirname "$0")/table_sha256.py" <"$T/0.nft")
+	got=$(cd "$(dirname "$p")" && "$bin" -f "$p" check --json 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin).get("sha256"))')
+	[ "$got" = "$want" ] || tw_fail "0: $p: check --json says sha256 $got, the definition gives $want"
+	hashed=$((hashed + 1))
+done
+[ "$hashed" -ge 40 ] || tw_fail "0: only $hashed policies were hashed"
+
 # ---- traffic: servers on 443 and 995 in the host; the client connects, sends plaintext to 995, knocks on 8080
 cat >"$T/net.py" <<'PY'
 import socket, sys, threading, time
@@ -174,7 +189,7 @@ for s in 'tlswall_service_accepted_packets_total{table="tlswall",service="https"
 	[ "$(value "$T/1.prom" "$s")" -gt 0 ] 2>/dev/null || tw_fail "1: $s is not above 0: $(grep -v '^#' "$T/1.prom")"
 done
 want "$T/1.prom" 'tlswall_service_accepted_packets_total{table="tlswall",service="https",kind="service"}' 3 "1: three connections to https"
-sha=$("$bin" -f "$P" generate | sed -n '/^table .* {$/,$p' | sha256sum | cut -c1-64)
+sha=$("$bin" -f "$P" generate | python3 "$(dirname "$0")/table_sha256.py")
 want "$T/1.prom" "tlswall_policy_info{policy=\"$P\",table=\"tlswall\",sha256=\"$sha\"}" 1 "1: the policy's hash"
 want "$T/1.prom" "tlswall_policy_valid{policy=\"$P\"}" 1 "1"
 want "$T/1.prom" 'tlswall_ruleset_readable' 1 "1"

@@ -1,13 +1,13 @@
 #!/bin/sh
 # The audit trail through syslog(3): apply, apply --confirm and confirm, the rollback timer, rollback by hand, the
 # lockout guard's refusal, a failed apply, boot's fallback and remove each send one message, with its facility and
-# level, naming the policy, the SHA-256 of the ruleset (as `generate | sha256sum` of the table computes it), the
-# ruleset generation (as show reports it), the change and who made it. The messages are read from a /dev/log of the
+# level, naming the policy, the ruleset hash (as table_sha256.py computes it from generate's output), the ruleset
+# generation (as show reports it), the change and who made it. The messages are read from a /dev/log of the
 # test's own: a unix datagram socket, laid over /dev in a private mount namespace (the host's /dev is untouched).
 # events.log holds the same lines: one path. Usage: sh t_trail.sh TLSWALL [TEST_TLSWALL]
 . "$(dirname "$0")/lib.sh"
 tw_require_root
-tw_need python3 unshare timeout pgrep sha256sum
+tw_need python3 unshare timeout pgrep
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 unset SSH_CONNECTION TLSWALL_STATE_DIR SUDO_USER
 T=$TW_TMP
@@ -70,7 +70,8 @@ services = ( { service = "https"; }, { service = "imaps"; } );
 P
 printf 'version = 1;\nservices = ( { service = "http"; } );\n' >"$BROKEN"
 chmod 600 "$A" "$B" "$BROKEN"
-sha() { "$bin" -f "$1" generate | sed -n '/^table .* {$/,$p' | sha256sum | cut -c1-64; }
+# the ruleset hash as tlswall(8) defines it, computed by a script of the test's own
+sha() { "$bin" -f "$1" generate | python3 "$(dirname "$0")/table_sha256.py"; }
 HA=$(sha "$A")
 HB=$(sha "$B")
 [ ${#HA} -eq 64 ] && [ "$HA" != "$HB" ] || tw_fail "the reference hashes are wrong: $HA $HB"
