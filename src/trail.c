@@ -93,6 +93,11 @@ void trail_add(struct trail *t, const char *key, const char *fmt, ...)
 	free(v);
 }
 
+const char *trail_text(const struct trail *t)
+{
+	return t->line.buf;
+}
+
 void trail_add_path(struct trail *t, const char *key, const char *path)
 {
 	char cwd[4096];
@@ -207,12 +212,14 @@ static int64_t stamp_time(const char *s)
 {
 	struct tm tm;
 	const char *end;
+	long offset;
 
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y-%m-%dT%H:%M:%S%z", &tm);
 	if (!end || *end != ' ')
 		return 0;
-	return (int64_t)timegm(&tm) - tm.tm_gmtoff;
+	offset = tm.tm_gmtoff; /* timegm() sets it to 0 */
+	return (int64_t)timegm(&tm) - offset;
 }
 
 bool trail_read(struct state *st, size_t last, struct trail_line **out, size_t *n, char **error)
@@ -227,14 +234,15 @@ bool trail_read(struct state *st, size_t last, struct trail_line **out, size_t *
 		return false;
 	if (!text)
 		return true;
+	/* lines that are not empty */
 	for (p = text; *p; p++)
-		lines += *p == '\n' || !p[1];
+		lines += *p != '\n' && (p[1] == '\n' || !p[1]);
 	*out = x_calloc(lines ? lines : 1, sizeof(**out));
 	for (p = text; *p;) {
 		const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
 		const char *ev, *ev_end;
 
-		if (end > p && (!last || i + last >= lines)) {
+		if (end > p && (!last || i++ + last >= lines)) {
 			struct trail_line *l = &(*out)[(*n)++];
 
 			l->text = x_strndup(p, (size_t)(end - p));
@@ -244,7 +252,6 @@ bool trail_read(struct state *st, size_t last, struct trail_line **out, size_t *
 			ev_end = ev + strcspn(ev, " ");
 			l->event = x_strndup(ev, (size_t)(ev_end - ev));
 		}
-		i++;
 		p = nl ? nl + 1 : end;
 	}
 	free(text);

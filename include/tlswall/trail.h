@@ -41,6 +41,9 @@ void trail_add_commit(struct trail *t, const struct session *s);
 /* reason=: the errors in diags since the first `from` of them, joined with "; ". */
 void trail_add_errors(struct trail *t, struct diag_list *diags, size_t from);
 
+/* The line so far (without by=, which trail_send adds). */
+const char *trail_text(const struct trail *t);
+
 /* Adds by= (who: the real uid, the login uid, sudo's user, the SSH client), then sends the line to syslog and,
  * when st is not NULL, to events.log. Frees t. */
 void trail_send(struct trail *t, struct state *st, enum trail_level level);
