@@ -110,6 +110,8 @@ static bool keep_as(struct session *s, const char *file, bool record_is_t, const
 static bool prepare(struct session *s, const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
 		    struct pending *pend, char **error)
 {
+	char *policy;
+
 	if (!keep_as(s, STATE_PREVIOUS, s->origin == LIVE_RECORD, s->live, planned->name, "the table before the last apply",
 		     error))
 		return false;
@@ -117,7 +119,10 @@ static bool prepare(struct session *s, const struct cli *cli, const struct apply
 		return true;
 	if (!snapshot_save(s->st, STATE_CANDIDATE, planned, planned->name, cli->policy_path, NULL, s->diags, error))
 		return false;
-	pending_new(pend, cli->policy_path, planned->name, o->confirm);
+	/* absolute: confirm, rollback and the timer name it from wherever they run */
+	policy = absolute_path_dup(cli->policy_path);
+	pending_new(pend, policy, planned->name, o->confirm);
+	free(policy);
 	table_sha256(planned, pend->sha256);
 	/* the timer exists before the commit does: there is no moment when the new rules stand without it */
 	if (!timer_start(s->st, pend, o->confirm, error))

@@ -35,9 +35,15 @@ struct boot {
  * emergency ruleset instead of a broken policy) or "rolled_back" (an unconfirmed change undone). */
 static void log_installed(struct boot *b, const char *event, const char *why, const char *what)
 {
-	struct trail *t = trail_alloc(event, "boot");
 	enum trail_level level = strcmp(event, "applied") == 0 ? TRAIL_NOTICE : TRAIL_WARNING;
+	struct trail *t;
 
+	b->installed = true;
+	/* the policy already in place (a reload of nftables.service that flushed nothing) is not a change; a fallback
+	 * always says so */
+	if (level == TRAIL_NOTICE && b->s.sent.unchanged)
+		return;
+	t = trail_alloc(event, "boot");
 	trail_add(t, "reason", "%s", why ? why : "");
 	trail_add_path(t, "policy", b->cli->policy_path);
 	if (b->s.pending_exists) {
@@ -47,7 +53,6 @@ static void log_installed(struct boot *b, const char *event, const char *why, co
 	trail_add(t, "installed", "%s", what ? what : "");
 	trail_add_commit(t, &b->s);
 	trail_send(t, b->s.st, level);
-	b->installed = true;
 }
 
 /* Refused (the lockout guard) or failed: what was tried, and the errors since `from`. */

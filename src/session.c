@@ -175,6 +175,7 @@ static void describe_commit(struct session *s, const struct rs_table *planned, c
 	}
 	table_sha256(planned, s->sent.sha256);
 	s->sent.genid = guarded ? s->genid : 0;
+	s->sent.unchanged = false;
 }
 
 void session_unchanged(struct session *s, const struct rs_table *t, const char *origin)
@@ -185,6 +186,7 @@ void session_unchanged(struct session *s, const struct rs_table *t, const char *
 	s->sent.origin = origin ? x_strdup(origin) : NULL;
 	table_sha256(t, s->sent.sha256);
 	s->sent.genid = s->genid;
+	s->sent.unchanged = true;
 }
 
 /* One transaction: guarded by the generation the live table was read at, or (guarded false) not at all. */

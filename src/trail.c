@@ -100,12 +100,10 @@ const char *trail_text(const struct trail *t)
 
 void trail_add_path(struct trail *t, const char *key, const char *path)
 {
-	char cwd[4096];
+	char *abs = absolute_path_dup(path);
 
-	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
-		trail_add(t, key, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
-	else
-		trail_add(t, key, "%s", path);
+	trail_add(t, key, "%s", abs);
+	free(abs);
 }
 
 void trail_add_commit(struct trail *t, const struct session *s)

@@ -49,6 +49,7 @@ struct session {
 		char *origin;                  /* what the table it left is: a policy path, "..., restored from ..." */
 		char sha256[TABLE_HASH_LEN];   /* the table it left (table_sha256); "" when it deleted the table */
 		uint32_t genid;                /* the generation it produced; 0: not known (an unguarded commit) */
+		bool unchanged;                /* there was nothing to commit (session_unchanged) */
 	} sent;                   /* the last commit's batch */
 };
 
