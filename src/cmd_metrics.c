@@ -191,10 +191,11 @@ static void put_counters(struct sbuf *sb, const struct scrape *m)
 					    tc.services[i].plaintext_bytes, m, tc.services[i].chain);
 	}
 	prom_family(sb, "tlswall_dropped_packets_total", "counter",
-		    "Packets the input chain dropped or rejected: invalid, denied, and whatever no entry accepted.");
+		    "Packets the table's base chains (input; forward, for published ports) dropped or rejected: "
+		    "invalid, denied, and whatever no entry accepted.");
 	prom_u64(sb, "tlswall_dropped_packets_total", tc.dropped_packets, "table", m->table, NULL);
 	prom_family(sb, "tlswall_dropped_bytes_total", "counter",
-		    "Bytes of the packets the input chain dropped or rejected.");
+		    "Bytes of the packets the table's base chains dropped or rejected.");
 	prom_u64(sb, "tlswall_dropped_bytes_total", tc.dropped_bytes, "table", m->table, NULL);
 	table_counters_release(&tc);
 }

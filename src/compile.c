@@ -73,6 +73,13 @@ static struct rs_set *addr_set(struct compiler *c, const char *base, const char 
 static void add_addr_sets(struct compiler *c, const char *base, const struct addr_list *l, bool v4, bool v6,
 			  struct loc origin)
 {
+	char *v4name = x_asprintf("%s.v4", base);
+	bool made = rs_table_find_set(c->t, v4name) != NULL;
+
+	/* a second chain using the same inline addresses (the forward chain's deny list) uses the same sets */
+	free(v4name);
+	if (made)
+		return;
 	if (v4) {
 		struct rs_set *s = addr_set(c, base, "v4", RS_KEY_IPV4, l->n4, origin);
 
@@ -118,9 +125,9 @@ static void pass_named_sets(struct compiler *c)
 
 /* One rule per address source (a named set or the entry's own inline addresses), per family. The number of rules
  * depends on how the policy is written, never on how many addresses it lists. */
-static void add_source_rules(struct compiler *c, struct rs_chain *chain, const char *literal_base,
-			     const struct source_list *from, char *const *ifaces, size_t nifaces, struct loc origin,
-			     enum rs_verdict_code verdict, bool counter)
+void compiler_source_rules(struct compiler *c, struct rs_chain *chain, const char *literal_base,
+			   const struct source_list *from, char *const *ifaces, size_t nifaces, struct loc origin,
+			   enum rs_verdict_code verdict, bool counter)
 {
 	struct source {
 		char *set;
@@ -208,7 +215,7 @@ static void pass_services(struct compiler *c)
 		for (size_t j = 0; j < s->nports; j++)
 			compiler_map_port(c->map, &s->ports[j], chain->name);
 		chain->comment = service_comment(s);
-		add_source_rules(c, chain, literal_base, &s->from, s->ifaces, s->nifaces, s->loc, RS_ACCEPT, true);
+		compiler_source_rules(c, chain, literal_base, &s->from, s->ifaces, s->nifaces, s->loc, RS_ACCEPT, true);
 		free(literal_base);
 	}
 	if (c->map)
@@ -273,7 +280,6 @@ static void pass_input(struct compiler *c)
 {
 	const struct policy *p = c->p;
 	struct rs_chain *input = rs_table_add_chain(c->t, COMPILE_INPUT_CHAIN);
-	struct loc top = { p->path, 0 };
 	struct rs_rule *r;
 
 	input->base = true;
@@ -308,7 +314,7 @@ static void pass_input(struct compiler *c)
 	rs_rule_verdict(r, RS_ACCEPT, NULL);
 
 	if (p->deny.present && (p->deny.nrefs || p->deny.literals.n4 || p->deny.literals.n6))
-		add_source_rules(c, input, "deny.src", &p->deny, NULL, 0, p->deny.loc, RS_DROP, true);
+		compiler_source_rules(c, input, "deny.src", &p->deny, NULL, 0, p->deny.loc, RS_DROP, true);
 
 	add_icmp(c, input);
 
@@ -317,10 +323,19 @@ static void pass_input(struct compiler *c)
 		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_SERVICE_MAP);
 	}
 
+	compiler_refuse(c, input);
+}
+
+void compiler_refuse(struct compiler *c, struct rs_chain *chain)
+{
+	const struct policy *p = c->p;
+	struct loc top = { p->path, 0 };
+	struct rs_rule *r;
+
 	if (p->log.enabled) {
 		struct rs_stmt *st;
 
-		r = input_rule(input);
+		r = rs_chain_add_rule(chain);
 		compiler_set_origin(c, r, p->log.loc);
 		st = rs_rule_add(r, RS_STMT_LIMIT);
 		st->u.limit.rate = p->log.rate;
@@ -329,20 +344,19 @@ static void pass_input(struct compiler *c)
 		st = rs_rule_add(r, RS_STMT_LOG);
 		st->u.log.prefix = x_strdup(p->log.prefix);
 	}
-
 	if (p->verdict == VERDICT_REJECT) {
-		r = input_rule(input);
+		r = rs_chain_add_rule(chain);
 		compiler_set_origin(c, r, top);
 		rs_match_add_num(rs_rule_match(r, RS_SEL_L4PROTO, RS_OP_EQ), 6);
 		rs_rule_counter(r);
 		rs_rule_add(r, RS_STMT_REJECT)->u.reject = RS_REJECT_TCP_RESET;
-		r = input_rule(input);
+		r = rs_chain_add_rule(chain);
 		compiler_set_origin(c, r, top);
 		rs_rule_counter(r);
 		rs_rule_add(r, RS_STMT_REJECT)->u.reject = RS_REJECT_ICMPX_ADMIN_PROHIBITED;
 	} else {
-		/* the chain's policy drops too; this rule is here to count what it drops */
-		r = input_rule(input);
+		/* a drop policy would do it too; this rule is here to count what is dropped */
+		r = rs_chain_add_rule(chain);
 		compiler_set_origin(c, r, top);
 		rs_rule_counter(r);
 		rs_rule_verdict(r, RS_DROP, NULL);
@@ -355,6 +369,7 @@ static void (*const passes[])(struct compiler *) = {
 	pass_services,
 	pass_payload_checks,
 	pass_input,
+	pass_published,
 };
 
 struct rs_table *compile_policy(const struct policy *p)

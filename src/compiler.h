@@ -21,7 +21,17 @@ void compiler_map_port(struct rs_set *map, const struct port_range *port, const 
 /* A chain named PREFIX.NAME for service s, with its policy line. */
 struct rs_chain *compiler_service_chain(struct compiler *c, const char *prefix, const struct service *s);
 
+/* One rule per address source of `from` (a named set, or inline addresses in sets named LITERAL_BASE.v4/.v6),
+ * each with the interfaces, a counter if asked, and the verdict. */
+void compiler_source_rules(struct compiler *c, struct rs_chain *chain, const char *literal_base,
+			   const struct source_list *from, char *const *ifaces, size_t nifaces, struct loc origin,
+			   enum rs_verdict_code verdict, bool counter);
+/* What is left after every entry had its say: logged if the policy logs, counted, dropped or rejected. */
+void compiler_refuse(struct compiler *c, struct rs_chain *chain);
+
 /* Pass: what the kernel checks in what clients send to the ports that ask for it. */
 void pass_payload_checks(struct compiler *c);
+/* Pass: connections forwarded through ports published on this host's addresses. */
+void pass_published(struct compiler *c);
 
 #endif

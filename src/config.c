@@ -468,10 +468,23 @@ static void read_log(struct reader *r, const config_setting_t *s)
 	}
 }
 
+/* A bit of the connection mark that tlswall may use. */
+static void read_mark_bit(struct reader *r, const config_setting_t *s, unsigned *bit, struct loc *loc)
+{
+	*loc = loc_of(r, s);
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+		ERR(r, s, "\"%s\" must be an integer, 0-31", name_of(s));
+	else if (config_setting_get_int64(s) < 0 || config_setting_get_int64(s) > 31)
+		ERR(r, s, "%s %lld is out of range: ct mark has bits 0-31", name_of(s),
+		    (long long)config_setting_get_int64(s));
+	else
+		*bit = (unsigned)config_setting_get_int64(s);
+}
+
 static void read_root(struct reader *r, const config_setting_t *root)
 {
 	static const char *const keys[] = { "version", "table", "policy", "icmp", "log", "require_tls", "ct_mark_bit",
-					    "sets", "deny", "services",
+					    "published_ports", "published_mark_bit", "sets", "deny", "services",
 					    "exemptions", NULL };
 	struct policy *p = r->p;
 	const config_setting_t *s;
@@ -517,16 +530,12 @@ static void read_root(struct reader *r, const config_setting_t *root)
 	}
 	if ((s = config_setting_get_member(root, "require_tls")) && get_bool(r, s, &p->require_tls))
 		p->require_tls_loc = loc_of(r, s);
-	if ((s = config_setting_get_member(root, "ct_mark_bit"))) {
-		p->ct_mark_bit_loc = loc_of(r, s);
-		if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-			ERR(r, s, "\"ct_mark_bit\" must be an integer, 0-31");
-		else if (config_setting_get_int64(s) < 0 || config_setting_get_int64(s) > 31)
-			ERR(r, s, "ct_mark_bit %lld is out of range: ct mark has bits 0-31",
-			    (long long)config_setting_get_int64(s));
-		else
-			p->ct_mark_bit = (unsigned)config_setting_get_int64(s);
-	}
+	if ((s = config_setting_get_member(root, "ct_mark_bit")))
+		read_mark_bit(r, s, &p->ct_mark_bit, &p->ct_mark_bit_loc);
+	if ((s = config_setting_get_member(root, "published_mark_bit")))
+		read_mark_bit(r, s, &p->published_mark_bit, &p->published_mark_bit_loc);
+	if ((s = config_setting_get_member(root, "published_ports")) && get_bool(r, s, &p->published_ports))
+		p->published_ports_loc = loc_of(r, s);
 	if ((s = config_setting_get_member(root, "log")))
 		read_log(r, s);
 	if ((s = config_setting_get_member(root, "sets"))) {

@@ -7,9 +7,10 @@
 #include "tlswall/diff.h"
 #include "tlswall/emit_json.h"
 #include "tlswall/emit_nft.h"
+#include "tlswall/pending.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
-#include "tlswall/pending.h"
+#include "tlswall/selector.h"
 #include "tlswall/service_counters.h"
 #include "tlswall/status_report.h"
 #include "tlswall/table_hash.h"
@@ -250,7 +251,7 @@ static const char *key_name(const struct rs_set *s)
 {
 	if (s->foreign)
 		return "foreign";
-	return s->key == RS_KEY_IPV4 ? "ipv4_addr" : s->key == RS_KEY_IPV6 ? "ipv6_addr" : "inet_proto . inet_service";
+	return set_key_of(s->key)->name;
 }
 
 void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, struct diag_list *diags, FILE *out)

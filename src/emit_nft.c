@@ -158,6 +158,15 @@ static void put_key(struct sbuf *sb, enum rs_keytype type, const uint8_t *first,
 		sbuf_puts(sb, buf);
 		break;
 	}
+	case RS_KEY_PORT: {
+		unsigned lo = (unsigned)first[0] << 8 | first[1], hi = (unsigned)last[0] << 8 | last[1];
+
+		if (lo == hi)
+			sbuf_addf(sb, "%u", lo);
+		else
+			sbuf_addf(sb, "%u-%u", lo, hi);
+		break;
+	}
 	case RS_KEY_PROTO_PORT: {
 		unsigned lo = (unsigned)first[1] << 8 | first[2], hi = (unsigned)last[1] << 8 | last[2];
 

@@ -63,6 +63,10 @@ static bool key_of(const struct selector *sel, const struct packet *p, uint8_t k
 	case SIM_SADDR:
 		memcpy(key, p->saddr, 16);
 		return !p->any_source;
+	case SIM_DPORT:
+		key[0] = (uint8_t)(p->dport >> 8);
+		key[1] = (uint8_t)p->dport;
+		return true;
 	default:
 		return false;
 	}

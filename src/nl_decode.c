@@ -29,6 +29,7 @@ struct boundary {
 	uint8_t key[16];
 	bool end;
 	bool open; /* a start whose range runs to the top of the key space */
+	struct rs_verdict verdict; /* a map's start: the range's verdict (its chain is owned) */
 };
 
 struct reader {
@@ -216,6 +217,13 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 
 	if (!key)
 		return 0;
+	if (c->set && c->set->vmap && c->set->key != RS_KEY_PROTO_PORT && !(c->info->flags & NFT_SET_INTERVAL)) {
+		struct rs_verdict v;
+
+		verdict_from(e, &v);
+		rs_set_add(c->set, key, NULL, &v);
+		return 0;
+	}
 	if (c->set && c->set->key == RS_KEY_PROTO_PORT) {
 		/* kernel layout: protocol in a 4-byte register, port in the next */
 		uint8_t first[3] = { key[0], key[4], key[5] }, last[3];
@@ -242,6 +250,10 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 		memcpy(b->key, key, klen > 16 ? 16 : klen);
 		b->end = flags & NFT_SET_ELEM_INTERVAL_END;
 		b->open = !b->end && elem_open(e);
+		if (c->set && c->set->vmap && !b->end) {
+			verdict_from(e, &b->verdict);
+			b->verdict.chain = b->verdict.chain ? x_strdup(b->verdict.chain) : NULL;
+		}
 		return 0;
 	}
 	if (c->anon)
@@ -278,9 +290,11 @@ static bool decrement(uint8_t *key, size_t len)
 
 /* Turns the kernel's start and end markers back into inclusive ranges. */
 static void boundaries_to_ranges(struct elem_ctx *c, size_t klen,
-				 void (*add)(struct elem_ctx *, const uint8_t *first, const uint8_t *last))
+				 void (*add)(struct elem_ctx *, const uint8_t *first, const uint8_t *last,
+					     const struct rs_verdict *v))
 {
 	uint8_t start[16];
+	const struct rs_verdict *v = NULL;
 	bool have_start = false;
 
 	if (c->nb > 1)
@@ -294,22 +308,23 @@ static void boundaries_to_ranges(struct elem_ctx *c, size_t klen,
 
 				memcpy(last, b->key, klen);
 				decrement(last, klen);
-				add(c, start, last);
+				add(c, start, last, v);
 				have_start = false;
 			}
 			continue;
 		}
 		if (have_start) {
 			/* two starts in a row: the first was a single key */
-			add(c, start, start);
+			add(c, start, start, v);
 		}
 		memcpy(start, b->key, klen);
+		v = &b->verdict;
 		have_start = true;
 		if (b->open) {
 			uint8_t top[16];
 
 			memset(top, 0xff, sizeof(top));
-			add(c, start, top);
+			add(c, start, top, v);
 			have_start = false;
 		}
 	}
@@ -317,17 +332,25 @@ static void boundaries_to_ranges(struct elem_ctx *c, size_t klen,
 		uint8_t top[16];
 
 		memset(top, 0xff, sizeof(top));
-		add(c, start, top);
+		add(c, start, top, v);
 	}
 }
 
-static void add_to_set(struct elem_ctx *c, const uint8_t *first, const uint8_t *last)
+static void boundaries_release(struct elem_ctx *c)
 {
-	rs_set_add(c->set, first, last, NULL);
+	for (size_t i = 0; i < c->nb; i++)
+		free(c->b[i].verdict.chain);
+	free(c->b);
 }
 
-static void add_to_anon(struct elem_ctx *c, const uint8_t *first, const uint8_t *last)
+static void add_to_set(struct elem_ctx *c, const uint8_t *first, const uint8_t *last, const struct rs_verdict *v)
 {
+	rs_set_add(c->set, first, last, c->set->vmap ? v : NULL);
+}
+
+static void add_to_anon(struct elem_ctx *c, const uint8_t *first, const uint8_t *last, const struct rs_verdict *v)
+{
+	(void)v;
 	anon_add(c->anon, first, last, c->anon->keylen);
 }
 
@@ -375,16 +398,18 @@ static int read_set(struct reader *r, const struct set_info *info)
 		ret = read_elements(r, info, &c);
 		if (ret == 0 && (info->flags & NFT_SET_INTERVAL))
 			boundaries_to_ranges(&c, info->keylen > RS_IFNAMSIZ ? RS_IFNAMSIZ : info->keylen, add_to_anon);
-		free(c.b);
+		boundaries_release(&c);
 		return ret;
 	}
 
 	key = set_key_by_datatype(info->keytype, info->keylen);
-	if (key && key->type != RS_KEY_PROTO_PORT)
+	if (key && (key->type == RS_KEY_IPV4 || key->type == RS_KEY_IPV6))
 		known = info->flags == NFT_SET_INTERVAL;
 	else if (key)
 		known = info->datatype == NFT_DATA_VERDICT &&
-			(info->flags == NFT_SET_MAP || info->flags == (NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT));
+			(info->flags == NFT_SET_MAP ||
+			 info->flags == (NFT_SET_MAP | NFT_SET_INTERVAL |
+					 (key->type == RS_KEY_PROTO_PORT ? NFT_SET_CONCAT : 0)));
 
 	if (!known || !r->named_elements) {
 		struct rs_set *s = rs_table_add_set(r->t, info->name, RS_KEY_IPV4, false);
@@ -401,9 +426,9 @@ static int read_set(struct reader *r, const struct set_info *info)
 	c.set->handle = info->handle;
 	c.set->comment = info->comment ? x_strdup(info->comment) : NULL;
 	ret = read_elements(r, info, &c);
-	if (ret == 0 && !c.set->vmap)
+	if (ret == 0 && (info->flags & NFT_SET_INTERVAL) && key->type != RS_KEY_PROTO_PORT)
 		boundaries_to_ranges(&c, key->len, add_to_set);
-	free(c.b);
+	boundaries_release(&c);
 	rs_set_sort(c.set);
 	return ret;
 }

@@ -144,11 +144,17 @@ static bool decode_ct_set(struct rule_reader *rr, const struct nftnl_expr *x)
 
 static bool decode_ct(struct rule_reader *rr, const struct nftnl_expr *x)
 {
-	if (nftnl_expr_is_set(x, NFTNL_EXPR_CT_DIR))
-		return false;
+	int dir = nftnl_expr_is_set(x, NFTNL_EXPR_CT_DIR) ? nftnl_expr_get_u8(x, NFTNL_EXPR_CT_DIR) : -1;
+
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_CT_SREG))
-		return decode_ct_set(rr, x);
-	return load(rr, u32(x, NFTNL_EXPR_CT_DREG), selector_by_ct(u32(x, NFTNL_EXPR_CT_KEY)), 0, 0);
+		return dir < 0 && decode_ct_set(rr, x);
+	return load(rr, u32(x, NFTNL_EXPR_CT_DREG), selector_by_ct(u32(x, NFTNL_EXPR_CT_KEY), dir), 0, 0);
+}
+
+static bool decode_fib(struct rule_reader *rr, const struct nftnl_expr *x)
+{
+	return load(rr, u32(x, NFTNL_EXPR_FIB_DREG),
+		    selector_by_fib(u32(x, NFTNL_EXPR_FIB_RESULT), u32(x, NFTNL_EXPR_FIB_FLAGS)), 0, 0);
 }
 
 static bool decode_payload(struct rule_reader *rr, const struct nftnl_expr *x)
@@ -433,6 +439,7 @@ static const struct expr_decoder {
 } decoders[] = {
 	{ "meta", decode_meta },
 	{ "ct", decode_ct },
+	{ "fib", decode_fib },
 	{ "payload", decode_payload },
 	{ "bitwise", decode_bitwise },
 	{ "byteorder", decode_byteorder },

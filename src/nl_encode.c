@@ -119,7 +119,11 @@ static void named_set_udata(struct nftnl_set *s, const struct rs_set *named)
 	struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 	struct nftnl_udata *typeof_nest, *data_nest;
 
-	if (named->vmap) {
+	if (named->vmap && named->key != RS_KEY_PROTO_PORT) {
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, BYTEORDER_BIG_ENDIAN);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+	} else if (named->vmap) {
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0);
 		typeof_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
@@ -284,11 +288,22 @@ static struct nftnl_set *set_ref(struct encoder *e, const char *name, uint32_t i
 	return s;
 }
 
-static void add_elem(struct nftnl_set *s, const void *key, uint32_t len, uint32_t flags, bool open)
+static void set_verdict(struct nftnl_set_elem *el, const struct rs_verdict *v)
+{
+	nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, nft_verdict(v->code));
+	if (v->chain)
+		nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, v->chain);
+}
+
+/* v: the verdict of a map's element (NULL: a set's, or a map element being removed) */
+static void add_elem(struct nftnl_set *s, const void *key, uint32_t len, uint32_t flags, bool open,
+		     const struct rs_verdict *v)
 {
 	struct nftnl_set_elem *el = x_nonnull(nftnl_set_elem_alloc());
 
 	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, len);
+	if (v)
+		set_verdict(el, v);
 	if (flags)
 		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, flags);
 	if (open) {
@@ -344,17 +359,20 @@ static void interval_flush(struct interval_writer *w)
 	w->in_chunk = 0;
 }
 
-static void interval_add(struct interval_writer *w, const uint8_t *key, size_t len, uint32_t flags, bool open)
+static void interval_add(struct interval_writer *w, const uint8_t *key, size_t len, uint32_t flags, bool open,
+			 const struct rs_verdict *v)
 {
 	if (!w->chunk)
 		w->chunk = set_ref(w->e, w->name, w->id);
-	add_elem(w->chunk, key, (uint32_t)len, flags, open);
+	add_elem(w->chunk, key, (uint32_t)len, flags, open, v);
 	w->total++;
 	if (++w->in_chunk >= ELEMS_PER_CHUNK && !w->hold)
 		interval_flush(w);
 }
 
-static void interval_range(struct interval_writer *w, const uint8_t *first, const uint8_t *last, size_t len)
+/* v: the range's verdict, in a map (it goes on the start element, as nft writes it) */
+static void interval_range(struct interval_writer *w, const uint8_t *first, const uint8_t *last, size_t len,
+			   const struct rs_verdict *v)
 {
 	uint8_t end[16];
 	bool bounded;
@@ -363,33 +381,46 @@ static void interval_range(struct interval_writer *w, const uint8_t *first, cons
 		w->started = true;
 		if (!all_zero(first, len)) {
 			memset(end, 0, len);
-			interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+			interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false, NULL);
 		}
 	}
 	memcpy(end, last, len);
 	bounded = increment(end, len);
-	interval_add(w, first, len, 0, !bounded);
+	interval_add(w, first, len, 0, !bounded, v);
 	if (bounded)
-		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false, NULL);
 }
 
-/* A verdict map element: the kernel's concatenation keeps each field in its own 4-byte register. */
+/* Sets and maps keyed by one field keep intervals as start and end elements; a concatenation's intervals are one
+ * element with a key and a key end. */
+static bool boundary_encoded(const struct rs_set *s)
+{
+	return s->interval && s->key != RS_KEY_PROTO_PORT;
+}
+
+/* A map element that is not an interval's boundary: a single key, or a concatenation, whose kernel layout keeps
+ * each field in its own 4-byte register (with a key end when the map has intervals). */
 static void add_map_elem(struct nftnl_set *chunk, const struct rs_set *rs, size_t i, bool with_verdict)
 {
 	const uint8_t *k = rs_set_elem(rs, i);
-	const uint8_t *last = rs->interval ? k + 3 : k;
-	uint8_t key[8] = { k[0], 0, 0, 0, k[1], k[2], 0, 0 };
-	uint8_t key_end[8] = { last[0], 0, 0, 0, last[1], last[2], 0, 0 };
-	struct nftnl_set_elem *el = x_nonnull(nftnl_set_elem_alloc());
+	struct nftnl_set_elem *el;
 
-	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, sizeof(key));
-	if (rs->interval)
-		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end, sizeof(key_end));
-	if (with_verdict) {
-		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, nft_verdict(rs->data[i].code));
-		if (rs->data[i].chain)
-			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, rs->data[i].chain);
+	if (rs->key != RS_KEY_PROTO_PORT) {
+		add_elem(chunk, k, (uint32_t)rs_keylen(rs->key), 0, false, with_verdict && rs->vmap ? &rs->data[i] : NULL);
+		return;
 	}
+	el = x_nonnull(nftnl_set_elem_alloc());
+	{
+		const uint8_t *last = rs->interval ? k + 3 : k;
+		uint8_t key[8] = { k[0], 0, 0, 0, k[1], k[2], 0, 0 };
+		uint8_t key_end[8] = { last[0], 0, 0, 0, last[1], last[2], 0, 0 };
+
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		if (rs->interval)
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end, sizeof(key_end));
+	}
+	if (with_verdict && rs->vmap)
+		set_verdict(el, &rs->data[i]);
 	nftnl_set_elem_add(chunk, el);
 }
 
@@ -414,11 +445,13 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	if (rs->vmap) {
 		uint32_t flags = NFT_SET_MAP;
 
-		if (rs->interval) {
+		if (rs->interval && !boundary_encoded(rs)) {
 			static const uint8_t field_len[] = { 1, 2 };
 
 			flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
 			nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, field_len, sizeof(field_len));
+		} else if (rs->interval) {
+			flags |= NFT_SET_INTERVAL;
 		}
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
@@ -433,7 +466,7 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	nftnl_set_free(s);
 	origin(e->origins, seq, rs->src_file, rs->src_line, "%s %s", rs->vmap ? "map" : "set", rs->name);
 
-	if (rs->vmap) {
+	if (!boundary_encoded(rs)) {
 		struct nftnl_set *chunk = set_ref(e, rs->name, id);
 
 		for (size_t i = 0; i < rs->nelem; i++)
@@ -446,11 +479,10 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 
 	struct interval_writer w = { e, NULL, 0, rs->name, id, rs->src_file, rs->src_line, false, false, 0 };
 
-
 	for (size_t i = 0; i < rs->nelem; i++) {
 		const uint8_t *el = rs_set_elem(rs, i);
 
-		interval_range(&w, el, el + klen, klen);
+		interval_range(&w, el, el + klen, klen, rs->vmap ? &rs->data[i] : NULL);
 	}
 	interval_flush(&w);
 }
@@ -519,6 +551,14 @@ static void load(struct rule_builder *rb, const struct selector *sel, const stru
 		x = expr(rb, "ct");
 		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, sel->key);
 		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, dreg);
+		if (sel->ct_dir >= 0)
+			nftnl_expr_set_u8(x, NFTNL_EXPR_CT_DIR, (uint8_t)sel->ct_dir);
+		break;
+	case SEL_FIB:
+		x = expr(rb, "fib");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_FLAGS, sel->fib_flags);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_RESULT, sel->key);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_DREG, dreg);
 		break;
 	case SEL_PAYLOAD:
 	case SEL_RAW_PAYLOAD:
@@ -624,7 +664,7 @@ static uint32_t anon_set(struct rule_builder *rb, const struct selector *sel, co
 				memcpy(first, m->vals[i].str, n);
 				memcpy(last, first, sizeof(last));
 			}
-			interval_range(&w, first, last, RS_IFNAMSIZ);
+			interval_range(&w, first, last, RS_IFNAMSIZ, NULL);
 		}
 		nkernel = w.total;
 		elems = w.chunk;
@@ -635,7 +675,7 @@ static uint32_t anon_set(struct rule_builder *rb, const struct selector *sel, co
 
 			if (!value_bytes(rb, sel, m, &m->vals[i], true, key))
 				break;
-			add_elem(elems, key, keylen, 0, false);
+			add_elem(elems, key, keylen, 0, false, NULL);
 		}
 		nkernel = m->nvals;
 	}
@@ -880,7 +920,7 @@ void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_orig
 /* nft puts an end marker at key zero before the first range, unless that range starts at zero. */
 static bool needs_zero_marker(const struct rs_set *s)
 {
-	return s && s->interval && !s->vmap && s->nelem && !all_zero(rs_set_elem(s, 0), rs_keylen(s->key));
+	return s && boundary_encoded(s) && s->nelem && !all_zero(rs_set_elem(s, 0), rs_keylen(s->key));
 }
 
 /* One direction of one set's change: ranges (or map elements) with the message type the encoder is set to. */
@@ -888,7 +928,7 @@ static void delta_elements(struct encoder *e, const struct rs_set *s, const size
 {
 	size_t klen = rs_keylen(s->key);
 
-	if (s->vmap) {
+	if (!boundary_encoded(s)) {
 		struct nftnl_set *chunk = set_ref(e, s->name, 0);
 
 		for (size_t i = 0; i < n; i++) {
@@ -907,11 +947,12 @@ static void delta_elements(struct encoder *e, const struct rs_set *s, const size
 	uint8_t zero[16] = { 0 };
 
 	if (marker)
-		interval_add(&w, zero, klen, NFT_SET_ELEM_INTERVAL_END, false);
+		interval_add(&w, zero, klen, NFT_SET_ELEM_INTERVAL_END, false, NULL);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *el = rs_set_elem(s, idx[i]);
 
-		interval_range(&w, el, el + klen, klen);
+		interval_range(&w, el, el + klen, klen,
+			       s->vmap && e->elem_msg == NFT_MSG_NEWSETELEM ? &s->data[idx[i]] : NULL);
 	}
 	interval_flush(&w);
 }

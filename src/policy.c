@@ -16,6 +16,8 @@ struct policy *policy_alloc(const char *path)
 	p->verdict = VERDICT_DROP;
 	p->icmp = ICMP_ESSENTIAL;
 	p->ct_mark_bit = POLICY_DEFAULT_CT_MARK_BIT;
+	p->published_ports = true;
+	p->published_mark_bit = POLICY_DEFAULT_PUBLISHED_MARK_BIT;
 	return p;
 }
 

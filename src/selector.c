@@ -1,4 +1,5 @@
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 
 /* The table: one row per kind of match. */
 static const struct selector selectors[] = {
-	{ .id = RS_SEL_CT_STATE, .name = "ct state", .source = SEL_CT, .key = NFT_CT_STATE, .width = 4,
+	{ .id = RS_SEL_CT_STATE, .name = "ct state", .source = SEL_CT, .key = NFT_CT_STATE, .ct_dir = -1, .width = 4,
 	  .order = ORDER_HOST, .format = FMT_CT_STATE, .sim = SIM_CT_STATE },
 	{ .id = RS_SEL_IIF, .name = "iif", .source = SEL_META, .key = NFT_META_IIF, .width = 4, .order = ORDER_HOST,
 	  .format = FMT_IFINDEX, .sim = SIM_IFACE },
@@ -39,11 +40,17 @@ static const struct selector selectors[] = {
 	  .offset = 2, .len = 2, .width = 2, .order = ORDER_BIG, .format = FMT_DEC, .sim = SIM_DPORT },
 	{ .id = RS_SEL_L4PROTO_DPORT, .name = "meta l4proto . th dport", .source = SEL_CONCAT, .width = 8,
 	  .format = FMT_DEC, .sim = SIM_PROTO_PORT, .members = { RS_SEL_L4PROTO, RS_SEL_TH_DPORT } },
-	{ .id = RS_SEL_CT_MARK, .name = "ct mark", .source = SEL_CT, .key = NFT_CT_MARK, .width = 4, .order = ORDER_HOST,
-	  .format = FMT_HEX, .sim = SIM_UNKNOWN },
+	{ .id = RS_SEL_CT_MARK, .name = "ct mark", .source = SEL_CT, .key = NFT_CT_MARK, .ct_dir = -1, .width = 4,
+	  .order = ORDER_HOST, .format = FMT_HEX, .sim = SIM_UNKNOWN },
 	/* no datatype: nft 1.0.6 stores a set of raw payload values in host order, which never matches the packet */
 	{ .id = RS_SEL_IH, .name = "@ih", .source = SEL_RAW_PAYLOAD, .base = NFT_PAYLOAD_INNER_HEADER,
 	  .order = ORDER_BIG, .format = FMT_HEX, .sim = SIM_PAYLOAD },
+	/* nft wants the protocol matched before it (the port's type depends on it), and cannot concatenate it with the
+	 * protocol: maps keyed by it are one per protocol */
+	{ .id = RS_SEL_CT_ORIGINAL_DPORT, .name = "ct original proto-dst", .source = SEL_CT, .key = NFT_CT_PROTO_DST,
+	  .ct_dir = IP_CT_DIR_ORIGINAL, .width = 2, .order = ORDER_BIG, .format = FMT_DEC, .sim = SIM_DPORT },
+	{ .id = RS_SEL_FIB_DADDR_TYPE, .name = "fib daddr type", .source = SEL_FIB, .key = NFT_FIB_RESULT_ADDRTYPE,
+	  .fib_flags = NFTA_FIB_F_DADDR, .width = 4, .order = ORDER_HOST, .format = FMT_ADDRTYPE, .sim = SIM_UNKNOWN },
 };
 
 const struct selector *selector_of(enum rs_selector id)
@@ -75,9 +82,20 @@ const struct selector *selector_by_meta(uint32_t key)
 	return by_key(SEL_META, key);
 }
 
-const struct selector *selector_by_ct(uint32_t key)
+const struct selector *selector_by_ct(uint32_t key, int dir)
 {
-	return by_key(SEL_CT, key);
+	for (size_t i = 0; i < ARRAY_SIZE(selectors); i++)
+		if (selectors[i].source == SEL_CT && selectors[i].key == key && selectors[i].ct_dir == dir)
+			return &selectors[i];
+	return NULL;
+}
+
+const struct selector *selector_by_fib(uint32_t result, uint32_t flags)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(selectors); i++)
+		if (selectors[i].source == SEL_FIB && selectors[i].key == result && selectors[i].fib_flags == flags)
+			return &selectors[i];
+	return NULL;
 }
 
 const struct selector *selector_by_payload(uint32_t base, uint32_t offset, uint32_t len, uint8_t nfproto,
@@ -155,6 +173,12 @@ static const struct named_value nfprotos[] = {
 	{ NFPROTO_IPV6, "ipv6" },
 };
 
+/* the kernel's route types (RTN_*), as nft's fib_addr_type prints them */
+static const struct named_value addr_types[] = {
+	{ 0, "unspec" }, { 1, "unicast" }, { 2, "local" }, { 3, "broadcast" }, { 4, "anycast" }, { 5, "multicast" },
+	{ 6, "blackhole" }, { 7, "unreachable" }, { 8, "prohibit" },
+};
+
 static const struct named_value ct_states[] = {
 	{ RS_CT_INVALID, "invalid" }, { RS_CT_ESTABLISHED, "established" }, { RS_CT_RELATED, "related" },
 	{ RS_CT_NEW, "new" }, { RS_CT_UNTRACKED, "untracked" },
@@ -219,6 +243,9 @@ void selector_put_value(const struct rs_match *m, const struct rs_value *v, stru
 	case FMT_HEX:
 		sbuf_addf(sb, "0x%x", v->num);
 		break;
+	case FMT_ADDRTYPE:
+		put_named(sb, addr_types, ARRAY_SIZE(addr_types), v->num);
+		break;
 	case FMT_DEC:
 	case FMT_ADDR:
 		sbuf_addf(sb, "%u", v->num);
@@ -232,6 +259,7 @@ static const struct set_key set_keys[] = {
 	{ RS_KEY_IPV4, "ipv4_addr", 4, 4, TYPE_IPADDR },
 	{ RS_KEY_IPV6, "ipv6_addr", 16, 16, TYPE_IP6ADDR },
 	{ RS_KEY_PROTO_PORT, "inet_proto . inet_service", 3, 8, TYPE_INET_PROTOCOL << TYPE_BITS | TYPE_INET_SERVICE },
+	{ RS_KEY_PORT, "inet_service", 2, 2, TYPE_INET_SERVICE },
 };
 
 const struct set_key *set_key_of(enum rs_keytype type)

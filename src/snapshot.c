@@ -252,7 +252,7 @@ static bool decode_set(struct rs_table *t, json_t *j)
 	struct rs_set *s;
 	size_t bytes;
 
-	for (int k = RS_KEY_IPV4; keyname && k <= RS_KEY_PROTO_PORT; k++)
+	for (int k = RS_KEY_IPV4; keyname && k <= RS_KEY_PORT; k++)
 		if (strcmp(set_key_of((enum rs_keytype)k)->name, keyname) == 0)
 			key = set_key_of((enum rs_keytype)k);
 	if (!name || !hex || !key || count < 0 || (size_t)count > strlen(hex)) {
@@ -262,8 +262,8 @@ static bool decode_set(struct rs_table *t, json_t *j)
 	s = rs_table_add_set(t, name, key->type, json_is_true(json_object_get(j, "interval")));
 	free(name);
 	s->vmap = json_is_true(json_object_get(j, "vmap"));
-	if (s->vmap && key->type != RS_KEY_PROTO_PORT)
-		return false; /* tlswall makes one kind of map; the kernel would refuse to restore another */
+	if (s->vmap != (key->type == RS_KEY_PROTO_PORT || key->type == RS_KEY_PORT))
+		return false; /* tlswall's maps are keyed by ports, its sets by addresses */
 	s->comment = dup_or_null(json_object_get(j, "comment"));
 	bytes = (size_t)count * rs_set_stride(s);
 	if (strlen(hex) != 2 * bytes || (s->vmap && (size_t)json_array_size(verdicts) != (size_t)count))

@@ -583,6 +583,11 @@ void validate_policy(struct policy *p, struct diag_list *d)
 	check_duplicates(p, d);
 	check_port_conflicts(p, d);
 	check_plaintext_log_prefix(p, d);
+	if (p->published_ports && p->published_mark_bit == p->ct_mark_bit)
+		ERR(d, p->published_mark_bit_loc.line ? p->published_mark_bit_loc : p->ct_mark_bit_loc,
+		    "published_mark_bit and ct_mark_bit are both bit %u; they mark different things, give each a bit of "
+		    "its own",
+		    p->ct_mark_bit);
 	for (size_t i = 0; i < p->nsets; i++) {
 		const struct named_set *s = &p->sets[i];
 

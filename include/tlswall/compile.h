@@ -11,6 +11,9 @@ struct rs_table *compile_policy(const struct policy *p);
 /* Names tlswall gives the objects it creates (shared with read-back, which must recognize them). Chains named
  * PREFIX.NAME belong to the policy entry NAME. */
 #define COMPILE_INPUT_CHAIN "input"
+#define COMPILE_PREROUTING_CHAIN "prerouting"  /* marks new connections to this host's addresses */
+#define COMPILE_FORWARD_CHAIN "forward"        /* judges those forwarded through a published port */
+#define COMPILE_PUBLISHED_PREFIX "published"   /* the services map per protocol, keyed by the original port */
 #define COMPILE_SERVICE_MAP "services"
 #define COMPILE_PAYLOAD_MAP "payload"          /* ports whose payload is checked -> their check chain */
 #define COMPILE_SERVICE_PREFIX "svc"           /* a service: its sources and counter */

@@ -137,6 +137,10 @@ struct policy {
 	struct loc require_tls_loc;
 	unsigned ct_mark_bit;     /* the ct mark bit that says a connection's first payload passed */
 	struct loc ct_mark_bit_loc;
+	bool published_ports;     /* judge connections forwarded through ports published on this host's addresses */
+	struct loc published_ports_loc;
+	unsigned published_mark_bit; /* the ct mark bit that says a connection was to an address of this host */
+	struct loc published_mark_bit_loc;
 
 	struct named_set *sets;
 	size_t nsets, capsets;
@@ -148,6 +152,7 @@ struct policy {
 
 #define POLICY_DEFAULT_TABLE "tlswall"
 #define POLICY_DEFAULT_CT_MARK_BIT 31
+#define POLICY_DEFAULT_PUBLISHED_MARK_BIT 30
 
 struct policy *policy_alloc(const char *path);
 void policy_free(struct policy *p);

@@ -12,6 +12,7 @@ enum rs_keytype {
 	RS_KEY_IPV4,       /* 4 bytes, network order */
 	RS_KEY_IPV6,       /* 16 bytes, network order */
 	RS_KEY_PROTO_PORT, /* inet_proto . inet_service: protocol byte, then port in network order */
+	RS_KEY_PORT,       /* inet_service: port in network order */
 };
 
 /* Bytes per key in the model (memcmp order is numeric order for all of them). */
@@ -74,6 +75,8 @@ enum rs_selector {
 	RS_SEL_L4PROTO_DPORT, /* meta l4proto . th dport (only with a named set or map) */
 	RS_SEL_CT_MARK,     /* ct mark */
 	RS_SEL_IH,          /* @ih,OFFSET,LENGTH: the payload after the transport header (what a client sends) */
+	RS_SEL_CT_ORIGINAL_DPORT, /* ct original proto-dst: the port the client asked for, before any DNAT */
+	RS_SEL_FIB_DADDR_TYPE,    /* fib daddr type: what the destination address is to this host ("local") */
 };
 
 /* ct state bits, as the kernel's NF_CT_STATE_*_BIT */
@@ -166,7 +169,9 @@ struct rs_rule {
 };
 
 /* netfilter hook numbers, as the kernel's NF_INET_* */
+#define RS_HOOK_PREROUTING 0u
 #define RS_HOOK_INPUT 1u
+#define RS_HOOK_FORWARD 2u
 
 struct rs_chain {
 	char *name;

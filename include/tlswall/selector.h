@@ -20,6 +20,7 @@ enum sel_source {
 	SEL_PAYLOAD,     /* a payload expression at a fixed place: base, offset, len */
 	SEL_RAW_PAYLOAD, /* a payload expression anywhere in base: the match says where ("@ih,0,16") */
 	SEL_CONCAT,      /* members[] loaded into consecutive registers, looked up in a named set or map */
+	SEL_FIB,         /* a fib expression: key is its result (NFT_FIB_RESULT_*), fib_flags what it looks up */
 };
 
 /* How a value is written in a register. */
@@ -40,6 +41,7 @@ enum sel_format {
 	FMT_IFINDEX,  /* a name in the model and in nft's text, an interface index in the kernel */
 	FMT_IFNAME,   /* a name, "eth*" for a prefix */
 	FMT_ADDR,     /* only in sets */
+	FMT_ADDRTYPE, /* local, unicast, ... (fib's address types) */
 };
 
 /* What the first packet of a new inbound connection carries in this place (evaluate.c asks). */
@@ -62,7 +64,9 @@ struct selector {
 	enum rs_selector id;
 	const char *name;      /* nft's words for it; the snapshot stores this name too, so it never changes */
 	enum sel_source source;
-	uint32_t key;          /* SEL_META, SEL_CT: NFT_META_*, NFT_CT_* */
+	uint32_t key;          /* SEL_META, SEL_CT: NFT_META_*, NFT_CT_*; SEL_FIB: NFT_FIB_RESULT_* */
+	int ct_dir;            /* SEL_CT: the direction it reads (IP_CT_DIR_ORIGINAL...), -1: none */
+	uint32_t fib_flags;    /* SEL_FIB: NFTA_FIB_F_* */
 	uint32_t base;         /* SEL_PAYLOAD, SEL_RAW_PAYLOAD: NFT_PAYLOAD_*_HEADER */
 	uint32_t offset, len;  /* SEL_PAYLOAD: bytes */
 	uint8_t nfproto;       /* implies "meta nfproto" is this (NFPROTO_IPV4, NFPROTO_IPV6); 0: nothing */
@@ -79,7 +83,9 @@ struct selector {
 const struct selector *selector_of(enum rs_selector id);
 const struct selector *selector_by_name(const char *name);
 const struct selector *selector_by_meta(uint32_t key);
-const struct selector *selector_by_ct(uint32_t key);
+/* dir: the ct expression's direction, -1 when it has none */
+const struct selector *selector_by_ct(uint32_t key, int dir);
+const struct selector *selector_by_fib(uint32_t result, uint32_t flags);
 /* The fixed-place selector that loads len bytes at offset of base, when the rule has already matched nfproto and
  * l4proto (0: not matched); else the raw selector of base; NULL when neither fits. */
 const struct selector *selector_by_payload(uint32_t base, uint32_t offset, uint32_t len, uint8_t nfproto,

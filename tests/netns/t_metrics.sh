@@ -75,9 +75,11 @@ absent() { if grep -q "^$2[{ ]" "$1"; then tw_fail "$3: $2 should be absent: $(g
 # counters_match FILE WHAT: every counter in FILE is the kernel's (nft -j), read before and after it and unchanged
 cat >"$T/kernel.py" <<'PY'
 import json, sys
-# the sums table_counters makes: a service's or exemption's chain, its plaintext chain, the input chain's drops
+# the sums table_counters makes: a service's or exemption's chain, its plaintext chain, the drops of the base
+# chains (input, and forward for published ports)
 doc = json.load(sys.stdin)["nftables"]
 chains, drops = {}, [0, 0]
+base = {o["chain"]["name"] for o in doc if "chain" in o and "hook" in o["chain"]}
 for o in doc:
     r = o.get("rule")
     if not r:
@@ -88,7 +90,7 @@ for o in doc:
     p, b = c[0]["packets"], c[0]["bytes"]
     s = chains.setdefault(r["chain"], [0, 0])
     s[0] += p; s[1] += b
-    if r["chain"] == "input" and any("drop" in e or "reject" in e for e in r["expr"]):
+    if r["chain"] in base and any("drop" in e or "reject" in e for e in r["expr"]):
         drops[0] += p; drops[1] += b
 out = []
 for name, (p, b) in sorted(chains.items()):

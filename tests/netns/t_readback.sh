@@ -89,7 +89,8 @@ got = sorted((i["change"], i["object"], i.get("rule", ""), tuple(i.get("added", 
              for i in d["items"])
 want = sorted([("chain_add", "svc.pop3s", "", (), ()),
                ("rule_add", "svc.pop3s", "counter accept", (), ()),
-               ("elements", "services", "", ("tcp . 995 : jump svc.pop3s",), ())])
+               ("elements", "services", "", ("tcp . 995 : jump svc.pop3s",), ()),
+               ("elements", "published.tcp", "", ("995 : jump svc.pop3s",), ())])
 if got != want:
     print("got", got, file=sys.stderr)
     sys.exit(1)

@@ -650,24 +650,26 @@ static void test_no_live_table(void **state)
 			want_elems += b.t->sets[i]->nelem;
 		assert_int_equal(rules, want_rules);
 		assert_int_equal(elems, want_elems);
-		/* office.v4 holds 2 ranges, office.v6 1, the services map 3 (443/tcp, 443/udp, 993/tcp) */
-		assert_int_equal(want_elems, 2 + 1 + 3);
+		/* office.v4 holds 2 ranges, office.v6 1, the services map 3 (443/tcp, 443/udp, 993/tcp), and its
+		 * published views per protocol 2 (443, 993) and 1 (443) */
+		assert_int_equal(want_elems, 2 + 1 + 3 + 2 + 1);
 	}
 	diff_release(&d);
 	built_free(&b);
 }
 
-/* The same change `tlswall diff` shows after adding a service: a chain, its rule and one map element. */
+/* The same change `tlswall diff` shows after adding a service: a chain, its rule and one map element (without the
+ * published ports' maps, which would add one element more). */
 static void test_compiled_policies(void **state)
 {
-	static const char a[] = "version = 1;\n"
+	static const char a[] = "version = 1; published_ports = false;\n"
 				"sets = { office = [ \"192.0.2.0/24\", \"2001:db8:1::/48\" ]; };\n"
 				"services = ( { service = \"https\"; }, { service = \"imaps\"; from = [ \"@office\" ]; } );\n";
-	static const char b[] = "version = 1;\n"
+	static const char b[] = "version = 1; published_ports = false;\n"
 				"sets = { office = [ \"192.0.2.0/24\", \"2001:db8:1::/48\" ]; };\n"
 				"services = ( { service = \"https\"; }, { service = \"pop3s\"; },\n"
 				"  { service = \"imaps\"; from = [ \"@office\" ]; } );\n";
-	static const char c[] = "version = 1;\n"
+	static const char c[] = "version = 1; published_ports = false;\n"
 				"sets = { office = [ \"192.0.2.0/24\", \"198.51.100.0/24\", \"2001:db8:1::/48\" ]; };\n"
 				"services = ( { service = \"https\"; }, { service = \"imaps\"; from = [ \"@office\" ]; } );\n";
 	struct built pa = built_alloc(a), pa2 = built_alloc(a), pb = built_alloc(b), pc = built_alloc(c);
