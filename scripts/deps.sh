@@ -47,6 +47,11 @@ trap cleanup EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# prometheus is there for promtool alone: its postinst enabled the server for the next boot, which this undoes (only
+# when this run installed it).
+case " $missing " in
+*" prometheus "*) systemctl disable prometheus.service >/dev/null 2>&1 || true ;;
+esac
 # Whatever a postinst started anyway is stopped, by its pid.
 for d in $DAEMONS; do
 	for pid in $(pgrep -x "$d" || true); do
