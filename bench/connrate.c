@@ -2,12 +2,14 @@
  *
  *   connrate serve PORT
  *       accepts connections on 0.0.0.0:PORT and closes each at once, until killed
- *   connrate connect ADDR PORT SECONDS [WORKERS [SOURCE]]
+ *   connrate connect ADDR PORT SECONDS [WORKERS [SOURCE [PAYLOAD]]]
  *       WORKERS processes (default 2) each connect to ADDR:PORT and close, one connection after another, for
  *       SECONDS; prints "connections N errors E seconds S rate R" (R = N / S, connections per second). A
  *       connection closes with an RST (SO_LINGER 0), so neither side keeps a TIME_WAIT socket and client ports are
- *       reused at once. SOURCE binds every connection to that local address. A connect that gets no answer gives
- *       up after 0.5 s and counts as an error.
+ *       reused at once. SOURCE binds every connection to that local address ("-": none). PAYLOAD "tls" or "plain"
+ *       sends one segment after the connect, before the close: the start of a TLS ClientHello record, or a
+ *       plaintext HTTP request (what require_tls looks at). A connect that gets no answer gives up after 0.5 s and
+ *       counts as an error, as does a send that fails.
  *
  * Bounded: the client stops by itself after SECONDS (at most 60); the server runs until its parent kills it. */
 #define _GNU_SOURCE
@@ -54,7 +56,13 @@ static int serve(int port)
 	}
 }
 
-static void worker(const struct sockaddr_in *dst, const struct sockaddr_in *src, double until, int out)
+/* the start of a ClientHello record (content type 22, version 3.1, then the handshake header), and a plaintext
+ * request: one small segment each */
+static const char tls_record[] = "\x16\x03\x01\x00\x2a\x01\x00\x00\x26\x03\x03";
+static const char plain_request[] = "GET / HTTP/1.0\r\n\r\n";
+
+static void worker(const struct sockaddr_in *dst, const struct sockaddr_in *src, const char *payload, size_t len,
+		   double until, int out)
 {
 	unsigned long long ok = 0, bad = 0;
 	struct linger lg = { 1, 0 };
@@ -71,10 +79,12 @@ static void worker(const struct sockaddr_in *dst, const struct sockaddr_in *src,
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
 		if (src && bind(fd, (const struct sockaddr *)src, sizeof(*src)) != 0)
 			bad++;
-		else if (connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) == 0)
-			ok++;
-		else
+		else if (connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) != 0)
 			bad++;
+		else if (payload && send(fd, payload, len, MSG_NOSIGNAL) != (ssize_t)len)
+			bad++;
+		else
+			ok++;
 		close(fd);
 	}
 	unsigned long long v[2] = { ok, bad };
@@ -83,14 +93,29 @@ static void worker(const struct sockaddr_in *dst, const struct sockaddr_in *src,
 	_exit(0);
 }
 
-static int client(const char *addr, int port, double seconds, int workers, const char *source)
+static int client(const char *addr, int port, double seconds, int workers, const char *source, const char *send_what)
 {
+	const char *payload = NULL;
+	size_t len = 0;
+
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
 	struct sockaddr_in src = { .sin_family = AF_INET };
 	unsigned long long ok = 0, bad = 0;
 	int p[2];
 	double t0, until;
 
+	if (source && strcmp(source, "-") == 0)
+		source = NULL;
+	if (send_what && strcmp(send_what, "tls") == 0) {
+		payload = tls_record;
+		len = sizeof(tls_record) - 1;
+	} else if (send_what && strcmp(send_what, "plain") == 0) {
+		payload = plain_request;
+		len = sizeof(plain_request) - 1;
+	} else if (send_what) {
+		fprintf(stderr, "connrate: PAYLOAD is tls or plain\n");
+		return 2;
+	}
 	if (inet_pton(AF_INET, addr, &dst.sin_addr) != 1 || (source && inet_pton(AF_INET, source, &src.sin_addr) != 1)) {
 		fprintf(stderr, "connrate: not an IPv4 address\n");
 		return 2;
@@ -114,7 +139,7 @@ static int client(const char *addr, int port, double seconds, int workers, const
 		}
 		if (pid == 0) {
 			close(p[0]);
-			worker(&dst, source ? &src : NULL, until, p[1]);
+			worker(&dst, source ? &src : NULL, payload, len, until, p[1]);
 		}
 	}
 	close(p[1]);
@@ -137,9 +162,9 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "serve") == 0)
 		return serve(atoi(argv[2]));
-	if (argc >= 5 && argc <= 7 && strcmp(argv[1], "connect") == 0)
+	if (argc >= 5 && argc <= 8 && strcmp(argv[1], "connect") == 0)
 		return client(argv[2], atoi(argv[3]), atof(argv[4]), argc > 5 ? atoi(argv[5]) : 2,
-			      argc > 6 ? argv[6] : NULL);
-	fprintf(stderr, "usage: connrate serve PORT | connrate connect ADDR PORT SECONDS [WORKERS [SOURCE]]\n");
+			      argc > 6 ? argv[6] : NULL, argc > 7 ? argv[7] : NULL);
+	fprintf(stderr, "usage: connrate serve PORT | connrate connect ADDR PORT SECONDS [WORKERS [SOURCE [tls|plain]]]\n");
 	return 2;
 }

@@ -6,16 +6,18 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-dev libssl-dev libcmocka-dev
-nftables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
+nftables iptables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
 build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-db groff-base bash-completion"
 # Real servers for the audit tests. Each runs only as a child of a test, inside its network namespace, with a
 # throwaway configuration; installing them must never start them as this machine's services. prometheus is here
 # for its promtool, which checks the metrics; its server never runs.
 SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy prometheus"
 DAEMONS="dovecot master slapd vsftpd caddy prometheus"
+# Python modules the namespace tests use: cryptography protects the QUIC Initial packets of tests/netns/payload
+TEST_MODULES="python3-cryptography"
 
 missing=""
-for p in $PACKAGES $SERVERS; do
+for p in $PACKAGES $SERVERS $TEST_MODULES; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0

@@ -84,6 +84,7 @@ static void classify(const struct pipeline *pl, const struct rs_chain *input, st
 
 	r->target_family = l->family;
 	memcpy(r->target, l->addr, 16);
+	r->target_port = l->port;
 	if (listener_is_wildcard(l)) {
 		/* the daemon behind a wildcard bind answers on loopback too, and loopback is always let in */
 		memset(r->target, 0, 16);
@@ -113,7 +114,87 @@ static void classify(const struct pipeline *pl, const struct rs_chain *input, st
 		allowed(r, s);
 }
 
-struct audit *audit_classify(const struct pipeline *pl, struct listener *listeners, size_t n)
+/* A port another table forwards to a container or VM: judged as the forward chain judges it (through the same
+ * service chains as input, from the network), probed at its new destination. A range is judged by its first port. */
+static void classify_published(const struct pipeline *pl, const struct rs_chain *input, struct audit_row *r)
+{
+	const struct rs_dnat *d = &r->published->dnat;
+	const struct service *s = entry_for(pl->policy, r->proto, r->port);
+	struct packet pkt = { .family = d->family ? d->family : 4, .l4proto = r->proto, .dport = r->port,
+			      .any_source = true, .not_loopback = true };
+	struct eval_trace why;
+	enum verdict v;
+
+	r->target_family = d->family;
+	memcpy(r->target, d->addr, 16);
+	r->target_port = d->to_port ? d->to_port : r->port;
+	if (!rs_table_find_chain(pl->table, COMPILE_FORWARD_CHAIN)) {
+		r->verdict = AUDIT_UNJUDGED;
+		r->entry = s;
+		return;
+	}
+	v = input ? evaluate(pl->table, input, &pkt, &why) : EVAL_UNKNOWN;
+	if (!s && v == EVAL_ACCEPT)
+		s = entry_by_chain(pl->policy, why.chain);
+	if (v == EVAL_DROP || !s)
+		r->verdict = AUDIT_BLOCKED;
+	else
+		allowed(r, s);
+	/* probe only one port, at an address the rule names */
+	if (r->port != r->port_last || !d->have_addr || !d->family)
+		r->kind = PROBE_NONE;
+}
+
+/* Rows for the published ports: one per port, one per range of more than RANGE_ROWS ports, one for a rule whose
+ * ports tlswall cannot list */
+#define RANGE_ROWS 64
+
+static struct audit_row *new_row(struct audit *a, size_t *cap)
+{
+	struct audit_row *r;
+
+	x_grow(&a->rows, cap, a->nrows + 1, sizeof(*a->rows));
+	r = &a->rows[a->nrows++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static void published_rows(const struct pipeline *pl, const struct rs_chain *input, struct audit *a, size_t *cap)
+{
+	for (size_t i = 0; i < a->published.n; i++) {
+		const struct published *p = &a->published.v[i];
+		const struct rs_dnat *d = &p->dnat;
+		uint8_t proto = d->l4proto ? d->l4proto : L4_TCP;
+
+		for (size_t j = 0; j < (d->ports_unread || !d->nports ? 1 : d->nports); j++) {
+			uint32_t first = d->nports && !d->ports_unread ? d->ports[j].first : 1,
+				 last = d->nports && !d->ports_unread ? d->ports[j].last : 65535;
+			bool one_by_one = last - first < RANGE_ROWS;
+
+			for (uint32_t port = first; port <= last; port = one_by_one ? port + 1 : last + 1) {
+				struct audit_row *r = new_row(a, cap);
+
+				r->published = p;
+				r->proto = proto;
+				r->port = (uint16_t)port;
+				r->port_last = (uint16_t)(one_by_one ? port : last);
+				classify_published(pl, input, r);
+			}
+		}
+	}
+}
+
+static bool published_port(const struct audit *a, const struct port_range *pr)
+{
+	for (size_t i = 0; i < a->nrows; i++)
+		if (a->rows[i].published && pr->proto == a->rows[i].proto && pr->first <= a->rows[i].port_last &&
+		    a->rows[i].port <= pr->last)
+			return true;
+	return false;
+}
+
+struct audit *audit_classify(const struct pipeline *pl, struct listener *listeners, size_t n,
+			     struct published_list *published)
 {
 	struct audit *a = x_calloc(1, sizeof(*a));
 	const struct rs_chain *input = rs_table_find_chain(pl->table, COMPILE_INPUT_CHAIN);
@@ -122,6 +203,8 @@ struct audit *audit_classify(const struct pipeline *pl, struct listener *listene
 
 	a->listeners = listeners;
 	a->nlisteners = n;
+	a->published = *published;
+	memset(published, 0, sizeof(*published));
 	a->rows = x_calloc(n ? n : 1, sizeof(*a->rows));
 	for (size_t i = 0; i < n; i++) {
 		struct audit_row *r = &a->rows[a->nrows++];
@@ -131,6 +214,7 @@ struct audit *audit_classify(const struct pipeline *pl, struct listener *listene
 		r->port = r->port_last = listeners[i].port;
 		classify(pl, input, r);
 	}
+	published_rows(pl, input, a, &cap);
 	/* what the policy opens and nothing answers on (passive FTP ranges are opened for connections yet to come) */
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct service *s = &p->services[i];
@@ -145,11 +229,9 @@ struct audit *audit_classify(const struct pipeline *pl, struct listener *listene
 				continue;
 			for (size_t k = 0; k < n && !heard; k++)
 				heard = !listener_is_loopback(&listeners[k]) && in_range(pr, listeners[k].proto, listeners[k].port);
-			if (heard)
+			if (heard || published_port(a, pr))
 				continue;
-			x_grow(&a->rows, &cap, a->nrows + 1, sizeof(*a->rows));
-			r = &a->rows[a->nrows++];
-			memset(r, 0, sizeof(*r));
+			r = new_row(a, &cap);
 			r->proto = pr->proto;
 			r->port = pr->first;
 			r->port_last = pr->last;
@@ -183,6 +265,7 @@ void audit_free(struct audit *a)
 	}
 	free(a->rows);
 	listeners_free(a->listeners, a->nlisteners);
+	published_release(&a->published);
 	free(a);
 }
 
@@ -343,8 +426,29 @@ static void judge_quic(struct audit_row *r, const struct judge_options *o)
 		add(r, SEV_WARNING, "quic_no_answer", "a QUIC Initial was not answered: %s", pr->detail ? pr->detail : "?");
 }
 
+/* What a published port's rule and the policy make of it, probed or not. */
+static void judge_published(struct audit_row *r)
+{
+	char *where = published_where_text(r->published);
+
+	if (r->verdict == AUDIT_UNJUDGED)
+		add(r, SEV_WARNING, "published_unjudged",
+		    "%s forwards it, and the policy leaves forwarded connections to the other tables (published_ports "
+		    "= false): none of its rules applies",
+		    where);
+	else if (r->verdict == AUDIT_BLOCKED)
+		add(r, SEV_INFO, "published_blocked", "%s forwards it; the policy drops new connections to it", where);
+	else if (r->port != r->port_last || r->published->dnat.ports_unread || !r->published->dnat.nports)
+		add(r, SEV_INFO, "published_range", "%s forwards these ports; the policy opens only those of its services",
+		    where);
+	free(where);
+}
+
 void audit_judge(struct audit *a, const struct judge_options *o)
 {
+	for (size_t i = 0; i < a->nrows; i++)
+		if (a->rows[i].published)
+			judge_published(&a->rows[i]);
 	for (size_t i = 0; a->probed && i < a->nrows; i++) {
 		struct audit_row *r = &a->rows[i];
 
@@ -388,6 +492,8 @@ const char *audit_verdict_name(enum audit_verdict v)
 		return "blocked";
 	case AUDIT_LOCAL:
 		return "local";
+	case AUDIT_UNJUDGED:
+		return "unjudged";
 	}
 	return "?";
 }

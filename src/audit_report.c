@@ -21,16 +21,33 @@ static char *addr_text(const struct audit_row *r)
 {
 	char buf[INET6_ADDRSTRLEN];
 
+	if (r->published && r->published->dnat.have_addr) {
+		inet_ntop(r->target_family == 4 ? AF_INET : AF_INET6, r->target, buf, sizeof(buf));
+		return x_asprintf(r->target_family == 4 ? "-> %s:%u" : "-> [%s]:%u", buf, r->target_port);
+	}
 	if (!r->listener)
 		return x_strdup("-");
 	inet_ntop(r->listener->family == 4 ? AF_INET : AF_INET6, r->listener->addr, buf, sizeof(buf));
 	return x_strdup(buf);
 }
 
+static const char *family_word(uint8_t nfproto)
+{
+	return nfproto == 2 ? "ip" : nfproto == 10 ? "ip6" : "inet";
+}
+
 static char *process_text(const struct audit_row *r)
 {
 	const struct listener *l = r->listener;
 
+	if (r->published) {
+		char *table = printable_dup(r->published->table), *chain = printable_dup(r->published->chain);
+		char *text = x_asprintf("DNAT %s %s/%s", family_word(r->published->table_family), table, chain);
+
+		free(table);
+		free(chain);
+		return text;
+	}
 	if (!l || !l->nowners)
 		return x_strdup("-");
 	if (l->nowners == 1)
@@ -51,6 +68,8 @@ static char *policy_text(const struct audit_row *r)
 		return x_strdup("blocked");
 	case AUDIT_LOCAL:
 		return x_strdup("local only");
+	case AUDIT_UNJUDGED:
+		return x_strdup("not judged");
 	}
 	return x_strdup("?");
 }
@@ -95,7 +114,7 @@ static char *probe_text(const struct audit *a, const struct audit_row *r)
 {
 	const struct probe_result *pr = &r->probe;
 
-	if (!r->listener)
+	if (!r->listener && !r->published)
 		return x_strdup("no listener");
 	if (r->kind == PROBE_NONE)
 		return x_strdup(r->verdict == AUDIT_EXEMPT || r->verdict == AUDIT_TLS || r->verdict == AUDIT_STARTTLS ?
@@ -185,7 +204,7 @@ void audit_report_text(const struct audit *a, const struct report_options *o, FI
 {
 	size_t w[4] = { 4, 7, 7, 6 };
 	char **cells = x_calloc(a->nrows * 5 + 1, sizeof(*cells));
-	size_t counts[5] = { 0 }, idle = 0, probed = 0, sev[3] = { 0 };
+	size_t counts[6] = { 0 }, published[6] = { 0 }, npublished = 0, idle = 0, probed = 0, sev[3] = { 0 };
 
 	for (size_t i = 0; i < a->nrows; i++) {
 		const struct audit_row *r = &a->rows[i];
@@ -200,9 +219,11 @@ void audit_report_text(const struct audit *a, const struct report_options *o, FI
 			w[k] = width(w[k], c[k]);
 		if (r->listener)
 			counts[r->verdict]++;
+		else if (r->published)
+			published[r->verdict]++, npublished++;
 		else
 			idle++;
-		probed += r->listener && r->kind != PROBE_NONE && a->probed;
+		probed += (r->listener || r->published) && r->kind != PROBE_NONE && a->probed;
 		for (size_t j = 0; j < r->nfindings; j++)
 			sev[r->findings[j].severity]++;
 	}
@@ -220,6 +241,12 @@ void audit_report_text(const struct audit *a, const struct report_options *o, FI
 		a->nlisteners, a->nlisteners == 1 ? "" : "s", counts[AUDIT_TLS] + counts[AUDIT_STARTTLS] + counts[AUDIT_EXEMPT],
 		counts[AUDIT_TLS], counts[AUDIT_STARTTLS], counts[AUDIT_EXEMPT], counts[AUDIT_BLOCKED], counts[AUDIT_LOCAL],
 		idle, idle == 1 ? "" : "s");
+	if (npublished)
+		fprintf(out, "%zu published port%s (destination NAT to containers or VMs): %zu allowed, %zu blocked by the "
+			     "policy, %zu not judged\n",
+			npublished, npublished == 1 ? "" : "s",
+			published[AUDIT_TLS] + published[AUDIT_STARTTLS] + published[AUDIT_EXEMPT], published[AUDIT_BLOCKED],
+			published[AUDIT_UNJUDGED]);
 	if (a->probed)
 		fprintf(out, "%zu probed (timeout %u ms): %zu critical, %zu warning, %zu info\n", probed, o->timeout_ms,
 			sev[SEV_CRITICAL], sev[SEV_WARNING], sev[SEV_INFO]);
@@ -255,7 +282,7 @@ static json_t *probe_json(const struct audit *a, const struct audit_row *r)
 	char addr[INET6_ADDRSTRLEN];
 	static const char *const kinds[] = { "none", "tls", "starttls", "quic" };
 
-	if (r->kind == PROBE_NONE || !a->probed || !r->listener)
+	if (r->kind == PROBE_NONE || !a->probed || (!r->listener && !r->published))
 		return json_null();
 	inet_ntop(r->target_family == 4 ? AF_INET : AF_INET6, r->target, addr, sizeof(addr));
 	p = json_pack("{s:s, s:s, s:s, s:o, s:i}", "kind", kinds[r->kind], "address", addr, "status",
@@ -313,6 +340,20 @@ static json_t *row_json(const struct audit *a, const struct audit_row *r)
 		      r->entry ? json_integer(r->entry->loc.line) : json_null());
 	if (!l)
 		json_object_set_new(o, "port_last", json_integer(r->port_last));
+	if (r->published) {
+		const struct rs_dnat *d = &r->published->dnat;
+		char to[INET6_ADDRSTRLEN] = "";
+
+		if (d->have_addr)
+			inet_ntop(d->family == 4 ? AF_INET : AF_INET6, d->addr, to, sizeof(to));
+		json_object_set_new(o, "published",
+				    json_pack("{s:s, s:o, s:o, s:o, s:o}", "family", family_word(r->published->table_family),
+					      "table", json_text(r->published->table), "chain", json_text(r->published->chain),
+					      "to_address", d->have_addr ? json_string(to) : json_null(), "to_port",
+					      d->to_port ? json_integer(d->to_port) : json_null()));
+	} else {
+		json_object_set_new(o, "published", json_null());
+	}
 	json_object_set_new(o, "probe", probe_json(a, r));
 	json_object_set_new(o, "findings", findings);
 	return o;
@@ -320,12 +361,14 @@ static json_t *row_json(const struct audit *a, const struct audit_row *r)
 
 void audit_report_json(const struct audit *a, const struct report_options *o, FILE *out)
 {
-	json_t *root = x_nonnull(json_object()), *ls = x_nonnull(json_array()), *idle = x_nonnull(json_array());
+	json_t *root = x_nonnull(json_object()), *ls = x_nonnull(json_array()), *idle = x_nonnull(json_array()),
+	       *published = x_nonnull(json_array());
 	size_t sev[3] = { 0 };
 	int worst = audit_worst(a);
 
 	for (size_t i = 0; i < a->nrows; i++) {
-		json_array_append_new(a->rows[i].listener ? ls : idle, row_json(a, &a->rows[i]));
+		json_array_append_new(a->rows[i].listener ? ls : a->rows[i].published ? published : idle,
+				      row_json(a, &a->rows[i]));
 		for (size_t j = 0; j < a->rows[i].nfindings; j++)
 			sev[a->rows[i].findings[j].severity]++;
 	}
@@ -336,6 +379,7 @@ void audit_report_json(const struct audit *a, const struct report_options *o, FI
 	json_object_set_new(root, "expected_name", str_or_null(o->expected_name));
 	json_object_set_new(root, "elapsed_ms", json_integer((json_int_t)o->elapsed_ms));
 	json_object_set_new(root, "listeners", ls);
+	json_object_set_new(root, "published", published);
 	json_object_set_new(root, "no_listener", idle);
 	json_object_set_new(root, "findings",
 			    json_pack("{s:i, s:i, s:i, s:o}", "critical", (json_int_t)sev[SEV_CRITICAL], "warning",

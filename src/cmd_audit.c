@@ -15,6 +15,7 @@
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
 #include "tlswall/probe.h"
+#include "tlswall/published.h"
 #include "tlswall/util.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
@@ -69,6 +70,7 @@ int audit_main(const struct cli *cli, int argc, char **argv)
 	};
 	struct pipeline pl;
 	struct listener *ls = NULL;
+	struct published_list pub = { 0 };
 	struct audit *a = NULL;
 	struct timespec t0;
 	char host[256] = "";
@@ -121,7 +123,10 @@ int audit_main(const struct cli *cli, int argc, char **argv)
 		diag_error(pl.diags, NULL, 0, "cannot list this host's sockets (sock_diag): %s", strerror(-err));
 		goto out;
 	}
-	a = audit_classify(&pl, ls, nls);
+	err = published_read(&pub);
+	if (err)
+		fprintf(stderr, "tlswall: warning: cannot read the other tables for published ports: %s\n", strerror(-err));
+	a = audit_classify(&pl, ls, nls, &pub);
 	if (probe) {
 		struct probe_options po = { timeout_ms, name, !json && isatty(STDOUT_FILENO) };
 

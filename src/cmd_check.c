@@ -10,6 +10,7 @@
 #include "tlswall/guard.h"
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
+#include "tlswall/published.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/session.h"
 #include "tlswall/util.h"
@@ -126,6 +127,7 @@ static int check_live(const struct rs_table *planned, struct diag_list *diags)
 		if (!guard_coexistence(planned, diags))
 			diag_note(diags, NULL, 0, "no other table on the input hook undoes what %s allows", planned->name);
 		guard_lockout(planned, s.live, true, diags);
+		published_report(planned, diags);
 		flush_watch_report(planned->name, diags);
 		ret = 0;
 	}

@@ -191,12 +191,20 @@ static void put_counters(struct sbuf *sb, const struct scrape *m)
 					    tc.services[i].plaintext_bytes, m, tc.services[i].chain);
 	}
 	prom_family(sb, "tlswall_dropped_packets_total", "counter",
-		    "Packets the table's base chains (input; forward, for published ports) dropped or rejected: "
-		    "invalid, denied, and whatever no entry accepted.");
+		    "Packets the input chain dropped or rejected: invalid, denied, and whatever no entry accepted.");
 	prom_u64(sb, "tlswall_dropped_packets_total", tc.dropped_packets, "table", m->table, NULL);
-	prom_family(sb, "tlswall_dropped_bytes_total", "counter",
-		    "Bytes of the packets the table's base chains dropped or rejected.");
+	prom_family(sb, "tlswall_dropped_bytes_total", "counter", "Bytes of the packets the input chain dropped or rejected.");
 	prom_u64(sb, "tlswall_dropped_bytes_total", tc.dropped_bytes, "table", m->table, NULL);
+	if (tc.forwarding) {
+		prom_family(sb, "tlswall_forwarded_dropped_packets_total", "counter",
+			    "Packets the forward chain dropped or rejected: new connections to published ports that the policy "
+			    "refused.");
+		prom_u64(sb, "tlswall_forwarded_dropped_packets_total", tc.forwarded_dropped_packets, "table", m->table,
+			 NULL);
+		prom_family(sb, "tlswall_forwarded_dropped_bytes_total", "counter",
+			    "Bytes of the packets the forward chain dropped or rejected.");
+		prom_u64(sb, "tlswall_forwarded_dropped_bytes_total", tc.forwarded_dropped_bytes, "table", m->table, NULL);
+	}
 	table_counters_release(&tc);
 }
 

@@ -52,6 +52,13 @@ static void show_text(const struct rs_table *t, uint32_t genid, int verbosity)
 	}
 	human_bytes(tc.dropped_bytes, size, sizeof(size));
 	printf("# %-28s %12llu %12s\n", "dropped", (unsigned long long)tc.dropped_packets, size);
+	if (tc.forwarding) {
+		human_bytes(tc.forwarded_dropped_bytes, size, sizeof(size));
+		printf("# %-28s %12llu %12s\n", "dropped (forwarded)", (unsigned long long)tc.forwarded_dropped_packets,
+		       size);
+		printf("# services count local connections and those forwarded to published ports together; "
+		       "\"dropped (forwarded)\" is what was refused on its way to a container or VM\n");
+	}
 	table_counters_release(&tc);
 	for (size_t i = 0; i < t->nchains; i++)
 		for (size_t j = 0; j < t->chains[i]->nrules; j++)

@@ -289,14 +289,18 @@ static void pass_input(struct compiler *c)
 	input->policy = RS_DROP;
 	input->src_file = rs_table_file(c->t, p->path);
 
-	/* before established traffic leaves: a connection whose payload is checked and not yet cleared */
+	/* before established traffic leaves: a new connection to a port whose payload is checked, and one whose check
+	 * is still pending (compile_payload.c) */
 	if (c->payload) {
 		struct rs_match *m;
 
 		r = input_rule(input);
+		rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
+		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
+		r = input_rule(input);
 		m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
 		m->mask = 1u << p->ct_mark_bit;
-		rs_match_add_num(m, 0);
+		rs_match_add_num(m, 1u << p->ct_mark_bit);
 		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
 	}
 

@@ -2,12 +2,15 @@
  * userspace on the packet path: nftables' raw payload matches on the inner header (@ih, the bytes after the
  * transport header).
  *
- * The input chain's first rule sends every packet of a connection not yet cleared (its ct mark bit unset) to a port
- * whose payload is checked, through one verdict map, to the port's check chain. A check chain lets through what
- * carries no payload (the handshake's ACKs: the payload load fails, so no rule matches), marks the connection when
- * the payload passes (so its later packets never reach a check again), and sends a payload that fails to the
- * service's plaintext chain, which counts it, logs it if the policy logs, and drops it. Loopback is not checked:
- * local clients (a webmail talking IMAP to the same host) are the host's own. */
+ * A connection is checked from its first packet until its payload passes, and only then: its ct mark bit
+ * (ct_mark_bit) says "check pending". The input chain's first two rules send a new connection's packets, and every
+ * packet of a pending one, to a port whose payload is checked, through one verdict map, to the port's check chain.
+ * A check chain sets the bit on a new connection, lets through what carries no payload (the handshake's ACKs: the
+ * payload load fails, so no rule matches), clears the bit when the payload passes (so its later packets never reach
+ * a check again), and sends a payload that fails to the service's plaintext chain, which counts it, logs it if the
+ * policy logs, and drops it. A connection that was already open when the check came into force never had the bit:
+ * it is never checked, and a TLS session in the middle of its records is not cut. Loopback is not checked: local
+ * clients (a webmail talking IMAP to the same host) are the host's own. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,13 +40,14 @@ static void payload(struct rs_rule *r, unsigned byte, unsigned bytes, uint32_t m
 	rs_match_add_num(m, value);
 }
 
-static void mark_and_return(struct rs_rule *r, uint32_t bit)
+/* the payload passed: the check is no longer pending */
+static void clear_and_return(struct rs_rule *r, uint32_t bit)
 {
-	rs_rule_add(r, RS_STMT_CT_MARK_OR)->u.mark_bits = bit;
+	rs_rule_add(r, RS_STMT_CT_MARK_CLEAR)->u.mark_bits = bit;
 	rs_rule_verdict(r, RS_RETURN, NULL);
 }
 
-/* Loopback, and (for UDP) established flows that were never marked, are not checked. */
+/* Loopback is not checked. */
 static void skip_local(struct rs_chain *chain)
 {
 	struct rs_rule *r = rule(chain);
@@ -52,12 +56,22 @@ static void skip_local(struct rs_chain *chain)
 	rs_rule_verdict(r, RS_RETURN, NULL);
 }
 
-static void skip_established(struct rs_chain *chain)
+/* A new connection's check is pending from its first packet (whose payload, if any, is checked at once). */
+static void start_pending(struct rs_chain *chain, uint32_t bit)
+{
+	struct rs_rule *r = rule(chain);
+
+	rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
+	rs_rule_add(r, RS_STMT_CT_MARK_OR)->u.mark_bits = bit;
+}
+
+/* UDP: once the server has answered, the flow is established and no longer checked. */
+static void clear_established(struct rs_chain *chain, uint32_t bit)
 {
 	struct rs_rule *r = rule(chain);
 
 	rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_ESTABLISHED | RS_CT_RELATED);
-	rs_rule_verdict(r, RS_RETURN, NULL);
+	clear_and_return(r, bit);
 }
 
 /* A TLS record header (content type handshake, version 3.x) clears the connection. */
@@ -66,7 +80,7 @@ static void pass_tls_record(struct rs_chain *chain, uint32_t bit)
 	struct rs_rule *r = rule(chain);
 
 	payload(r, 0, 2, 0, RS_OP_EQ, 0x1603);
-	mark_and_return(r, bit);
+	clear_and_return(r, bit);
 }
 
 /* TCP: the first payload is a TLS record; any other payload goes to the plaintext chain. */
@@ -75,6 +89,7 @@ static void check_tls_record(struct rs_chain *chain, const char *refuse, uint32_
 	struct rs_rule *r;
 
 	skip_local(chain);
+	start_pending(chain, bit);
 	pass_tls_record(chain, bit);
 	r = rule(chain);
 	payload(r, 0, 1, 0, RS_OP_NEQ, 0x16);
@@ -91,12 +106,13 @@ static void check_quic(struct rs_chain *chain, const char *refuse, uint32_t bit)
 	struct rs_rule *r;
 
 	skip_local(chain);
-	skip_established(chain);
+	clear_established(chain, bit);
+	start_pending(chain, bit);
 	for (size_t i = 0; i < ARRAY_SIZE(quic_versions); i++) {
 		r = rule(chain);
 		payload(r, 0, 1, 0x80, RS_OP_EQ, 0x80);
 		payload(r, 1, 4, 0, RS_OP_EQ, quic_versions[i]);
-		mark_and_return(r, bit);
+		clear_and_return(r, bit);
 	}
 	r = rule(chain);
 	payload(r, 0, 1, 0x80, RS_OP_EQ, 0x80);
@@ -111,10 +127,11 @@ static void check_dtls_record(struct rs_chain *chain, const char *refuse, uint32
 	struct rs_rule *r;
 
 	skip_local(chain);
-	skip_established(chain);
+	clear_established(chain, bit);
+	start_pending(chain, bit);
 	r = rule(chain);
 	payload(r, 0, 2, 0, RS_OP_EQ, 0x16fe);
-	mark_and_return(r, bit);
+	clear_and_return(r, bit);
 	rs_rule_verdict(rule(chain), RS_GOTO, refuse);
 }
 
@@ -144,6 +161,7 @@ static void command_at(struct rs_rule *r, unsigned at, const char *word)
 static void check_logins(struct rs_chain *chain, const char *refuse, uint32_t bit, const struct login_commands *l)
 {
 	skip_local(chain);
+	start_pending(chain, bit);
 	pass_tls_record(chain, bit);
 	for (const char *const *cmd = l->commands; *cmd; cmd++) {
 		for (unsigned tag = l->tagged ? 1 : 0; tag <= (l->tagged ? TAG_MAX : 0); tag++) {

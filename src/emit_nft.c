@@ -112,6 +112,9 @@ static void put_rule(const struct rs_rule *r, unsigned flags, struct sbuf *sb)
 		case RS_STMT_CT_MARK_OR:
 			sbuf_addf(sb, "ct mark set ct mark | 0x%x", st->u.mark_bits);
 			break;
+		case RS_STMT_CT_MARK_CLEAR:
+			sbuf_addf(sb, "ct mark set ct mark & 0x%x", ~st->u.mark_bits);
+			break;
 		}
 	}
 	if (r->comment)

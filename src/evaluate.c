@@ -93,6 +93,8 @@ static int match(const struct rs_table *t, const struct rs_match *m, const struc
 		return rs_set_lookup(s, key) >= 0;
 	}
 	if (sel->sim == SIM_IFACE) {
+		if (!p->iifname[0] && p->not_loopback && m->nvals == 1 && strcmp(m->vals[0].str, "lo") == 0)
+			return m->op == RS_OP_NEQ;
 		if (!p->iifname[0])
 			return -1;
 		for (size_t i = 0; i < m->nvals; i++)

@@ -343,7 +343,8 @@ int guard_coexistence(const struct rs_table *planned, struct diag_list *diags)
 			const struct rs_chain *ch = t->chains[c];
 			struct sbuf drops = { 0 }, maybe = { 0 };
 
-			if (!ch->base || ch->hook != RS_HOOK_INPUT)
+			/* a nat chain on the input hook (iptables' nat INPUT) translates, it does not filter */
+			if (!ch->base || ch->hook != RS_HOOK_INPUT || (ch->type && strcmp(ch->type, "filter") != 0))
 				continue;
 			for (size_t k = 0; k < nprobe; k++) {
 				struct eval_trace why;

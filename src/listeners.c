@@ -82,8 +82,11 @@ static void find_owners(struct listener *v, const struct socket_ref *refs, size_
 	DIR *proc = opendir("/proc");
 	struct dirent *pe;
 
-	if (!proc)
+	if (nrefs == 0 || !proc) {
+		if (proc)
+			closedir(proc);
 		return;
+	}
 	while ((pe = readdir(proc))) {
 		char path[300], link[64], name[16] = "";
 		char *end;
@@ -175,10 +178,12 @@ int listeners_read(struct listener **out, size_t *nout)
 		free(refs);
 		return ret;
 	}
-	qsort(refs, n, sizeof(*refs), cmp_ref);
+	if (n > 1) /* qsort of nothing: NULL is not an array */
+		qsort(refs, n, sizeof(*refs), cmp_ref);
 	find_owners(v, refs, n);
 	free(refs);
-	qsort(v, n, sizeof(*v), cmp_listener);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_listener);
 	/* one listener per address and port, whatever the number of sockets behind it */
 	for (size_t i = 0; i < n; i++) {
 		if (m && cmp_listener(&v[m - 1], &v[i]) == 0) {

@@ -93,7 +93,8 @@ bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trus
 	int fd;
 
 	*io_error = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		*io_error = strerror(errno);
 		return false;

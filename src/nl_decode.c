@@ -449,8 +449,13 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		chain = r->last_chain;
 	else
 		chain = r->last_chain = rs_table_find_chain(r->t, nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN));
-	if (chain)
-		nl_decode_rule(nr, r->family, &r->anons, rs_chain_add_rule(chain));
+	if (chain) {
+		struct rs_rule *rule = rs_chain_add_rule(chain);
+
+		nl_decode_rule(nr, r->family, &r->anons, rule);
+		if (rule->unreadable)
+			nl_decode_dnat(nr, r->family, &r->anons, rule);
+	}
 out:
 	nftnl_rule_free(nr);
 	return NL_CB_OK;

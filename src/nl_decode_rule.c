@@ -129,16 +129,21 @@ static bool decode_meta(struct rule_reader *rr, const struct nftnl_expr *x)
 	return load(rr, u32(x, NFTNL_EXPR_META_DREG), selector_by_meta(u32(x, NFTNL_EXPR_META_KEY)), 0, 0);
 }
 
-/* "ct mark set ct mark | bits": the only ct write tlswall makes. */
+/* "ct mark set ct mark | bits" and "ct mark set ct mark & ~bits": the only ct writes tlswall makes. */
 static bool decode_ct_set(struct rule_reader *rr, const struct nftnl_expr *x)
 {
 	struct reg *r = reg_at(rr, u32(x, NFTNL_EXPR_CT_SREG));
 
-	if (!r || !r->sel || r->sel->id != RS_SEL_CT_MARK || !r->or_bits || u32(x, NFTNL_EXPR_CT_KEY) != NFT_CT_MARK)
+	if (!r || !r->sel || r->sel->id != RS_SEL_CT_MARK || u32(x, NFTNL_EXPR_CT_KEY) != NFT_CT_MARK ||
+	    (!r->or_bits && (!r->mask || r->mask == UINT32_MAX)))
 		return false;
-	rs_rule_add(rr->rule, RS_STMT_CT_MARK_OR)->u.mark_bits = r->or_bits;
+	if (r->or_bits)
+		rs_rule_add(rr->rule, RS_STMT_CT_MARK_OR)->u.mark_bits = r->or_bits;
+	else
+		rs_rule_add(rr->rule, RS_STMT_CT_MARK_CLEAR)->u.mark_bits = ~r->mask;
 	r->sel = NULL;
 	r->or_bits = 0;
+	r->mask = 0;
 	return true;
 }
 
@@ -278,11 +283,11 @@ static bool decode_cmp(struct rule_reader *rr, const struct nftnl_expr *x)
 	return true;
 }
 
-static const struct anon_set *find_anon(const struct rule_reader *rr, const char *name)
+const struct anon_set *anon_set_find(const struct anon_sets *a, const char *name)
 {
-	for (size_t i = 0; i < rr->anons->n; i++)
-		if (strcmp(rr->anons->v[i].name, name) == 0)
-			return &rr->anons->v[i];
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, name) == 0)
+			return &a->v[i];
 	return NULL;
 }
 
@@ -340,7 +345,7 @@ static bool decode_lookup(struct rule_reader *rr, const struct nftnl_expr *x)
 
 	if (!r || !set || u32(x, NFTNL_EXPR_LOOKUP_FLAGS) != 0 || (vmap && u32(x, NFTNL_EXPR_LOOKUP_DREG) != NFT_REG_VERDICT))
 		return false;
-	anon = find_anon(rr, set);
+	anon = anon_set_find(rr->anons, set);
 	if (anon) {
 		ok = !vmap && anon_values(rr, r, anon);
 		r->sel = NULL;

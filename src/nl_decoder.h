@@ -28,6 +28,7 @@ struct anon_sets {
 };
 
 void anon_sets_release(struct anon_sets *a);
+const struct anon_set *anon_set_find(const struct anon_sets *a, const char *name);
 
 /* The string of user data attribute type (a comment, the owner mark), or NULL. */
 char *udata_string(const void *data, uint32_t len, uint8_t type);
@@ -36,5 +37,7 @@ char *udata_string(const void *data, uint32_t len, uint8_t type);
  * kept whole as an unreadable rule, described in libnftnl's notation. family is the table's (an ip or ip6 table
  * implies its protocol). */
 void nl_decode_rule(const struct nftnl_rule *nr, uint8_t family, const struct anon_sets *anons, struct rs_rule *r);
+/* When nr (of another tool's table) translates destinations, r->dnat says what it publishes: nl_decode_dnat.c. */
+void nl_decode_dnat(const struct nftnl_rule *nr, uint8_t family, const struct anon_sets *anons, struct rs_rule *r);
 
 #endif

@@ -810,9 +810,10 @@ static void encode_stmt(struct rule_builder *rb, const struct rs_stmt *st)
 		if (st->u.verdict.chain)
 			nftnl_expr_set_str(x, NFTNL_EXPR_IMM_CHAIN, st->u.verdict.chain);
 		break;
-	case RS_STMT_CT_MARK_OR: {
-		/* as nft writes "ct mark set ct mark | bits": (mark & ~bits) ^ bits */
-		uint32_t mask = ~st->u.mark_bits;
+	case RS_STMT_CT_MARK_OR:
+	case RS_STMT_CT_MARK_CLEAR: {
+		/* as nft writes "ct mark set ct mark | bits": (mark & ~bits) ^ bits; and "& ~bits": (mark & ~bits) ^ 0 */
+		uint32_t mask = ~st->u.mark_bits, xor = st->kind == RS_STMT_CT_MARK_OR ? st->u.mark_bits : 0;
 
 		x = expr(rb, "ct");
 		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
@@ -822,7 +823,7 @@ static void encode_stmt(struct rule_builder *rb, const struct rs_stmt *st)
 		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
 		nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, 4);
 		nftnl_expr_set(x, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-		nftnl_expr_set(x, NFTNL_EXPR_BITWISE_XOR, &st->u.mark_bits, 4);
+		nftnl_expr_set(x, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
 		x = expr(rb, "ct");
 		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
 		nftnl_expr_set_u32(x, NFTNL_EXPR_CT_SREG, NFT_REG_1);

@@ -477,13 +477,20 @@ struct policy_text *policy_text_read_file(const char *path, enum trust_mode trus
 	size_t len;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer (at boot, for ever) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		diag_error(diags, path, 0, "cannot read policy file: %s", strerror(errno));
 		return NULL;
 	}
-	trust_check_fd(fd, path, trust, diags);
 	have_st = fstat(fd, &st) == 0;
+	if (have_st && !S_ISREG(st.st_mode)) {
+		diag_error(diags, path, 0, "cannot read policy file: %s", S_ISDIR(st.st_mode) ? "it is a directory" :
+					   "it is not a regular file");
+		close(fd);
+		return NULL;
+	}
+	trust_check_fd(fd, path, trust, diags);
 	if (!read_all(fd, &text, &len))
 		diag_error(diags, path, 0, "cannot read policy file: %s", strerror(errno));
 	else

@@ -426,8 +426,9 @@ static void bind_source(const struct run *run, const struct conn *c)
 {
 	const struct audit_row *r = c->row;
 
-	/* a UDP server answers from the address it chooses, and a connected socket takes replies from the target only */
-	if (c->role == ROLE_QUIC)
+	/* a UDP server answers from the address it chooses, and a connected socket takes replies from the target only;
+	 * a published port's new destination is a container or VM, which no loopback address can reach */
+	if (c->role == ROLE_QUIC || r->published)
 		return;
 
 	if (r->target_family == 4) {
@@ -470,14 +471,14 @@ static void start(struct run *run, struct conn *c)
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons(r->port);
+		sin->sin_port = htons(r->target_port);
 		memcpy(&sin->sin_addr, r->target, 4);
 		len = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(r->port);
+		sin6->sin6_port = htons(r->target_port);
 		memcpy(&sin6->sin6_addr, r->target, 16);
 		len = sizeof(*sin6);
 	}

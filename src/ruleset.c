@@ -173,6 +173,9 @@ void rs_rule_free(struct rs_rule *r)
 	free(r->stmts);
 	free(r->comment);
 	free(r->raw_text);
+	if (r->dnat)
+		free(r->dnat->ports);
+	free(r->dnat);
 	free(r);
 }
 
@@ -345,6 +348,7 @@ static bool stmt_equal(const struct rs_stmt *a, const struct rs_stmt *b)
 	case RS_STMT_REJECT:
 		return a->u.reject == b->u.reject;
 	case RS_STMT_CT_MARK_OR:
+	case RS_STMT_CT_MARK_CLEAR:
 		return a->u.mark_bits == b->u.mark_bits;
 	}
 	return false;

@@ -41,9 +41,14 @@ void table_counters(const struct rs_table *t, struct table_counters *out)
 		struct service_counters *s;
 
 		if (c->base) {
+			bool forward = c->hook == RS_HOOK_FORWARD;
+
+			out->forwarding |= forward;
 			for (size_t j = 0; j < c->nrules; j++)
 				if (rs_rule_drops(c->rules[j]))
-					rs_rule_counters(c->rules[j], &out->dropped_packets, &out->dropped_bytes);
+					rs_rule_counters(c->rules[j],
+							 forward ? &out->forwarded_dropped_packets : &out->dropped_packets,
+							 forward ? &out->forwarded_dropped_bytes : &out->dropped_bytes);
 			continue;
 		}
 		if (is_check_chain(c->name))

@@ -139,6 +139,8 @@ static json_t *encode_stmt(const struct rs_stmt *st)
 		return json_pack("{s:s, s:s}", "kind", "reject", "type", rs_reject_name(st->u.reject));
 	case RS_STMT_CT_MARK_OR:
 		return json_pack("{s:s, s:I}", "kind", "ct mark or", "bits", (json_int_t)st->u.mark_bits);
+	case RS_STMT_CT_MARK_CLEAR:
+		return json_pack("{s:s, s:I}", "kind", "ct mark clear", "bits", (json_int_t)st->u.mark_bits);
 	}
 	return json_null();
 }
@@ -351,10 +353,11 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 			return false;
 		return (st->u.verdict.code == RS_JUMP || st->u.verdict.code == RS_GOTO) == (st->u.verdict.chain != NULL);
 	}
-	if (strcmp(kind, "ct mark or") == 0) {
+	if (strcmp(kind, "ct mark or") == 0 || strcmp(kind, "ct mark clear") == 0) {
 		json_int_t bits = json_integer_value(json_object_get(j, "bits"));
 
-		rs_rule_add(r, RS_STMT_CT_MARK_OR)->u.mark_bits = (uint32_t)bits;
+		rs_rule_add(r, strcmp(kind, "ct mark or") == 0 ? RS_STMT_CT_MARK_OR : RS_STMT_CT_MARK_CLEAR)->u.mark_bits =
+			(uint32_t)bits;
 		return bits > 0 && bits <= UINT32_MAX;
 	}
 	if (strcmp(kind, "reject") == 0)

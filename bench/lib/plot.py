@@ -99,14 +99,21 @@ def main():
     a4.legend(fontsize=8)
 
     if pk and pk.get("rates"):
-        keys = [k for k in ("none", "tlswall, no list", "tlswall", "one rule each") if pk["rates"].get(k)]
+        keys = [k for k in ("none", "tlswall, no list", "require_tls", "tlswall, no list + TLS record",
+                            "require_tls + TLS record", "tlswall", "one rule each") if pk["rates"].get(k)]
         names = {"none": "no ruleset", "tlswall, no list": "tlswall\nwithout list\n(conntrack)",
+                 "require_tls": "same +\nrequire_tls",
+                 "tlswall, no list + TLS record": "without list,\nTLS record\nsent",
+                 "require_tls + TLS record": "same +\nrequire_tls",
                  "tlswall": "tlswall\n(interval sets)", "one rule each": "one rule\nper network"}
-        colors = {"none": "grey", "tlswall, no list": "tab:cyan", "tlswall": "tab:blue", "one rule each": "tab:orange"}
+        colors = {"none": "grey", "tlswall, no list": "tab:cyan", "require_tls": "tab:green",
+                  "tlswall, no list + TLS record": "tab:cyan", "require_tls + TLS record": "tab:green",
+                  "tlswall": "tab:blue", "one rule each": "tab:orange"}
         vals = [statistics.median(pk["rates"][k]) for k in keys]
         bars = a5.bar([names[k] for k in keys], vals, color=[colors[k] for k in keys])
         for b, v in zip(bars, vals):
-            a5.text(b.get_x() + b.get_width() / 2, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=9)
+            a5.text(b.get_x() + b.get_width() / 2, v, f"{v:,.0f}", ha="center", va="bottom", fontsize=7)
+        a5.tick_params(axis="x", labelsize=7)
         a5.axhline(0.85 * vals[0], color="red", linewidth=0.8, linestyle=":", label="target: 0.85 x no ruleset")
         a5.set_ylabel("new TCP connections per second (median)")
         a5.set_title(f"Packet path, {pk['networks']:,} networks")

@@ -14,6 +14,15 @@ host, each loaded in a new pair of namespaces for every run:
                   per network, what ufw-style tools produce; loaded with nft -f
   tlswall, no list  the same policy without its block list: what connection tracking and the rest of the input
                   chain cost, apart from the block-list lookups
+  require_tls     the same policy as "tlswall, no list" with require_tls = true: every packet of a connection not
+                  yet cleared goes through the payload map to the check chain of 443/tcp
+
+"tlswall, no list" and "require_tls" are measured twice in every run: connect and close (the check sees only the
+handshake's packets, which carry no payload: one map lookup each), and connect, send one segment starting a TLS
+ClientHello record, close (the check reads the payload and marks the connection). Their ratio, in the same run,
+rounds alternating, is what require_tls costs. Then, in one pair of namespaces, require_tls is switched off and on
+by `tlswall apply` --pairs times for each client, with a run of --pair-seconds after each switch: the ratio of each
+pair is taken a second or two apart, so that what the machine's other work does to the rate cancels out.
 
 Before every timed run, a connection from a source address inside the block list must fail where a ruleset is
 loaded (and succeed without one), so the rules are known to be in force. Writes RESULTS/packet.md and .json.
@@ -33,10 +42,23 @@ import benchlib as B  # noqa: E402
 import policygen  # noqa: E402
 
 HOST, CLIENT, PORT = "10.200.0.1", "10.200.0.2", 443
-CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list")
+CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list", "require_tls")
+# what the client does, per configuration: connect and close, and (for the require_tls comparison) connect, send the
+# start of a TLS record, close
+MODES = {"tlswall, no list": ("connect", "tls"), "require_tls": ("connect", "tls")}
+TLS = " + TLS record"
 LABELS = {"none": "no ruleset", "tlswall": "tlswall, interval sets of {n:,} networks",
           "one rule each": "one rule per network ({rules:,} rules)",
-          "tlswall, no list": "tlswall's ruleset without the block list (conntrack + chain only)"}
+          "tlswall, no list": "tlswall's ruleset without the block list (conntrack + chain only)",
+          "tlswall, no list" + TLS: "the same, each connection sending one TLS record",
+          "require_tls": "the same with require_tls = true",
+          "require_tls" + TLS: "the same with require_tls = true, each connection sending one TLS record"}
+ROWS = ("none", "tlswall", "one rule each", "tlswall, no list", "tlswall, no list" + TLS, "require_tls",
+        "require_tls" + TLS)
+
+
+def row(config, mode):
+    return config if mode == "connect" else config + TLS
 
 
 def parse_args():
@@ -48,6 +70,8 @@ def parse_args():
     ap.add_argument("--networks", type=int, default=int(os.environ.get("BENCH_PACKET_NETWORKS", "100000")))
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_PACKET_SECONDS", "5")))
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PACKET_PAIRS", "10")))
+    ap.add_argument("--pair-seconds", type=float, default=1.0)
     ap.add_argument("--connrate", default=None,
                     help="the connrate binary (default: $BENCH_CONNRATE, set by run.sh, else next to tlswall)")
     ap.add_argument("--timeout", type=float, default=300)
@@ -93,8 +117,8 @@ class Packet:
             raise B.BenchError(f"{self.connrate}: not built (bench/run.sh builds it from bench/connrate.c)")
         self.ns = B.Netns(settle=0.5)
         self.runner = B.Runner(work, timeout=a.timeout, netns=self.ns)
-        self.rates = {c: [] for c in CONFIGS}
-        self.errors = {c: [] for c in CONFIGS}
+        self.rates = {r: [] for r in ROWS}
+        self.errors = {r: [] for r in ROWS}
         self.load_time = {c: [] for c in CONFIGS}
         self.procs = []
         self.nstate = 0
@@ -112,6 +136,11 @@ class Packet:
             text = f.read().replace('sets = { bl = { file = "bl.txt"; }; };\n', "").replace('deny = [ "@bl" ];\n', "")
         with open(os.open(self.conf_nolist, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(text)
+        self.conf_require = os.path.join(self.work, "require.conf")
+        with open(os.open(self.conf_require, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(text.replace('policy = "drop";\n', 'policy = "drop";\nrequire_tls = true;\n', 1))
+        if "require_tls" not in open(self.conf_require).read():
+            raise B.BenchError("could not add require_tls to the policy")
         gen = os.path.join(self.work, "bl.nft")
         self.run(self.tlswall, "-f", self.conf, "generate", stdout=gen, touches_netfilter=False)
         self.ufw = os.path.join(self.work, "ufw.nft")
@@ -177,28 +206,42 @@ class Packet:
         if "listening" not in (srv.stdout.readline() or ""):
             raise B.BenchError("connrate serve did not start")
 
-    def load(self, config):
+    def load(self, config, state=None):
         if config == "none":
             return 0.0
-        if config.startswith("tlswall"):
-            self.nstate += 1
-            state = os.path.join(self.work, f"state{self.nstate}")
-            os.mkdir(state, 0o700)
-            conf = self.conf if config == "tlswall" else self.conf_nolist
+        if config.startswith("tlswall") or config == "require_tls":
+            if state is None:
+                self.nstate += 1
+                state = os.path.join(self.work, f"state{self.nstate}")
+                os.mkdir(state, 0o700)
+            conf = {"tlswall": self.conf, "require_tls": self.conf_require}.get(config, self.conf_nolist)
+            self.state, self.applied = state, conf
             r = self.run(self.tlswall, "-q", "-f", conf, "apply", env=dict(os.environ, TLSWALL_STATE_DIR=state))
         else:
             r = self.run("nft", "-f", self.ufw)
         return r.wall
 
-    def connect(self, seconds, source=None):
-        argv = self.client_ns + [self.connrate, "connect", HOST, str(PORT), str(seconds), str(self.a.workers)]
-        if source:
-            argv.append(source)
+    def connect(self, seconds, source=None, payload=None, workers=None):
+        argv = self.client_ns + [self.connrate, "connect", HOST, str(PORT), str(seconds),
+                                 str(workers or self.a.workers), source or "-"]
+        if payload:
+            argv.append(payload)
         out = self.sh(*argv)
         m = re.search(r"connections (\d+) errors (\d+) seconds ([\d.]+) rate ([\d.]+)", out)
         if not m:
             raise B.BenchError(f"connrate: unexpected output {out!r}")
         return int(m.group(1)), int(m.group(2)), float(m.group(4))
+
+    def plaintext_dropped(self):
+        """What require_tls refused on 443 so far (tlswall show --json, the https service's plaintext_dropped)."""
+        r = subprocess.run([self.tlswall, "-f", self.applied, "show", "--json"], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, TLSWALL_STATE_DIR=self.state))
+        if r.returncode:
+            raise B.BenchError(f"tlswall show: {r.stderr.strip()}")
+        svc = [s for s in json.loads(r.stdout)["services"] if s["chain"] == "svc.https"]
+        if not svc or svc[0]["plaintext_dropped"] is None:
+            raise B.BenchError("tlswall show: no payload check on https")
+        return svc[0]["plaintext_dropped"]["packets"]
 
     def measure(self):
         a = self.a
@@ -209,31 +252,80 @@ class Packet:
                     self.setup()
                     self.load_time[config].append(self.load(config))
                     ok, _, _ = self.connect(1, self.blocked)
-                    if (config in ("none", "tlswall, no list")) != (ok > 0):
+                    if (config in ("none", "tlswall, no list", "require_tls")) != (ok > 0):
                         raise B.BenchError(f"{config}: a connection from {self.blocked} (in the block list) "
                                            f"{'succeeded' if ok else 'failed'}")
-                    self.connect(0.5)          # warm-up: ARP, caches
-                    ok, errs, rate = self.connect(a.seconds)
-                    if ok == 0:
-                        raise B.BenchError(f"{config}: no connection got through")
-                    self.rates[config].append(rate)
-                    self.errors[config].append(errs)
-                    B.log(f"packet: run {i + 1} {config}: {rate:,.0f} connections/s ({errs} errors)")
+                    refused = None
+                    if config == "require_tls":
+                        # the check is in force: plaintext requests are refused and counted
+                        self.connect(0.2, payload="plain", workers=1)
+                        refused = self.plaintext_dropped()
+                        if refused == 0:
+                            raise B.BenchError("require_tls: no plaintext request was refused")
+                    modes = MODES.get(config, ("connect",))
+                    for mode in (modes if i % 2 == 0 else modes[::-1]):
+                        payload = None if mode == "connect" else mode
+                        self.connect(0.5, payload=payload)          # warm-up: ARP, caches
+                        ok, errs, rate = self.connect(a.seconds, payload=payload)
+                        if ok == 0:
+                            raise B.BenchError(f"{config}: no connection got through")
+                        self.rates[row(config, mode)].append(rate)
+                        self.errors[row(config, mode)].append(errs)
+                        B.log(f"packet: run {i + 1} {row(config, mode)}: {rate:,.0f} connections/s ({errs} errors)")
+                    if refused is not None and self.plaintext_dropped() != refused:
+                        raise B.BenchError(f"require_tls refused {self.plaintext_dropped() - refused} TLS records")
                 finally:
                     self.stop_all()
                     self.ns.release()
+
+    def measure_pairs(self):
+        """require_tls off and on, switched by tlswall apply in one pair of namespaces, a short run after each
+        switch; the order within a pair alternates. self.pairs[mode]: the on / off ratio of each pair."""
+        self.pairs = {"connect": [], "tls": []}
+        off, on = "tlswall, no list", "require_tls"
+        state = os.path.join(self.work, "state-pairs")
+        os.mkdir(state, 0o700)
+        try:
+            self.setup()
+            for k in range(self.a.pairs):
+                for mode in (("connect", "tls") if k % 2 == 0 else ("tls", "connect")):
+                    payload = None if mode == "connect" else mode
+                    rate = {}
+                    for config in ((off, on) if k % 2 == 0 else (on, off)):
+                        self.load(config, state)
+                        self.connect(0.2, payload=payload)          # warm-up
+                        ok, _, rate[config] = self.connect(self.a.pair_seconds, payload=payload)
+                        if ok == 0:
+                            raise B.BenchError(f"pairs: {config}: no connection got through")
+                    self.pairs[mode].append(rate[on] / rate[off])
+                B.log(f"packet: pair {k + 1}: on / off {self.pairs['connect'][-1]:.3f} (connect), "
+                      f"{self.pairs['tls'][-1]:.3f} (TLS record)")
+        finally:
+            self.stop_all()
+            self.ns.release()
 
     def report(self, info):
         a = self.a
         base = B.median(self.rates["none"])
         rows = []
-        for c in CONFIGS:
+        for c in ROWS:
             r = self.rates[c]
             m = B.median(r)
             label = LABELS[c].format(n=a.networks, rules=self.rules)
+            config = c[:-len(TLS)] if c.endswith(TLS) else c
             rows.append([label, f"{m:,.0f}", f"{min(r):,.0f}", f"{max(r):,.0f}", f"{m / base:.2f}",
                          str(sum(self.errors[c])),
-                         B.fmt_ms(B.median(self.load_time[c])) if c != "none" else "-"])
+                         B.fmt_ms(B.median(self.load_time[config])) if c != "none" else "-"])
+        req = []
+        for mode, what in (("connect", "connect, close"), ("tls", "connect, one TLS record, close")):
+            on = self.rates[row("require_tls", mode)]
+            off = self.rates[row("tlswall, no list", mode)]
+            ratio = B.median(on) / B.median(off)
+            rounds = sorted(x / y for x, y in zip(on, off))
+            pairs = sorted(self.pairs[mode])
+            req.append([what, f"{B.median(off):,.0f}", f"{B.median(on):,.0f}", f"{ratio:.3f}",
+                        f"{rounds[0]:.3f}-{rounds[-1]:.3f}", f"{B.median(pairs):.3f} ({pairs[0]:.3f}-{pairs[-1]:.3f})",
+                        "met" if ratio >= 0.97 else "**MISSED**"])
         md = "\n".join([
             "# Benchmark: packet path (new TCP connections per second)",
             "",
@@ -257,13 +349,35 @@ class Packet:
             "one. Every ruleset tracks connections (conntrack), the case without a ruleset does not; the ruleset "
             "without the block list shows what conntrack and the rest of the chain cost by themselves.",
             "",
+            "## require_tls",
+            "",
+            "New connections per second with require_tls = true, as a ratio of the same policy without it (the "
+            "block-list policy without its list), measured in the same run, the two alternating, median of "
+            f"{a.runs} runs each. Target: >= 0.97. Before each require_tls run, plaintext requests were checked to "
+            "be refused (the https service's plaintext_dropped moved), and after it, no TLS record had been. "
+            f"Paired: in one pair of namespaces, require_tls switched off and on by tlswall apply {a.pairs} times "
+            f"per client, {a.pair_seconds:g} s of connections after each switch; the median of the {a.pairs} "
+            "ratios (and their range), each taken a second or two apart, is the steadier figure on a machine "
+            "that does other work.",
+            "",
+            B.md_table(["client", "require_tls off (per s)", "on (per s)", "on / off (medians)",
+                        "on / off, per round (range)", "on / off, paired (median, range)", "target"], req,
+                       ["l", "r", "r", "r", "r", "r", "l"]),
+            "",
+            "The check costs the same for every connection and involves no userspace: the input chain's first rule "
+            "(`ct mark` bit clear: one map lookup on protocol and port) sends each packet of a connection not yet "
+            "cleared to the port's check chain. A packet without payload (the SYN, the handshake's ACK, the RST) "
+            "passes its rules with a failed payload load; the segment that carries the ClientHello record marks "
+            "the connection, and its later packets skip the lookup.",
+            "",
         ])
         return md
 
     def raw(self, info):
         return {"measurement": "packet", "machine": dict(info), "runs": self.a.runs, "networks": self.a.networks,
                 "seconds": self.a.seconds, "workers": self.a.workers, "rules_one_each": self.rules,
-                "rates": self.rates, "errors": self.errors, "load_time": self.load_time}
+                "rates": self.rates, "errors": self.errors, "load_time": self.load_time,
+                "pair_seconds": self.a.pair_seconds, "require_tls_pairs": self.pairs}
 
 
 def main():
@@ -275,6 +389,7 @@ def main():
         bench = Packet(a, work)
         bench.prepare()
         bench.measure()
+        bench.measure_pairs()
         info = B.machine_info(bench.tlswall, a.repo)
         md = bench.report(info)
         path = B.write_result(a.results, "packet.md", md)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlswall/published.h"
+
 struct listener;
 struct pipeline;
 struct service;
@@ -19,6 +21,7 @@ enum audit_verdict {
 	AUDIT_EXEMPT,   /* allowed by an exemption, for its reason */
 	AUDIT_BLOCKED,  /* dropped: the firewall is doing its job */
 	AUDIT_LOCAL,    /* bound to loopback: only this host can reach it */
+	AUDIT_UNJUDGED, /* a published port, and the policy leaves forwarded connections alone (published_ports) */
 };
 
 enum probe_kind {
@@ -90,15 +93,18 @@ struct probe_result {
 };
 
 struct audit_row {
-	struct listener *listener; /* NULL: a service of the policy that nothing listens on */
+	struct listener *listener; /* NULL: a published port, or a service of the policy that nothing listens on */
+	const struct published *published; /* a port another table forwards to a container or VM by DNAT */
 	uint8_t proto;
 	uint16_t port, port_last; /* a range only for a service without a listener */
 	enum audit_verdict verdict;
 	const struct service *entry; /* the policy entry that opens the port, or NULL */
 	enum probe_kind kind;
 	const char *dialogue;        /* PROBE_STARTTLS: the catalogue name of the protocol spoken */
-	int target_family;           /* where the probe connects: the bound address, or loopback for a wildcard */
+	int target_family;           /* where the probe connects: the bound address, loopback for a wildcard, the
+				      * new destination of a published port */
 	uint8_t target[16];
+	uint16_t target_port;
 	struct probe_result probe;
 	struct finding *findings;
 	size_t nfindings;
@@ -107,14 +113,18 @@ struct audit_row {
 struct audit {
 	struct listener *listeners;
 	size_t nlisteners;
-	struct audit_row *rows;      /* listeners first, in their order; then services without a listener */
+	struct published_list published;
+	struct audit_row *rows;      /* listeners first, in their order; then published ports; then services that
+				      * nothing listens on and nothing publishes */
 	size_t nrows;
 	bool probed;
 };
 
-/* Classifies every listener against the policy's compiled ruleset, through the same evaluator the guards use, and
- * adds a row for each port the policy opens that nothing listens on. Takes ownership of the listeners. */
-struct audit *audit_classify(const struct pipeline *pl, struct listener *listeners, size_t n);
+/* Classifies every listener and every published port against the policy's compiled ruleset, through the same
+ * evaluator the guards use, and adds a row for each port the policy opens that nothing listens on. Takes ownership
+ * of the listeners and of the published ports. */
+struct audit *audit_classify(const struct pipeline *pl, struct listener *listeners, size_t n,
+			     struct published_list *published);
 void audit_free(struct audit *a);
 
 struct judge_options {

@@ -27,6 +27,9 @@ void emit_json_diff(const struct diff *d, const struct rs_table *planned, const 
 void emit_json_show(const char *name, const struct rs_table *live, uint32_t genid, struct diag_list *diags, FILE *out);
 /* status: the pending confirmation, the live table, the saved rulesets, the audit trail's last lines. */
 void emit_json_status(const struct status_report *r, struct diag_list *diags, FILE *out);
+/* A JSON string of s, whatever its bytes (what is not UTF-8 becomes U+FFFD); null for NULL. */
+typedef struct json_t json_t;
+json_t *json_text(const char *s);
 /* A verb that could not do its job: {"ok": false} and why, in "diagnostics". */
 void emit_json_failure(const char *table, struct diag_list *diags, FILE *out);
 

@@ -16,6 +16,7 @@ struct packet {
 	uint8_t l4proto;     /* 6 tcp, 17 udp */
 	uint16_t dport;
 	char iifname[16];    /* "" when unknown */
+	bool not_loopback;   /* iifname unknown, but not "lo": it came from the network */
 	bool any_source;     /* the source is not known: address matches cannot be decided */
 };
 

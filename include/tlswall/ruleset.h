@@ -131,6 +131,7 @@ enum rs_stmt_kind {
 	RS_STMT_VERDICT,
 	RS_STMT_REJECT,
 	RS_STMT_CT_MARK_OR, /* ct mark set ct mark | bits */
+	RS_STMT_CT_MARK_CLEAR, /* ct mark set ct mark & ~bits */
 };
 
 struct rs_stmt {
@@ -154,6 +155,22 @@ struct rs_stmt {
 	} u;
 };
 
+/* What a rule of another tool's table publishes by destination NAT (Docker, Podman, libvirt, a hand-written DNAT):
+ * tlswall never writes one, but judges the connections it forwards. Read by a tolerant reader that skips what it
+ * does not know, so any DNAT rule yields one. */
+struct rs_dnat {
+	int family;           /* 4 or 6: the addresses translated; 0 when the rule does not say */
+	uint8_t l4proto;      /* 0: any protocol, or one tlswall could not read */
+	struct rs_port_range {
+		uint16_t first, last;
+	} *ports;             /* the original destination ports matched; none: every port */
+	size_t nports;
+	bool ports_unread;    /* ports matched by something tlswall cannot list (a named set, a map, a negation) */
+	bool have_addr;
+	uint8_t addr[16];     /* the new destination, when the rule names one */
+	uint16_t to_port;     /* the new destination port; 0: unchanged */
+};
+
 struct rs_rule {
 	struct rs_stmt *stmts;
 	size_t nstmts;
@@ -164,6 +181,7 @@ struct rs_rule {
 	/* Expressions this model cannot express: raw_text says what they do, in libnftnl's notation. */
 	bool unreadable;
 	char *raw_text;
+	struct rs_dnat *dnat; /* another tool's rule that publishes ports */
 	const char *src_file;
 	unsigned src_line;
 };

@@ -20,6 +20,10 @@ struct table_counters {
 	struct service_counters *services;
 	size_t nservices;
 	uint64_t dropped_packets, dropped_bytes; /* what the input chain dropped or rejected */
+	/* what the forward chain dropped or rejected: new connections to published ports. The service chains count
+	 * local and forwarded connections together: both pass through them, judged by the same rules. */
+	bool forwarding; /* the table has a forward chain (published_ports) */
+	uint64_t forwarded_dropped_packets, forwarded_dropped_bytes;
 };
 
 void table_counters(const struct rs_table *t, struct table_counters *out);

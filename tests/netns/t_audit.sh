@@ -177,10 +177,13 @@ ip netns exec "$NS" "$bin" -f tls.conf audit --no-probe --name host.test >noprob
 rc=$?
 [ $rc -eq 0 ] || tw_fail "--no-probe: exit $rc, expected 0: $(cat noprobe.out)"
 grep -q '^443/tcp .* TLS https  *not probed (--no-probe)$' noprobe.out || tw_fail "--no-probe: $(cat noprobe.out)"
-# strictly read-only towards netfilter: no netfilter socket is even opened (sock_diag is)
-ip netns exec "$NS" strace -f -qq -e trace=socket -o strace.out "$bin" -f tls.conf audit --no-probe >/dev/null 2>&1
-grep -q NETLINK_SOCK_DIAG strace.out || tw_fail "strace saw no sock_diag socket: $(cat strace.out)"
-if grep -q NETLINK_NETFILTER strace.out; then tw_fail "audit opened a netfilter socket: $(cat strace.out)"; fi
+# strictly read-only towards netfilter: every message it sends is a GET (the tables, for published ports) or a
+# sock_diag dump; never a batch, never a NEW or DEL (strace decodes the netlink message types)
+ip netns exec "$NS" strace -f -qq -e trace=sendto,sendmsg -o strace.out "$bin" -f tls.conf audit --no-probe >/dev/null 2>&1
+grep -q 'nlmsg_type=SOCK_DIAG_BY_FAMILY' strace.out || tw_fail "strace saw no sock_diag dump: $(cat strace.out)"
+grep -q 'nlmsg_type=NFNL_SUBSYS_NFTABLES<<8|NFT_MSG_GETRULE' strace.out || tw_fail "strace saw no rule dump: $(cat strace.out)"
+writes=$(grep -o 'nlmsg_type=[A-Z_]*\(<<8|[A-Z_]*\)\?' strace.out | grep -v -e 'NFT_MSG_GET' -e 'SOCK_DIAG_BY_FAMILY' | sort -u)
+[ -z "$writes" ] || tw_fail "audit sent netlink messages that are not reads: $writes"
 # bad options and a broken policy
 ip netns exec "$NS" "$bin" -f tls.conf audit --timeout 0 >bad.out 2>&1
 [ $? -eq 1 ] && grep -q -- '--timeout "0": expected seconds between 0.1 and 60' bad.out || tw_fail "--timeout 0: $(cat bad.out)"

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Differential: for every valid policy, the table tlswall applies through netlink and the table `nft -f` makes from
-# `tlswall generate` list identically, as text and as JSON (handles aside), and tlswall reads either back as
-# "no changes".
+# Differential: for every valid policy (every golden case with an .nft, and policies/*.conf), the table tlswall
+# applies through netlink and the table `nft -f` makes from `tlswall generate` list identically, as text and as JSON
+# (handles aside), and tlswall reads either back as "no changes".
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$1
@@ -22,7 +22,7 @@ json.dump(d, sys.stdout, sort_keys=True)'; }
 golden=$(tw_copy_trusted "$root/tests/golden") || exit 1
 policies=$(tw_copy_trusted "$root/policies") || exit 1
 n=0
-for conf in "$golden"/0[0-9][0-9]-*.conf "$policies"/*.conf; do
+for conf in "$golden"/[0-9][0-9][0-9]-*.conf "$policies"/*.conf; do
 	[ -e "$conf" ] || continue
 	[ -e "${conf%.conf}.err" ] && continue
 	n=$((n + 1))
@@ -47,6 +47,8 @@ for conf in "$golden"/0[0-9][0-9]-*.conf "$policies"/*.conf; do
 		{ tw_fail "$name: diff against the nft-loaded table is not empty"; head -20 "$TW_TMP/diff.out" >&2; }
 	tw_ok "$name"
 done
-[ $n -ge 15 ] || tw_fail "only $n valid policies found"
+# every golden case with an expected script (require_tls and guard_credentials among them) and every shipped policy
+want=$(($(ls "$golden"/*.nft | wc -l) + $(ls "$policies"/*.conf | wc -l)))
+[ $n -eq "$want" ] || tw_fail "$n policies compared, expected $want (every golden .nft and every policies/*.conf)"
 echo "differential: $n policies"
 tw_done

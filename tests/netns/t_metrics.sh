@@ -75,11 +75,11 @@ absent() { if grep -q "^$2[{ ]" "$1"; then tw_fail "$3: $2 should be absent: $(g
 # counters_match FILE WHAT: every counter in FILE is the kernel's (nft -j), read before and after it and unchanged
 cat >"$T/kernel.py" <<'PY'
 import json, sys
-# the sums table_counters makes: a service's or exemption's chain, its plaintext chain, the drops of the base
-# chains (input, and forward for published ports)
+# the sums table_counters makes: a service's or exemption's chain, its plaintext chain, the drops of the input
+# chain, and of the forward chain (published ports)
 doc = json.load(sys.stdin)["nftables"]
-chains, drops = {}, [0, 0]
-base = {o["chain"]["name"] for o in doc if "chain" in o and "hook" in o["chain"]}
+chains, drops = {}, {"input": [0, 0], "forward": [0, 0]}
+hooks = {o["chain"]["name"]: o["chain"]["hook"] for o in doc if "chain" in o and "hook" in o["chain"]}
 for o in doc:
     r = o.get("rule")
     if not r:
@@ -90,8 +90,9 @@ for o in doc:
     p, b = c[0]["packets"], c[0]["bytes"]
     s = chains.setdefault(r["chain"], [0, 0])
     s[0] += p; s[1] += b
-    if r["chain"] in base and any("drop" in e or "reject" in e for e in r["expr"]):
-        drops[0] += p; drops[1] += b
+    if hooks.get(r["chain"]) in drops and any("drop" in e or "reject" in e for e in r["expr"]):
+        d = drops[hooks[r["chain"]]]
+        d[0] += p; d[1] += b
 out = []
 for name, (p, b) in sorted(chains.items()):
     for prefix, kind in (("svc.", "service"), ("exempt.", "exemption")):
@@ -104,8 +105,11 @@ for name, (p, b) in sorted(chains.items()):
                 pp, pb = chains["plaintext." + svc]
                 out.append("tlswall_service_plaintext_dropped_packets_total%s %d" % (lab, pp))
                 out.append("tlswall_service_plaintext_dropped_bytes_total%s %d" % (lab, pb))
-out.append('tlswall_dropped_packets_total{table="tlswall"} %d' % drops[0])
-out.append('tlswall_dropped_bytes_total{table="tlswall"} %d' % drops[1])
+out.append('tlswall_dropped_packets_total{table="tlswall"} %d' % drops["input"][0])
+out.append('tlswall_dropped_bytes_total{table="tlswall"} %d' % drops["input"][1])
+if "forward" in hooks.values():
+    out.append('tlswall_forwarded_dropped_packets_total{table="tlswall"} %d' % drops["forward"][0])
+    out.append('tlswall_forwarded_dropped_bytes_total{table="tlswall"} %d' % drops["forward"][1])
 print("\n".join(sorted(out)))
 PY
 kernel_counters() { ip netns exec "$H" nft -j list table inet tlswall | python3 "$T/kernel.py"; }
@@ -114,7 +118,7 @@ counters_match() {
 	metrics "$1"
 	kernel_counters >"$T/k2"
 	cmp -s "$T/k1" "$T/k2" || tw_fail "$2: the kernel's counters moved while the metrics were read"
-	grep -E '^tlswall_(service_[a-z_]+|dropped_[a-z]+)_total\{' "$1" | sort >"$T/m.counters"
+	grep -E '^tlswall_(service_[a-z_]+|dropped_[a-z]+|forwarded_dropped_[a-z]+)_total\{' "$1" | sort >"$T/m.counters"
 	cmp -s "$T/k1" "$T/m.counters" || tw_fail "$2: the counters are not the kernel's: $(diff "$T/k1" "$T/m.counters")"
 }
 

@@ -41,49 +41,6 @@ ip -n "$C" addr add $C6/64 dev tw-c nodad
 ip -n "$H" link set tw-h up
 ip -n "$C" link set tw-c up
 
-
-# Probe: connects to every ADDR,PORT at once (so N blocked ports cost one timeout, not N), prints one line each:
-# ADDR PORT RESULT SECONDS BANNER, RESULT one of banner, silent, timeout, refused, reset, error:WHAT.
-cat >"$TW_TMP/probe.py" <<'EOF'
-import socket, sys, threading, time
-
-limit = float(sys.argv[1])
-targets = [(a.rpartition(",")[0], int(a.rpartition(",")[2])) for a in sys.argv[2:]]
-lines = [None] * len(targets)
-
-def probe(i, addr, port):
-    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(limit)
-    t0 = time.monotonic()
-    data = b""
-    try:
-        s.connect((addr, port))
-        try:
-            data = s.recv(256)
-            res = "banner" if data else "silent"
-        except socket.timeout:
-            res = "silent"
-        except ConnectionResetError:
-            res = "reset"
-    except socket.timeout:
-        res = "timeout"
-    except ConnectionRefusedError:
-        res = "refused"
-    except OSError as e:
-        res = "error:" + (e.strerror or str(e)).replace(" ", "_")
-    finally:
-        s.close()
-    text = data.decode(errors="replace").strip().replace(" ", "_") or "-"
-    lines[i] = "%s %d %s %.3f %s" % (addr, port, res, time.monotonic() - t0, text)
-
-threads = [threading.Thread(target=probe, args=(i, a, p)) for i, (a, p) in enumerate(targets)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print("\n".join(lines))
-EOF
-
 cd "$TW_TMP" || exit 1
 # EC P-256 rather than RSA: key generation is instant.
 if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=tlswall-test \
@@ -161,7 +118,7 @@ plain_check() {
 		for p in $PLAIN_PORTS; do targets="$targets $a,$p"; done
 	done
 	# shellcheck disable=SC2086
-	ip netns exec "$C" timeout 10 python3 "$TW_TMP/probe.py" 2 $targets >probe.out 2>probe.err ||
+	ip netns exec "$C" timeout 10 python3 "$root/tests/netns/probe.py" 2 $targets >probe.out 2>probe.err ||
 		tw_fail "$when: probe failed: $(tail -n 1 probe.err)"
 	n=0
 	while read -r addr port res secs banner; do

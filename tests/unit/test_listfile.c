@@ -362,6 +362,16 @@ static void test_read_file_errors(void **state)
 	assert_string_equal(io_error, "No such file or directory");
 	assert_false(listfile_read("/tmp", &f->list, TRUST_WARN, f->diags, &io_error));
 	assert_string_equal(io_error, "it is a directory");
+	/* a FIFO is refused at once, not read (which would wait for a writer) */
+	{
+		char *fifo = x_asprintf("%s.fifo", path);
+
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		assert_false(listfile_read(fifo, &f->list, TRUST_WARN, f->diags, &io_error));
+		assert_string_equal(io_error, "not a regular file");
+		unlink(fifo);
+		free(fifo);
+	}
 	assert_false(listfile_read(path, &f->list, TRUST_WARN, f->diags, &io_error));
 	assert_string_equal(io_error, "it contains NUL bytes, so it is not a text list of addresses");
 	assert_int_equal(f->list.n4, 0);

@@ -362,6 +362,34 @@ static void test_include_mistakes(void **state)
 }
 
 /* Included files nested deeper than libconfig's limit. */
+/* A policy that is a directory or a FIFO is refused at once: reading a FIFO would wait for a writer, at boot for
+ * ever. An included FIFO too. */
+static void test_not_regular_files(void **state)
+{
+	struct files *f = *state;
+	char *fifo = x_asprintf("%s/fifo.conf", f->dir), *sub = x_asprintf("%s/sub", f->dir), *want;
+	struct read_result r;
+
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	r = read_path(fifo);
+	assert_null(r.t);
+	want = x_asprintf("%s: error: cannot read policy file: it is not a regular file\n", fifo);
+	assert_string_equal(r.printed, want);
+	free(want);
+	read_release(&r);
+	r = read_path(sub);
+	assert_null(r.t);
+	want = x_asprintf("%s: error: cannot read policy file: it is a directory\n", sub);
+	assert_string_equal(r.printed, want);
+	free(want);
+	read_release(&r);
+	assert_read_fails(f, "@include \"fifo.conf\"\n", "@M:1: error: @include \"fifo.conf\": @D/fifo.conf is not a "
+							  "regular file\n");
+	free(fifo);
+	free(sub);
+}
+
 static void test_include_depth(void **state)
 {
 	struct files *f = *state;
@@ -406,6 +434,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_include_trust, files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_include_mistakes, files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_include_depth, files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular_files, files_setup, files_teardown),
 		cmocka_unit_test(test_not_includes),
 	};
 

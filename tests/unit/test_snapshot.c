@@ -372,6 +372,7 @@ static void test_round_trip_payload_checks(void **state)
 	(void)state;
 	/* the policy has what this test is about */
 	assert_true(count_stmts(b.t, RS_STMT_CT_MARK_OR, 0) > 0);
+	assert_true(count_stmts(b.t, RS_STMT_CT_MARK_CLEAR, 0) > 0);
 	assert_true(count_stmts(b.t, RS_STMT_MATCH, RS_SEL_IH) > 0);
 	assert_true(count_stmts(b.t, RS_STMT_MATCH, RS_SEL_CT_MARK) > 0);
 	text = snapshot_encode(b.t, &info, &left_out);
