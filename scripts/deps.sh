@@ -9,9 +9,10 @@ PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-d
 nftables iptables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
 build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-db groff-base bash-completion"
 # Real servers for the audit tests. Each runs only as a child of a test, inside its network namespace, with a
-# throwaway configuration; installing them must never start them as this machine's services.
-SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy"
-DAEMONS="dovecot master slapd vsftpd caddy"
+# throwaway configuration; installing them must never start them as this machine's services. prometheus is here
+# for its promtool, which checks the metrics; its server never runs.
+SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy prometheus"
+DAEMONS="dovecot master slapd vsftpd caddy prometheus"
 # Python modules the namespace tests use: cryptography protects the QUIC Initial packets of tests/netns/payload
 TEST_MODULES="python3-cryptography"
 
@@ -48,6 +49,11 @@ trap cleanup EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# prometheus is there for promtool alone: its postinst enabled the server for the next boot, which this undoes (only
+# when this run installed it).
+case " $missing " in
+*" prometheus "*) systemctl disable prometheus.service >/dev/null 2>&1 || true ;;
+esac
 # Whatever a postinst started anyway is stopped, by its pid.
 for d in $DAEMONS; do
 	for pid in $(pgrep -x "$d" || true); do

@@ -19,8 +19,10 @@
 #include "tlswall/session.h"
 #include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
+#include "tlswall/table_hash.h"
 #include "tlswall/test_hooks.h"
 #include "tlswall/timer.h"
+#include "tlswall/trail.h"
 
 /* The longest confirmation window: a day. Longer than that, nobody is watching. */
 #define CONFIRM_MAX 86400
@@ -108,6 +110,8 @@ static bool keep_as(struct session *s, const char *file, bool record_is_t, const
 static bool prepare(struct session *s, const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
 		    struct pending *pend, char **error)
 {
+	char *policy;
+
 	if (!keep_as(s, STATE_PREVIOUS, s->origin == LIVE_RECORD, s->live, planned->name, "the table before the last apply",
 		     error))
 		return false;
@@ -115,7 +119,11 @@ static bool prepare(struct session *s, const struct cli *cli, const struct apply
 		return true;
 	if (!snapshot_save(s->st, STATE_CANDIDATE, planned, planned->name, cli->policy_path, NULL, s->diags, error))
 		return false;
-	pending_new(pend, cli->policy_path, planned->name, o->confirm);
+	/* absolute: confirm, rollback and the timer name it from wherever they run */
+	policy = absolute_path_dup(cli->policy_path);
+	pending_new(pend, policy, planned->name, o->confirm);
+	free(policy);
+	table_sha256(planned, pend->sha256);
 	/* the timer exists before the commit does: there is no moment when the new rules stand without it */
 	if (!timer_start(s->st, pend, o->confirm, error))
 		return false;
@@ -124,6 +132,47 @@ static bool prepare(struct session *s, const struct cli *cli, const struct apply
 		return false;
 	}
 	return true;
+}
+
+/* The audit trail of a change made (boot, and what failed, are told elsewhere). */
+static void log_applied(const struct cli *cli, const struct apply_opts *o, struct session *s, const struct pending *pend)
+{
+	struct trail *t = trail_alloc("applied", "apply");
+
+	trail_add_path(t, "policy", cli->policy_path);
+	trail_add_commit(t, s);
+	if (o->confirm) {
+		char when[32];
+		time_t deadline = (time_t)pend->deadline;
+		struct tm tm;
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime_r(&deadline, &tm));
+		trail_add(t, "confirm", "%u", o->confirm);
+		trail_add(t, "deadline", "%s", when);
+		trail_add(t, "timer_pid", "%d", (int)pend->timer_pid);
+	}
+	if (o->force)
+		trail_add(t, "force", "yes");
+	trail_send(t, s->st, TRAIL_NOTICE);
+}
+
+/* An apply that changed nothing because it failed or was refused (a dry run is not told). */
+static void log_not_applied(const struct cli *cli, const struct apply_opts *o, struct state *st,
+			    const struct rs_table *planned, struct diag_list *diags, int exit_code)
+{
+	struct trail *t = trail_alloc(exit_code == EXIT_REFUSED ? "refused" : "apply_failed", "apply");
+	char sha[TABLE_HASH_LEN];
+
+	trail_add_path(t, "policy", cli->policy_path);
+	if (planned) {
+		table_sha256(planned, sha);
+		trail_add(t, "table", "%s", planned->name);
+		trail_add(t, "sha256", "%s", sha);
+	}
+	if (o->force)
+		trail_add(t, "force", "yes");
+	trail_add_errors(t, diags, 0);
+	trail_send(t, st, exit_code == EXIT_REFUSED ? TRAIL_WARNING : TRAIL_ERROR);
 }
 
 static void print_confirm_deadline(const struct apply_opts *o, const struct pending *pend)
@@ -203,11 +252,9 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, planned->name);
 		diff_print_summary(d, stdout);
 	}
-	if (o->confirm) {
+	if (o->confirm)
 		print_confirm_deadline(o, &pend);
-		state_event(s->st, "applied %s with --confirm %u (timer pid %d)", cli->policy_path, o->confirm,
-			    (int)pend.timer_pid);
-	}
+	log_applied(cli, o, s, &pend);
 	free(error);
 	*exit_code = EXIT_OK;
 	return APPLIED;
@@ -282,6 +329,9 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 
 	/* load, validate, compile: a policy with any error never reaches the kernel */
 	if (!pipeline_build(&pl, cli->policy_path, TRUST_REQUIRE)) {
+		/* to syslog only: the state directory is not opened for a policy that never got that far */
+		if (!o.dry_run)
+			log_not_applied(cli, &o, NULL, NULL, pl.diags, EXIT_ERROR);
 		cli_print_diags(cli, pl.diags);
 		fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
 			diag_errors(pl.diags) == 1 ? "" : "s");
@@ -290,6 +340,8 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 	}
 	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, pl.diags) == 0)
 		ret = apply_planned(cli, &o, pl.table, &s);
+	if (ret != EXIT_OK && !o.dry_run)
+		log_not_applied(cli, &o, s.st, pl.table, pl.diags, ret);
 	cli_print_diags(cli, pl.diags);
 	session_close(&s);
 	pipeline_release(&pl);

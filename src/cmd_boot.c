@@ -16,6 +16,8 @@
 #include "tlswall/snapshot.h"
 #include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
+#include "tlswall/table_hash.h"
+#include "tlswall/trail.h"
 #include "tlswall/validate.h"
 
 #define EMERGENCY_ORIGIN "the built-in default policy, applied as the emergency ruleset"
@@ -26,7 +28,50 @@ struct boot {
 	struct diag_list *diags;
 	struct pipeline pl;
 	bool policy_ok;
+	bool installed; /* something was applied (or found already in place) */
 };
+
+/* The audit trail of what boot installed: event "applied" (the policy), "fallback" (last-known-good or the
+ * emergency ruleset instead of a broken policy) or "rolled_back" (an unconfirmed change undone). */
+static void log_installed(struct boot *b, const char *event, const char *why, const char *what)
+{
+	enum trail_level level = strcmp(event, "applied") == 0 ? TRAIL_NOTICE : TRAIL_WARNING;
+	struct trail *t;
+
+	b->installed = true;
+	/* the policy already in place (a reload of nftables.service that flushed nothing) is not a change; a fallback
+	 * always says so */
+	if (level == TRAIL_NOTICE && b->s.sent.unchanged)
+		return;
+	t = trail_alloc(event, "boot");
+	trail_add(t, "reason", "%s", why ? why : "");
+	trail_add_path(t, "policy", b->cli->policy_path);
+	if (b->s.pending_exists) {
+		trail_add_path(t, "unconfirmed", b->s.pending.policy);
+		trail_add(t, "unconfirmed_sha256", "%s", b->s.pending.sha256);
+	}
+	trail_add(t, "installed", "%s", what ? what : "");
+	trail_add_commit(t, &b->s);
+	trail_send(t, b->s.st, level);
+}
+
+/* Refused (the lockout guard) or failed: what was tried, and the errors since `from`. */
+static void log_not_installed(struct boot *b, const char *event, const struct rs_table *t, const char *origin,
+			      size_t from)
+{
+	struct trail *tr = trail_alloc(event, "boot");
+	char sha[TABLE_HASH_LEN];
+
+	trail_add_path(tr, "policy", b->cli->policy_path);
+	if (t) {
+		table_sha256(t, sha);
+		trail_add(tr, "installing", "%s", origin);
+		trail_add(tr, "table", "%s", t->name);
+		trail_add(tr, "sha256", "%s", sha);
+	}
+	trail_add_errors(tr, b->diags, from);
+	trail_send(tr, b->s.st, strcmp(event, "refused") == 0 ? TRAIL_WARNING : TRAIL_ERROR);
+}
 
 /* The built-in default policy, compiled: the host's last line of defence. */
 static struct rs_table *emergency_table(const char *table)
@@ -51,10 +96,13 @@ static struct rs_table *emergency_table(const char *table)
  * restart" on a running host runs this same command, over the admin's SSH session. */
 static int try_table(struct boot *b, const struct rs_table *t, const char *origin)
 {
+	size_t mark = diag_count(b->diags);
+
 	if (session_read(&b->s, t->name, true) != 0)
 		return EXIT_ERROR;
 	if (guard_lockout(t, b->s.live, false, b->diags) != 0) {
 		diag_error(b->diags, NULL, 0, "boot: not applying %s: the live ruleset stays", origin);
+		log_not_installed(b, "refused", t, origin, mark);
 		return EXIT_REFUSED;
 	}
 	return install_table(&b->s, t, t->name, origin) == 0 ? EXIT_OK : EXIT_ERROR;
@@ -78,8 +126,12 @@ static int try_snapshot(struct boot *b, const char *file, const char *label, con
 	if (t) {
 		fprintf(stderr, "tlswall: boot: %s; applying the %s\n", why, label);
 		ret = try_table(b, t, info.origin ? info.origin : label);
-		if (ret == EXIT_OK)
-			state_event(b->s.st, "boot: %s; applied the %s", why, label);
+		if (ret == EXIT_OK) {
+			char *what = x_asprintf("the %s (%s)", label, info.origin && *info.origin ? info.origin : "?");
+
+			log_installed(b, b->s.pending_exists || b->s.pending_damaged ? "rolled_back" : "fallback", why, what);
+			free(what);
+		}
 		else if (ret == EXIT_ERROR)
 			diag_error(b->diags, NULL, 0, "boot: the %s could not be applied", label);
 	}
@@ -100,7 +152,7 @@ static int try_emergency(struct boot *b, const char *why)
 	if (t)
 		ret = try_table(b, t, EMERGENCY_ORIGIN);
 	if (ret == EXIT_OK)
-		state_event(b->s.st, "boot: %s; applied the emergency ruleset", why);
+		log_installed(b, "fallback", why, "the emergency ruleset (the built-in default policy)");
 	else if (ret == EXIT_ERROR)
 		diag_error(b->diags, NULL, 0, "boot: the emergency ruleset could not be applied either");
 	rs_table_free(t);
@@ -115,6 +167,7 @@ static int try_policy(struct boot *b)
 
 	if (ret != EXIT_OK)
 		return ret;
+	log_installed(b, "applied", NULL, NULL);
 	if (b->s.st && !snapshot_save(b->s.st, STATE_LKG, b->pl.table, b->pl.table->name, b->cli->policy_path, NULL,
 				      b->diags, &error))
 		diag_warning(b->diags, NULL, 0, "boot: the last-known-good copy was not saved: %s", error);
@@ -151,7 +204,7 @@ static int boot_after_unconfirmed(struct boot *b)
 			b->cli->policy_path);
 		ret = try_table(b, b->pl.table, b->cli->policy_path);
 		if (ret == EXIT_OK)
-			state_event(b->s.st, "boot: %s; applied the policy %s", why, b->cli->policy_path);
+			log_installed(b, "applied", why, NULL);
 	}
 	if (ret == EXIT_ERROR)
 		ret = try_emergency(b, why);
@@ -164,7 +217,7 @@ static int boot_after_unconfirmed(struct boot *b)
  * without the table because a file was broken; every fallback is reported and exits non-zero. */
 int boot_main(const struct cli *cli)
 {
-	struct boot b = { cli, { 0 }, diag_list_alloc(), { 0 }, false };
+	struct boot b = { cli, { 0 }, diag_list_alloc(), { 0 }, false, false };
 	int ret;
 
 	/* without the state directory there is no last-known-good: the policy, or the emergency ruleset */
@@ -186,6 +239,8 @@ int boot_main(const struct cli *cli)
 		if (ret == EXIT_ERROR)
 			ret = fall_back(&b, "the kernel refused the policy");
 	}
+	if (!b.installed && ret == EXIT_ERROR)
+		log_not_installed(&b, "apply_failed", NULL, NULL, 0);
 	cli_print_diags(cli, b.diags);
 	session_close(&b.s);
 	pipeline_release(&b.pl);

@@ -164,7 +164,7 @@ int check_main(const struct cli *cli, int argc, char **argv)
 	if (ret == EXIT_OK && live && check_live(pl.table, pl.diags) != 0)
 		ret = EXIT_ERROR;
 	if (json) {
-		emit_json_check(cli->policy_path, pl.policy, pl.diags, ret == EXIT_OK, stdout);
+		emit_json_check(cli->policy_path, pl.policy, pl.table, pl.diags, ret == EXIT_OK, stdout);
 	} else {
 		cli_print_diags(cli, pl.diags);
 		if (ret == EXIT_OK && cli->verbosity >= 0)

@@ -7,6 +7,22 @@
 #include "tlswall/session.h"
 #include "tlswall/state.h"
 #include "tlswall/timer.h"
+#include "tlswall/trail.h"
+
+static void log_confirmed(struct session *s)
+{
+	struct trail *t = trail_alloc("confirmed", "confirm");
+
+	if (s->pending_exists) {
+		trail_add_path(t, "policy", s->pending.policy);
+		trail_add(t, "table", "%s", s->pending.table);
+		trail_add(t, "sha256", "%s", s->pending.sha256);
+		trail_add(t, "applied_at", "%lld", (long long)s->pending.applied_at);
+	} else {
+		trail_add(t, "policy", "unknown (the pending confirmation was damaged)");
+	}
+	trail_send(t, s->st, TRAIL_NOTICE);
+}
 
 int confirm_main(const struct cli *cli, int argc, char **argv)
 {
@@ -40,7 +56,7 @@ int confirm_main(const struct cli *cli, int argc, char **argv)
 	state_remove(s.st, STATE_PENDING);
 	if (s.pending_exists)
 		timer_stop(&s.pending); /* with a damaged confirmation, the timer finds nothing pending and does nothing */
-	state_event(s.st, "confirmed %s", s.pending_exists ? s.pending.policy : "the unconfirmed change");
+	log_confirmed(&s);
 	if (cli->verbosity >= 0)
 		printf("tlswall: confirmed %s; it is now the last-known-good ruleset\n",
 		       s.pending_exists ? s.pending.policy : "the live ruleset");

@@ -4,6 +4,7 @@
 #include "tlswall/cli.h"
 #include "tlswall/diag.h"
 #include "tlswall/session.h"
+#include "tlswall/trail.h"
 
 int remove_main(const struct cli *cli, int argc, char **argv)
 {
@@ -30,6 +31,10 @@ int remove_main(const struct cli *cli, int argc, char **argv)
 	}
 	/* only this table: every other table, Docker's and libvirt's included, stays as it is */
 	if (session_commit(&s, NULL, NULL, "tlswall remove") == 0) {
+		struct trail *t = trail_alloc("removed", "remove");
+
+		trail_add_commit(t, &s);
+		trail_send(t, s.st, TRAIL_WARNING);
 		if (cli->verbosity >= 0)
 			printf("tlswall: removed table inet %s; inbound traffic is no longer filtered by tlswall\n", table);
 		ret = EXIT_OK;

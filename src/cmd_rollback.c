@@ -11,6 +11,7 @@
 #include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
 #include "tlswall/timer.h"
+#include "tlswall/trail.h"
 
 static bool previous_is_a_table(struct session *s)
 {
@@ -23,6 +24,21 @@ static bool previous_is_a_table(struct session *s)
 	snapshot_info_release(&info);
 	free(error);
 	return ok;
+}
+
+static void log_rolled_back(struct session *s)
+{
+	struct trail *t = trail_alloc("rolled_back", "rollback");
+
+	if (s->pending_exists) {
+		trail_add_path(t, "unconfirmed", s->pending.policy);
+		trail_add(t, "unconfirmed_sha256", "%s", s->pending.sha256);
+	} else if (s->pending_damaged) {
+		trail_add(t, "unconfirmed", "unknown (the pending confirmation was damaged)");
+	}
+	trail_add(t, "restored", "%s", s->sent.origin ? s->sent.origin : "");
+	trail_add_commit(t, s);
+	trail_send(t, s->st, TRAIL_NOTICE);
 }
 
 int rollback_main(const struct cli *cli, int argc, char **argv)
@@ -63,8 +79,7 @@ int rollback_main(const struct cli *cli, int argc, char **argv)
 		diag_warning(diags, NULL, 0, "%s", error);
 	}
 	state_remove(s.st, STATE_PREVIOUS);
-	state_event(s.st, "rolled back by \"tlswall rollback\"%s",
-		    s.pending_exists || s.pending_damaged ? " before confirmation" : "");
+	log_rolled_back(&s);
 	if (cli->verbosity >= 0)
 		printf("tlswall: rolled back to the ruleset before the last apply\n");
 	ret = EXIT_OK;

@@ -10,6 +10,7 @@
 #include "tlswall/pending.h"
 #include "tlswall/session.h"
 #include "tlswall/state.h"
+#include "tlswall/trail.h"
 
 /* Between failed restores: 1, 2, 4 ... seconds, then every minute, for as long as the change stays unconfirmed. */
 #define RETRY_MAX_SECONDS 60
@@ -50,8 +51,16 @@ static enum attempt attempt_rollback(const struct cli *cli, const char *token, u
 		state_remove(s.st, STATE_PENDING);
 		state_remove(s.st, STATE_CANDIDATE);
 		state_remove(s.st, STATE_PREVIOUS);
-		state_event(s.st, "not confirmed within %lu seconds: rolled back %s to the previous ruleset", seconds,
-			    s.pending_exists ? s.pending.policy : "the unconfirmed change");
+		struct trail *t = trail_alloc("rolled_back", "rollback timer");
+
+		trail_add(t, "reason", "not confirmed within %lu seconds", seconds);
+		if (s.pending_exists) {
+			trail_add_path(t, "unconfirmed", s.pending.policy);
+			trail_add(t, "unconfirmed_sha256", "%s", s.pending.sha256);
+		}
+		trail_add(t, "restored", "%s", s.sent.origin ? s.sent.origin : "");
+		trail_add_commit(t, &s);
+		trail_send(t, s.st, TRAIL_WARNING);
 		ret = DONE;
 		goto out;
 	}
@@ -65,10 +74,17 @@ static enum attempt attempt_rollback(const struct cli *cli, const char *token, u
 			diag_error(diags, NULL, 0, "%s", error);
 	}
 out:
-	/* nobody reads this process's output: what went wrong goes to the events log */
-	for (size_t i = 0; s.st && i < diag_count(diags); i++)
-		state_event(s.st, "rollback timer: could not restore the previous ruleset yet: %s; retrying",
-			    diag_at(diags, i)->message);
+	/* nobody reads this process's output: what went wrong goes to the audit trail */
+	if (diag_count(diags)) {
+		struct trail *t = trail_alloc("rollback_failed", "rollback timer");
+
+		if (s.pending_exists) {
+			trail_add_path(t, "unconfirmed", s.pending.policy);
+			trail_add(t, "attempts", "%u", s.pending.restore_failures);
+		}
+		trail_add_errors(t, diags, 0);
+		trail_send(t, s.st, TRAIL_ERROR);
+	}
 	free(error);
 	session_close(&s);
 	diag_list_free(diags);

@@ -7,10 +7,14 @@
 #include "tlswall/diff.h"
 #include "tlswall/emit_json.h"
 #include "tlswall/emit_nft.h"
+#include "tlswall/pending.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/selector.h"
 #include "tlswall/service_counters.h"
+#include "tlswall/status_report.h"
+#include "tlswall/table_hash.h"
+#include "tlswall/trail.h"
 #include "tlswall/util.h"
 
 /* Every string from a policy, a list file or the kernel goes through here. jansson takes only UTF-8 (json_string
@@ -93,7 +97,8 @@ static json_t *diagnostics(struct diag_list *diags)
 	return ds;
 }
 
-void emit_json_check(const char *path, const struct policy *p, struct diag_list *diags, bool ok, FILE *out)
+void emit_json_check(const char *path, const struct policy *p, const struct rs_table *t, struct diag_list *diags,
+		     bool ok, FILE *out)
 {
 	json_t *root = x_nonnull(json_object());
 
@@ -106,6 +111,12 @@ void emit_json_check(const char *path, const struct policy *p, struct diag_list 
 		json_t *svcs = x_nonnull(json_array()), *sets = x_nonnull(json_array());
 
 		json_object_set_new(root, "table", json_text(p->table));
+		if (t) {
+			char sha[TABLE_HASH_LEN];
+
+			table_sha256(t, sha);
+			json_object_set_new(root, "sha256", json_string(sha));
+		}
 		json_object_set_new(root, "policy", json_string(p->verdict == VERDICT_DROP ? "drop" : "reject"));
 		json_object_set_new(root, "icmp", json_string(p->icmp == ICMP_ALL ? "all" : "essential"));
 		json_object_set_new(root, "require_tls", json_boolean(p->require_tls));
@@ -310,5 +321,53 @@ void emit_json_show(const char *name, const struct rs_table *t, uint32_t genid, 
 						      "bytes", (json_int_t)tc.forwarded_dropped_bytes) :
 					    json_null());
 	table_counters_release(&tc);
+	dump(root, out);
+}
+
+static json_t *saved_json(const struct status_saved *s)
+{
+	if (!s->exists)
+		return json_null();
+	if (s->error)
+		return json_pack("{s:n, s:n, s:b, s:n, s:o}", "origin", "table", "absent", 0, "sha256", "error",
+				 json_text(s->error));
+	return json_pack("{s:o, s:o, s:b, s:o, s:n}", "origin", json_text(s->origin), "table", json_text(s->table), "absent",
+			 s->absent, "sha256", s->absent ? json_null() : json_string(s->sha256), "error");
+}
+
+static json_t *pending_json(const struct status_report *r)
+{
+	const struct pending *p = r->pending;
+
+	if (!p)
+		return json_null();
+	return json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:{s:I, s:b}, s:b, s:I, s:o}", "policy", json_text(p->policy),
+			 "table", json_text(p->table), "sha256", p->sha256[0] ? json_string(p->sha256) : json_null(),
+			 "applied_at", (json_int_t)p->applied_at, "deadline", (json_int_t)p->deadline, "seconds_left",
+			 (json_int_t)(p->deadline - r->now), "timer", "pid", (json_int_t)p->timer_pid, "alive",
+			 r->timer_alive, "here", r->pending_here, "restore_failures", (json_int_t)p->restore_failures,
+			 "restore_error", p->restore_failures ? json_text(p->restore_error) : json_null());
+}
+
+void emit_json_status(const struct status_report *r, struct diag_list *diags, FILE *out)
+{
+	static const char *const live[] = { "unknown", "present", "dormant", "missing" };
+	json_t *root = x_nonnull(json_object()), *events = x_nonnull(json_array());
+
+	for (size_t i = 0; i < r->nevents; i++)
+		json_array_append_new(events, json_pack("{s:o, s:o, s:o}", "time",
+							r->events[i].time ? json_integer(r->events[i].time) : json_null(),
+							"event", json_text(r->events[i].event), "text", json_text(r->events[i].text)));
+	json_object_set_new(root, "table", json_text(r->table));
+	json_object_set_new(root, "ok", json_true());
+	json_object_set_new(root, "now", json_integer(r->now));
+	json_object_set_new(root, "live", json_string(live[r->live]));
+	json_object_set_new(root, "live_error", json_text(r->live_error));
+	json_object_set_new(root, "pending", pending_json(r));
+	json_object_set_new(root, "pending_damaged", json_text(r->pending_damaged));
+	json_object_set_new(root, "last_known_good", saved_json(&r->lkg));
+	json_object_set_new(root, "previous", saved_json(&r->previous));
+	json_object_set_new(root, "events", events);
+	json_object_set_new(root, "diagnostics", diagnostics(diags));
 	dump(root, out);
 }

@@ -24,9 +24,13 @@ static int install_guarded(struct session *s, const struct rs_table *want, const
 
 	if (ret)
 		return ret;
+	if (!want && !s->live)
+		session_unchanged(s, NULL, origin);
 	if (!want)
 		return s->live ? session_commit(s, NULL, NULL, origin) : 0;
 	diff_tables(want, s->live, &d);
+	if (diff_empty(&d))
+		session_unchanged(s, want, origin);
 	ret = diff_empty(&d) ? 0 : session_commit(s, want, &d, origin);
 	diff_release(&d);
 	return ret;

@@ -22,7 +22,9 @@ static const struct verb {
 	{ "remove", remove_main, "", "delete tlswall's table (and nothing else)" },
 	{ "confirm", confirm_main, "", "keep a change applied with --confirm (it becomes last-known-good)" },
 	{ "rollback", rollback_main, "", "restore the ruleset from before the last apply, now" },
-	{ "status", status_main, "", "say whether a confirmation is pending, and how long is left" },
+	{ "status", status_main, "[--json]", "say whether a confirmation is pending, and how long is left" },
+	{ "metrics", metrics_main, "[--output FILE]",
+	  "write Prometheus metrics (counters, drift, pending confirmation) for node_exporter's textfile collector" },
 	{ "audit", audit_main, "[--json] [--no-probe] [--timeout SECONDS] [--expiry DAYS] [--name NAME]",
 	  "list listening sockets against the policy and prove the allowed ones speak TLS (exit 4: findings)" },
 	/* internal: the detached timer apply --confirm starts */

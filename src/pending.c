@@ -51,6 +51,8 @@ bool pending_write(struct state *st, const struct pending *p, char **error)
 	char *text;
 	bool ok;
 
+	if (p->sha256[0])
+		json_object_set_new(j, "sha256", json_string(p->sha256));
 	if (p->restore_failures) {
 		json_object_set_new(j, "restore_failures", json_integer(p->restore_failures));
 		json_object_set_new(j, "restore_error", json_string(p->restore_error));
@@ -97,6 +99,8 @@ bool pending_read(struct state *st, struct pending *p, bool *exists, char **erro
 	p->timer_pid = (pid_t)json_integer_value(json_object_get(j, "timer_pid"));
 	p->timer_start = (uint64_t)json_integer_value(json_object_get(j, "timer_start"));
 	p->restore_failures = (unsigned)json_integer_value(json_object_get(j, "restore_failures"));
+	if (json_is_string(json_object_get(j, "sha256")))
+		snprintf(p->sha256, sizeof(p->sha256), "%s", json_string_value(json_object_get(j, "sha256")));
 	if (json_is_string(json_object_get(j, "restore_error")))
 		snprintf(p->restore_error, sizeof(p->restore_error), "%s",
 			 json_string_value(json_object_get(j, "restore_error")));

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "tlswall/ruleset.h"
 #include "tlswall/session.h"
 #include "tlswall/state.h"
+#include "tlswall/table_hash.h"
 #include "tlswall/util.h"
 
 int session_open(struct session *s, const char *state_dir, unsigned flags, struct diag_list *diags)
@@ -43,6 +45,8 @@ void session_close(struct session *s)
 {
 	rs_table_free(s->live);
 	free(s->table);
+	free(s->sent.change);
+	free(s->sent.origin);
 	free(s->state_error);
 	free(s->pending_damaged);
 	nl_close(s->nl);
@@ -145,6 +149,46 @@ static void report_refusal(struct session *s, const struct nl_commit_result *res
 	}
 }
 
+/* What a commit did, for the audit trail. */
+static void describe_commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin,
+			    bool guarded)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	free(s->sent.change);
+	free(s->sent.origin);
+	s->sent.origin = origin ? x_strdup(origin) : NULL;
+	if (!planned) {
+		s->sent.change = x_strdup("table deleted");
+	} else if (!d) {
+		s->sent.change = x_strdup("whole table replaced");
+	} else if ((f = open_memstream(&text, &len))) {
+		diff_print_summary(d, f);
+		fclose(f);
+		if (len && text[len - 1] == '\n')
+			text[len - 1] = '\0';
+		s->sent.change = text;
+	} else {
+		s->sent.change = x_strdup("?");
+	}
+	table_sha256(planned, s->sent.sha256);
+	s->sent.genid = guarded ? s->genid : 0;
+	s->sent.unchanged = false;
+}
+
+void session_unchanged(struct session *s, const struct rs_table *t, const char *origin)
+{
+	free(s->sent.change);
+	free(s->sent.origin);
+	s->sent.change = x_strdup("none: the kernel already held it");
+	s->sent.origin = origin ? x_strdup(origin) : NULL;
+	table_sha256(t, s->sent.sha256);
+	s->sent.genid = s->genid;
+	s->sent.unchanged = true;
+}
+
 /* One transaction: guarded by the generation the live table was read at, or (guarded false) not at all. */
 static int commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin,
 		  bool guarded)
@@ -181,6 +225,8 @@ static int commit(struct session *s, const struct rs_table *planned, const struc
 	} else {
 		record_forget(s->st); /* which generation it made is not known: the next read dumps */
 	}
+	if (!ret)
+		describe_commit(s, planned, d, origin, guarded);
 	nl_commit_result_release(&res);
 out:
 	nl_origins_release(&origins);

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <stdarg.h>
-#include <syslog.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,10 +250,31 @@ bool state_rename(struct state *st, const char *from, const char *to, char **err
 	return true;
 }
 
+/* The events log is read back by status and the metrics, and every change is a line of it: it keeps its last
+ * EVENTS_KEEP bytes or so (whole lines) once it grows past EVENTS_MAX. */
+#define EVENTS_MAX (512 * 1024)
+#define EVENTS_KEEP (256 * 1024)
+
+static void trim_events(struct state *st)
+{
+	char *text = NULL, *error = NULL;
+	size_t len;
+
+	if (state_read(st, STATE_EVENTS, &text, &len, &error) && text && len > EVENTS_KEEP) {
+		const char *from = strchr(text + len - EVENTS_KEEP, '\n');
+
+		if (from && !state_write(st, STATE_EVENTS, from + 1, len - (size_t)(from + 1 - text), &error))
+			fprintf(stderr, "tlswall: warning: %s\n", error);
+	}
+	free(text);
+	free(error);
+}
+
 void state_event(struct state *st, const char *fmt, ...)
 {
 	char when[64];
 	time_t now = time(NULL);
+	struct stat sb;
 	struct tm tm;
 	va_list ap;
 	char *msg;
@@ -268,11 +288,14 @@ void state_event(struct state *st, const char *fmt, ...)
 	if (fd >= 0) {
 		dprintf(fd, "%s %s\n", when, msg);
 		fsync(fd);
-		close(fd);
+		if (fstat(fd, &sb) == 0 && sb.st_size > EVENTS_MAX) {
+			close(fd);
+			fd = -1;
+			trim_events(st);
+		}
+		if (fd >= 0)
+			close(fd);
 	}
-	openlog("tlswall", LOG_PID, LOG_DAEMON);
-	syslog(LOG_NOTICE, "%s", msg);
-	closelog();
 	free(msg);
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tlswall/util.h"
 
@@ -299,4 +300,13 @@ size_t levenshtein(const char *a, const char *b)
 	result = prev[lb];
 	free(rows);
 	return result;
+}
+
+char *absolute_path_dup(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return x_strdup(path);
+	return x_asprintf("%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
 }

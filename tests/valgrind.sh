@@ -1,6 +1,6 @@
 #!/bin/sh
 # No leaks and no invalid accesses under valgrind, on the paths a user runs most: check, generate (valid and broken
-# policies, list files) and, inside a throwaway namespace, apply / diff / show / remove.
+# policies, list files) and, inside a throwaway namespace, apply / diff / show / status / metrics / remove.
 set -u
 bin=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,8 +33,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	ns="twvg$$"
 	ip netns add "$ns" && trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 	cp "$root/policies/blocklist.conf" "$root/policies/blocklist.txt" "$tmp/" && chmod 600 "$tmp"/*
-	for verb in "apply" "apply" "diff" "diff --json" "show" "show --json" "check --live" "status" "rollback" \
-		"apply" "remove" "apply --boot"; do
+	for verb in "apply" "apply" "diff" "diff --json" "show" "show --json" "check --live" "status" "status --json" \
+		"metrics" "metrics --output $tmp/tlswall.prom" "rollback" "apply" "remove" "metrics" "apply --boot"; do
 		# shellcheck disable=SC2086
 		check "$verb in a namespace" ip netns exec "$ns" $vg "$bin" -f "$tmp/blocklist.conf" $verb
 	done

@@ -47,6 +47,7 @@ int remove_main(const struct cli *cli, int argc, char **argv);
 int confirm_main(const struct cli *cli, int argc, char **argv);
 int rollback_main(const struct cli *cli, int argc, char **argv);
 int status_main(const struct cli *cli, int argc, char **argv);
+int metrics_main(const struct cli *cli, int argc, char **argv);
 int audit_main(const struct cli *cli, int argc, char **argv);
 int rollback_timer_main(const struct cli *cli, int argc, char **argv);
 /* apply --boot */

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tlswall/table_hash.h"
+
 struct state;
 
 struct pending {
@@ -17,6 +19,7 @@ struct pending {
 	uint64_t timer_start;  /* the timer's start time in /proc/PID/stat, so a reused pid is never signalled */
 	char policy[4096];
 	char table[64];
+	char sha256[TABLE_HASH_LEN]; /* the applied table (table_sha256), for the audit trail; "" if not known */
 	unsigned restore_failures; /* the timer's failed attempts to restore the previous ruleset, so far */
 	char restore_error[512];   /* why the last one failed */
 };

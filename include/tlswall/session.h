@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "tlswall/pending.h"
+#include "tlswall/table_hash.h"
 
 struct diag_list;
 struct diff;
@@ -43,6 +44,12 @@ struct session {
 	struct {
 		size_t messages, bytes;
 		bool delta; /* elements only */
+		/* for the audit trail: */
+		char *change;                  /* what it changed, in one line ("+1 rule, office.v4: +3 elements") */
+		char *origin;                  /* what the table it left is: a policy path, "..., restored from ..." */
+		char sha256[TABLE_HASH_LEN];   /* the table it left (table_sha256); "" when it deleted the table */
+		uint32_t genid;                /* the generation it produced; 0: not known (an unguarded commit) */
+		bool unchanged;                /* there was nothing to commit (session_unchanged) */
 	} sent;                   /* the last commit's batch */
 };
 
@@ -63,6 +70,9 @@ int session_read(struct session *s, const char *table, bool use_record);
  * what the table is (a policy path...). 0 once committed, or -errno with every failure in diags, located at the
  * policy line behind it; -ERESTART when someone else committed in between (nothing was applied). */
 int session_commit(struct session *s, const struct rs_table *planned, const struct diff *d, const char *origin);
+/* For the audit trail: the kernel was found holding t (NULL: no table) already, so nothing was committed to make it
+ * so (what sent says). */
+void session_unchanged(struct session *s, const struct rs_table *t, const char *origin);
 /* Replaces table inet name with want (NULL: deletes it) whatever the kernel holds: one transaction without a
  * generation guard, for restoring a saved table while other programs keep committing (what it replaces does not
  * matter, so nothing they commit can make it wrong). 0, or -errno in diags. */

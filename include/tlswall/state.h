@@ -43,9 +43,10 @@ bool state_rename(struct state *st, const char *from, const char *to, char **err
 #define STATE_LKG "last-known-good.json" /* the last table applied and confirmed: what boot falls back to */
 #define STATE_CANDIDATE "candidate.json" /* applied, waiting for confirmation: becomes last-known-good */
 #define STATE_PENDING "pending.json"     /* a confirmation deadline and the timer that enforces it */
-#define STATE_EVENTS "events.log"        /* what the rollback timer and boot did, for status */
+#define STATE_EVENTS "events.log"        /* the audit trail's lines (trail.h), for status and the metrics */
 
-/* Appends one line to the events log (best effort) and to syslog. */
+/* Appends one line, stamped with the local time, to the events log (best effort). trail_send() is its one caller:
+ * every line also goes to syslog. */
 void state_event(struct state *st, const char *fmt, ...) TW_PRINTF(2, 3);
 
 #endif

@@ -62,4 +62,8 @@ void sbuf_release(struct sbuf *sb);
 /* Edit distance, for "did you mean" suggestions. */
 size_t levenshtein(const char *a, const char *b);
 
+/* path made absolute against the working directory (symbolic links are not resolved): what a path means once the
+ * shell it was typed in is gone. */
+char *absolute_path_dup(const char *path);
+
 #endif

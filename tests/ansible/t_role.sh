@@ -149,7 +149,7 @@ matches A 2
 ip netns exec "$NS_A" nft list table inet tlswall | grep -q 'chain exempt.ssh' || tw_fail "2: host A has no exempt.ssh chain"
 no_table B 2
 [ -e "$T/hostB/tlswall.conf" ] && tw_fail "2: host B kept the policy that failed"
-grep -q "with --confirm 60" "$T/hostB/state/events.log" 2>/dev/null || tw_fail "2: host B's change was not armed: $(cat "$T/hostB/state/events.log" 2>&1)"
+grep -q "^[^ ]* applied via=apply .* confirm=60 " "$T/hostB/state/events.log" 2>/dev/null || tw_fail "2: host B's change was not armed: $(cat "$T/hostB/state/events.log" 2>&1)"
 n=0
 while pgrep -f -- "--state-dir $T/hostB/state rollback-timer" >/dev/null; do
 	n=$((n + 1))

@@ -132,7 +132,7 @@ static void test_json_check_keeps_diagnostics(void **state)
 	diag_error(d, "feed.txt", 2, "\"%s\": not an address", "\x1b[2J");
 	diag_error(d, "feed.txt", 3, "\"%s\": not an address", "10.0.0.1\xff");
 	diag_error(d, "feed\xfe.txt", 0, "cannot read it");
-	emit_json_check("policy.conf", NULL, d, false, f);
+	emit_json_check("policy.conf", NULL, NULL, d, false, f);
 	fclose(f);
 	root = parse(out);
 	ds = json_object_get(root, "diagnostics");

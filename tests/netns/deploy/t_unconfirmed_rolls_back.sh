@@ -25,7 +25,7 @@ fi
 [ $(($(now_ms) - T0)) -ge 1900 ] || tw_fail "rolled back after only $(($(now_ms) - T0)) ms, before the deadline"
 tl "$N" "$S" status >"$T/s1.status2" 2>&1
 has "$T/s1.status2" "confirmation pending: no" "status after the rollback"
-has "$T/s1.status2" "not confirmed within 2 seconds: rolled back" "status events after the rollback"
+has "$T/s1.status2" 'rolled_back via="rollback timer" reason="not confirmed within 2 seconds"' "status events after the rollback"
 wait_for 2 no_timers "$S" || tw_fail "a rollback timer is still running: $(timers "$S")"
 [ -e "$S/pending.json" ] && tw_fail "pending.json left behind"
 [ -e "$S/candidate.json" ] && tw_fail "candidate.json left behind"

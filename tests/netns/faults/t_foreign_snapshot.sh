@@ -15,5 +15,5 @@ expect_rc 0 $? "apply --confirm over the hand-made objects" "$T/apply.out"
 has "$T/apply.out" "the table holds 1 rule tlswall cannot re-create; a rollback to it would leave it out" "apply"
 rolled() { table_is "$N" "$T/A.live"; }
 wait_for 20 rolled || tw_fail "the rollback did not restore A: $(cat "$S/events.log"); live: $(table "$N")"
-grep -q "could not restore" "$S/events.log" && tw_fail "the timer could not restore: $(cat "$S/events.log")"
+grep -q " rollback_failed " "$S/events.log" && tw_fail "the timer could not restore: $(cat "$S/events.log")"
 tw_done

@@ -1,0 +1,69 @@
+/* fopencookie: the table is hashed as it is printed, never held as text */
+#define _GNU_SOURCE
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlswall/emit_nft.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/table_hash.h"
+#include "tlswall/util.h"
+
+static ssize_t digest_write(void *cookie, const char *buf, size_t len)
+{
+	EVP_DigestUpdate(cookie, buf, len);
+	return (ssize_t)len;
+}
+
+/* The table as generate prints it, but for the elements of address sets, which go in afterwards as the bytes the
+ * model holds: printing a million ranges as text would cost a commit a third of its time, and the audit trail
+ * hashes every commit. Verdict maps (a few elements) stay in the text. */
+void table_sha256(const struct rs_table *t, char out[TABLE_HASH_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	cookie_io_functions_t io = { .write = digest_write };
+	struct rs_table shell;
+	struct rs_set *sets, **set_ptrs;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	EVP_MD_CTX *ctx;
+	FILE *f;
+
+	out[0] = '\0';
+	if (!t)
+		return;
+	sets = x_calloc(t->nsets ? t->nsets : 1, sizeof(*sets));
+	set_ptrs = x_calloc(t->nsets ? t->nsets : 1, sizeof(*set_ptrs));
+	shell = *t;
+	for (size_t i = 0; i < t->nsets; i++) {
+		sets[i] = *t->sets[i];
+		if (!sets[i].vmap)
+			sets[i].nelem = 0;
+		set_ptrs[i] = &sets[i];
+	}
+	shell.sets = set_ptrs;
+	ctx = x_nonnull(EVP_MD_CTX_new());
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	f = x_nonnull(fopencookie(ctx, "w", io));
+	emit_nft_table(&shell, 0, f);
+	for (size_t i = 0; i < t->nsets; i++) {
+		const struct rs_set *s = t->sets[i];
+
+		if (s->vmap || !s->nelem)
+			continue;
+		fprintf(f, "elements of %s: %zu\n", s->name, s->nelem);
+		fwrite(s->elems, rs_set_stride(s), s->nelem, f);
+	}
+	fclose(f);
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	free(set_ptrs);
+	free(sets);
+	for (unsigned i = 0; i < len && 2 * i + 2 < TABLE_HASH_LEN; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+		out[2 * i + 2] = '\0';
+	}
+}
