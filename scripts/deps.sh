@@ -13,6 +13,8 @@ build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-d
 # for its promtool, which checks the metrics; its server never runs.
 SERVERS="dovecot-imapd dovecot-pop3d dovecot-managesieved postfix vsftpd slapd caddy prometheus"
 DAEMONS="dovecot master slapd vsftpd caddy prometheus"
+# their units, which their postinsts enable for the next boot
+UNITS="dovecot postfix slapd vsftpd caddy prometheus"
 # Python modules the namespace tests use: cryptography protects the QUIC Initial packets of tests/netns/payload
 TEST_MODULES="python3-cryptography"
 
@@ -36,6 +38,10 @@ slapd slapd/no_configuration boolean true
 SEL
 before=""
 for d in $DAEMONS; do before="$before $(pgrep -x "$d" || true)"; done
+enabled=""
+for u in $UNITS; do
+	[ "$(systemctl is-enabled "$u.service" 2>/dev/null)" = enabled ] && enabled="$enabled $u"
+done
 # A policy-rc.d that says "no" keeps every package from starting its service (invoke-rc.d and deb-systemd-invoke
 # both ask it). One that is already there is someone else's and is left alone.
 own_policy=""
@@ -49,11 +55,14 @@ trap cleanup EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# prometheus is there for promtool alone: its postinst enabled the server for the next boot, which this undoes (only
-# when this run installed it).
-case " $missing " in
-*" prometheus "*) systemctl disable prometheus.service >/dev/null 2>&1 || true ;;
-esac
+# The servers are there for the tests alone (prometheus for its promtool): their postinsts enabled them for the next
+# boot, which this undoes, for the units that were not enabled before this run (systemctl disable also removes
+# their System V links).
+for u in $UNITS; do
+	case " $enabled " in *" $u "*) continue ;; esac
+	[ "$(systemctl is-enabled "$u.service" 2>/dev/null)" = enabled ] || continue
+	systemctl disable "$u.service" >/dev/null 2>&1 || echo "tlswall: warning: could not disable $u.service" >&2
+done
 # Whatever a postinst started anyway is stopped, by its pid.
 for d in $DAEMONS; do
 	for pid in $(pgrep -x "$d" || true); do
