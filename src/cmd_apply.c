@@ -17,6 +17,7 @@
 #include "tlswall/record.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/session.h"
+#include "tlswall/shard.h"
 #include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
 #include "tlswall/test_hooks.h"
@@ -138,6 +139,15 @@ static void print_confirm_deadline(const struct apply_opts *o, const struct pend
 	       o->confirm, when, (int)pend->timer_pid);
 }
 
+/* The summary line of a change as the admin wrote the policy (lists whole, not their shards). */
+static void print_summary(const struct shard_view *view)
+{
+	if (view->layout_only)
+		printf("the lists are unchanged; the shards of long lists are laid out anew\n");
+	else
+		diff_print_summary(view->d, stdout);
+}
+
 /* How often apply reads, compares and commits again when another program committed in between. */
 #define APPLY_ATTEMPTS 3
 
@@ -162,6 +172,7 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 				   struct session *s, const struct diff *d, int *exit_code)
 {
 	struct pending pend;
+	struct shard_view view;
 	char *error = NULL;
 	int ret;
 
@@ -171,9 +182,11 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 		return FAILED;
 	}
 	if (o->dry_run) {
-		diff_print(d, planned, s->live, cli->verbosity > 0 ? 0 : 20, stdout);
+		shard_view_diff(&view, d, planned, s->live);
+		diff_print(view.d, view.planned, view.live, cli->verbosity > 0 ? 0 : 20, stdout);
 		printf("tlswall: dry run, nothing applied: ");
-		diff_print_summary(d, stdout);
+		print_summary(&view);
+		shard_view_release(&view);
 		*exit_code = EXIT_CHANGES;
 		return APPLIED;
 	}
@@ -191,8 +204,9 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 	}
 	test_hook_hang_after_commit();
 	warn_foreign(d, s->diags);
+	shard_view_diff(&view, d, planned, s->live);
 	if (cli->verbosity > 0) {
-		diff_print(d, planned, s->live, 0, stdout);
+		diff_print(view.d, view.planned, view.live, 0, stdout);
 		printf("tlswall: committed one transaction of %zu messages (%zu bytes, %s) against generation %u\n",
 		       s->sent.messages, s->sent.bytes, s->sent.delta ? "elements only" : "whole table", s->genid - 1);
 	}
@@ -201,8 +215,9 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 		diag_warning(s->diags, NULL, 0, "applied, but the last-known-good copy was not saved: %s", error);
 	if (cli->verbosity >= 0) {
 		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, planned->name);
-		diff_print_summary(d, stdout);
+		print_summary(&view);
 	}
+	shard_view_release(&view);
 	if (o->confirm) {
 		print_confirm_deadline(o, &pend);
 		state_event(s->st, "applied %s with --confirm %u (timer pid %d)", cli->policy_path, o->confirm,
@@ -231,9 +246,10 @@ static void no_changes(const struct cli *cli, const struct apply_opts *o, const 
 /* Everything after the policy compiled: read the kernel, compare, guard, keep what to roll back to, commit. The
  * coexistence guard reads other tools' tables, which can take a while: it runs before the read that the commit's
  * generation guard is taken from, so that their commits do not fall into that window. */
-static int apply_planned(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
-			 struct session *s)
+static int apply_planned(const struct cli *cli, const struct apply_opts *o, struct pipeline *pl, struct session *s)
 {
+	const struct rs_table *planned = pl->table;
+
 	bool coexistence_checked = false;
 	int exit_code = EXIT_ERROR;
 
@@ -246,6 +262,9 @@ static int apply_planned(const struct cli *cli, const struct apply_opts *o, cons
 
 		if (session_read(s, planned->name, true))
 			return EXIT_ERROR;
+		/* the shards keep the boundaries the kernel has, so that a change touches only the shards it changes */
+		pipeline_layout(pl, s->live);
+		planned = pl->table;
 		diff_tables(planned, s->live, &d);
 		if (diff_empty(&d)) {
 			diff_release(&d);
@@ -289,7 +308,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, pl.diags) == 0)
-		ret = apply_planned(cli, &o, pl.table, &s);
+		ret = apply_planned(cli, &o, &pl, &s);
 	cli_print_diags(cli, pl.diags);
 	session_close(&s);
 	pipeline_release(&pl);

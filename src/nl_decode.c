@@ -29,6 +29,7 @@ struct boundary {
 	uint8_t key[16];
 	bool end;
 	bool open; /* a start whose range runs to the top of the key space */
+	struct rs_verdict v; /* an address map's range: on its start (chain owned) */
 };
 
 struct reader {
@@ -242,6 +243,10 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 		memcpy(b->key, key, klen > 16 ? 16 : klen);
 		b->end = flags & NFT_SET_ELEM_INTERVAL_END;
 		b->open = !b->end && elem_open(e);
+		if (c->set && c->set->vmap && !b->end) {
+			verdict_from(e, &b->v);
+			b->v.chain = b->v.chain ? x_strdup(b->v.chain) : NULL;
+		}
 		return 0;
 	}
 	if (c->anon)
@@ -278,9 +283,11 @@ static bool decrement(uint8_t *key, size_t len)
 
 /* Turns the kernel's start and end markers back into inclusive ranges. */
 static void boundaries_to_ranges(struct elem_ctx *c, size_t klen,
-				 void (*add)(struct elem_ctx *, const uint8_t *first, const uint8_t *last))
+				 void (*add)(struct elem_ctx *, const uint8_t *first, const uint8_t *last,
+					     const struct rs_verdict *v))
 {
 	uint8_t start[16];
+	const struct rs_verdict *sv = NULL;
 	bool have_start = false;
 
 	if (c->nb > 1)
@@ -294,22 +301,23 @@ static void boundaries_to_ranges(struct elem_ctx *c, size_t klen,
 
 				memcpy(last, b->key, klen);
 				decrement(last, klen);
-				add(c, start, last);
+				add(c, start, last, sv);
 				have_start = false;
 			}
 			continue;
 		}
 		if (have_start) {
 			/* two starts in a row: the first was a single key */
-			add(c, start, start);
+			add(c, start, start, sv);
 		}
 		memcpy(start, b->key, klen);
+		sv = &b->v;
 		have_start = true;
 		if (b->open) {
 			uint8_t top[16];
 
 			memset(top, 0xff, sizeof(top));
-			add(c, start, top);
+			add(c, start, top, sv);
 			have_start = false;
 		}
 	}
@@ -317,17 +325,18 @@ static void boundaries_to_ranges(struct elem_ctx *c, size_t klen,
 		uint8_t top[16];
 
 		memset(top, 0xff, sizeof(top));
-		add(c, start, top);
+		add(c, start, top, sv);
 	}
 }
 
-static void add_to_set(struct elem_ctx *c, const uint8_t *first, const uint8_t *last)
+static void add_to_set(struct elem_ctx *c, const uint8_t *first, const uint8_t *last, const struct rs_verdict *v)
 {
-	rs_set_add(c->set, first, last, NULL);
+	rs_set_add(c->set, first, last, c->set->vmap ? v : NULL);
 }
 
-static void add_to_anon(struct elem_ctx *c, const uint8_t *first, const uint8_t *last)
+static void add_to_anon(struct elem_ctx *c, const uint8_t *first, const uint8_t *last, const struct rs_verdict *v)
 {
+	(void)v;
 	anon_add(c->anon, first, last, c->anon->keylen);
 }
 
@@ -381,7 +390,8 @@ static int read_set(struct reader *r, const struct set_info *info)
 
 	key = set_key_by_datatype(info->keytype, info->keylen);
 	if (key && key->type != RS_KEY_PROTO_PORT)
-		known = info->flags == NFT_SET_INTERVAL;
+		known = info->flags == NFT_SET_INTERVAL ||
+			(info->flags == (NFT_SET_MAP | NFT_SET_INTERVAL) && info->datatype == NFT_DATA_VERDICT);
 	else if (key)
 		known = info->datatype == NFT_DATA_VERDICT &&
 			(info->flags == NFT_SET_MAP || info->flags == (NFT_SET_MAP | NFT_SET_INTERVAL | NFT_SET_CONCAT));
@@ -401,8 +411,10 @@ static int read_set(struct reader *r, const struct set_info *info)
 	c.set->handle = info->handle;
 	c.set->comment = info->comment ? x_strdup(info->comment) : NULL;
 	ret = read_elements(r, info, &c);
-	if (ret == 0 && !c.set->vmap)
+	if (ret == 0 && key->type != RS_KEY_PROTO_PORT)
 		boundaries_to_ranges(&c, key->len, add_to_set);
+	for (size_t i = 0; i < c.nb; i++)
+		free(c.b[i].v.chain);
 	free(c.b);
 	rs_set_sort(c.set);
 	return ret;

@@ -119,7 +119,12 @@ static void named_set_udata(struct nftnl_set *s, const struct rs_set *named)
 	struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 	struct nftnl_udata *typeof_nest, *data_nest;
 
-	if (named->vmap) {
+	if (named->vmap && named->key != RS_KEY_PROTO_PORT) {
+		/* an address map (a sharded list's dispatch), as nft writes "type ipv4_addr : verdict" */
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, BYTEORDER_BIG_ENDIAN);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0);
+		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+	} else if (named->vmap) {
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0);
 		typeof_nest = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
@@ -284,13 +289,19 @@ static struct nftnl_set *set_ref(struct encoder *e, const char *name, uint32_t i
 	return s;
 }
 
-static void add_elem(struct nftnl_set *s, const void *key, uint32_t len, uint32_t flags, bool open)
+static void add_elem(struct nftnl_set *s, const void *key, uint32_t len, uint32_t flags, bool open,
+		     const struct rs_verdict *v)
 {
 	struct nftnl_set_elem *el = x_nonnull(nftnl_set_elem_alloc());
 
 	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, len);
 	if (flags)
 		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, flags);
+	if (v) {
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, nft_verdict(v->code));
+		if (v->chain)
+			nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, v->chain);
+	}
 	if (open) {
 		struct nftnl_udata_buf *u = x_nonnull(nftnl_udata_buf_alloc(64));
 
@@ -344,17 +355,20 @@ static void interval_flush(struct interval_writer *w)
 	w->in_chunk = 0;
 }
 
-static void interval_add(struct interval_writer *w, const uint8_t *key, size_t len, uint32_t flags, bool open)
+static void interval_add(struct interval_writer *w, const uint8_t *key, size_t len, uint32_t flags, bool open,
+			 const struct rs_verdict *v)
 {
 	if (!w->chunk)
 		w->chunk = set_ref(w->e, w->name, w->id);
-	add_elem(w->chunk, key, (uint32_t)len, flags, open);
+	add_elem(w->chunk, key, (uint32_t)len, flags, open, v);
 	w->total++;
 	if (++w->in_chunk >= ELEMS_PER_CHUNK && !w->hold)
 		interval_flush(w);
 }
 
-static void interval_range(struct interval_writer *w, const uint8_t *first, const uint8_t *last, size_t len)
+/* v: the verdict of a map's range (on its start, as nft sends it), NULL for a set */
+static void interval_range(struct interval_writer *w, const uint8_t *first, const uint8_t *last, size_t len,
+			   const struct rs_verdict *v)
 {
 	uint8_t end[16];
 	bool bounded;
@@ -363,14 +377,14 @@ static void interval_range(struct interval_writer *w, const uint8_t *first, cons
 		w->started = true;
 		if (!all_zero(first, len)) {
 			memset(end, 0, len);
-			interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+			interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false, NULL);
 		}
 	}
 	memcpy(end, last, len);
 	bounded = increment(end, len);
-	interval_add(w, first, len, 0, !bounded);
+	interval_add(w, first, len, 0, !bounded, v);
 	if (bounded)
-		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false);
+		interval_add(w, end, len, NFT_SET_ELEM_INTERVAL_END, false, NULL);
 }
 
 /* A verdict map element: the kernel's concatenation keeps each field in its own 4-byte register. */
@@ -411,7 +425,11 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key->datatype);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key->kernel_len);
-	if (rs->vmap) {
+	if (rs->vmap && rs->key != RS_KEY_PROTO_PORT) {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	} else if (rs->vmap) {
 		uint32_t flags = NFT_SET_MAP;
 
 		if (rs->interval) {
@@ -433,7 +451,7 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	nftnl_set_free(s);
 	origin(e->origins, seq, rs->src_file, rs->src_line, "%s %s", rs->vmap ? "map" : "set", rs->name);
 
-	if (rs->vmap) {
+	if (rs->vmap && rs->key == RS_KEY_PROTO_PORT) {
 		struct nftnl_set *chunk = set_ref(e, rs->name, id);
 
 		for (size_t i = 0; i < rs->nelem; i++)
@@ -450,7 +468,7 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	for (size_t i = 0; i < rs->nelem; i++) {
 		const uint8_t *el = rs_set_elem(rs, i);
 
-		interval_range(&w, el, el + klen, klen);
+		interval_range(&w, el, el + klen, klen, rs->vmap ? &rs->data[i] : NULL);
 	}
 	interval_flush(&w);
 }
@@ -624,7 +642,7 @@ static uint32_t anon_set(struct rule_builder *rb, const struct selector *sel, co
 				memcpy(first, m->vals[i].str, n);
 				memcpy(last, first, sizeof(last));
 			}
-			interval_range(&w, first, last, RS_IFNAMSIZ);
+			interval_range(&w, first, last, RS_IFNAMSIZ, NULL);
 		}
 		nkernel = w.total;
 		elems = w.chunk;
@@ -635,7 +653,7 @@ static uint32_t anon_set(struct rule_builder *rb, const struct selector *sel, co
 
 			if (!value_bytes(rb, sel, m, &m->vals[i], true, key))
 				break;
-			add_elem(elems, key, keylen, 0, false);
+			add_elem(elems, key, keylen, 0, false, NULL);
 		}
 		nkernel = m->nvals;
 	}
@@ -880,7 +898,7 @@ void nl_encode_delete_table(struct nl_batch *b, const char *name, struct nl_orig
 /* nft puts an end marker at key zero before the first range, unless that range starts at zero. */
 static bool needs_zero_marker(const struct rs_set *s)
 {
-	return s && s->interval && !s->vmap && s->nelem && !all_zero(rs_set_elem(s, 0), rs_keylen(s->key));
+	return s && s->interval && s->key != RS_KEY_PROTO_PORT && s->nelem && !all_zero(rs_set_elem(s, 0), rs_keylen(s->key));
 }
 
 /* One direction of one set's change: ranges (or map elements) with the message type the encoder is set to. */
@@ -888,7 +906,7 @@ static void delta_elements(struct encoder *e, const struct rs_set *s, const size
 {
 	size_t klen = rs_keylen(s->key);
 
-	if (s->vmap) {
+	if (s->vmap && s->key == RS_KEY_PROTO_PORT) {
 		struct nftnl_set *chunk = set_ref(e, s->name, 0);
 
 		for (size_t i = 0; i < n; i++) {
@@ -907,11 +925,12 @@ static void delta_elements(struct encoder *e, const struct rs_set *s, const size
 	uint8_t zero[16] = { 0 };
 
 	if (marker)
-		interval_add(&w, zero, klen, NFT_SET_ELEM_INTERVAL_END, false);
+		interval_add(&w, zero, klen, NFT_SET_ELEM_INTERVAL_END, false, NULL);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *el = rs_set_elem(s, idx[i]);
 
-		interval_range(&w, el, el + klen, klen);
+		interval_range(&w, el, el + klen, klen,
+			       s->vmap && e->elem_msg == NFT_MSG_NEWSETELEM ? &s->data[idx[i]] : NULL);
 	}
 	interval_flush(&w);
 }

@@ -7,6 +7,7 @@
 #include "tlswall/pipeline.h"
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/shard.h"
 #include "tlswall/validate.h"
 
 bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust)
@@ -21,13 +22,24 @@ bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust
 	validate_policy(pl->policy, pl->diags);
 	if (diag_errors(pl->diags))
 		return false;
-	pl->table = compile_policy(pl->policy);
+	pl->logical = compile_policy(pl->policy);
+	pl->table = shard_layout_needed(pl->logical) ? shard_layout(pl->logical, NULL) : pl->logical;
 	return true;
+}
+
+void pipeline_layout(struct pipeline *pl, const struct rs_table *live)
+{
+	if (!pl->logical || pl->table == pl->logical || !shard_any(live))
+		return;
+	rs_table_free(pl->table);
+	pl->table = shard_layout(pl->logical, live);
 }
 
 void pipeline_release(struct pipeline *pl)
 {
-	rs_table_free(pl->table);
+	if (pl->table != pl->logical)
+		rs_table_free(pl->table);
+	rs_table_free(pl->logical);
 	policy_free(pl->policy);
 	diag_list_free(pl->diags);
 	memset(pl, 0, sizeof(*pl));

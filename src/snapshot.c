@@ -262,8 +262,8 @@ static bool decode_set(struct rs_table *t, json_t *j)
 	s = rs_table_add_set(t, name, key->type, json_is_true(json_object_get(j, "interval")));
 	free(name);
 	s->vmap = json_is_true(json_object_get(j, "vmap"));
-	if (s->vmap && key->type != RS_KEY_PROTO_PORT)
-		return false; /* tlswall makes one kind of map; the kernel would refuse to restore another */
+	if (s->vmap && key->type != RS_KEY_PROTO_PORT && !s->interval)
+		return false; /* tlswall makes two kinds of map; the kernel would refuse to restore another */
 	s->comment = dup_or_null(json_object_get(j, "comment"));
 	bytes = (size_t)count * rs_set_stride(s);
 	if (strlen(hex) != 2 * bytes || (s->vmap && (size_t)json_array_size(verdicts) != (size_t)count))
