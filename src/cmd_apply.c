@@ -204,9 +204,10 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 	}
 	test_hook_hang_after_commit();
 	warn_foreign(d, s->diags);
-	shard_view_diff(&view, d, planned, s->live);
 	if (cli->verbosity > 0) {
+		shard_view_diff(&view, d, planned, s->live);
 		diff_print(view.d, view.planned, view.live, 0, stdout);
+		shard_view_release(&view);
 		printf("tlswall: committed one transaction of %zu messages (%zu bytes, %s) against generation %u\n",
 		       s->sent.messages, s->sent.bytes, s->sent.delta ? "elements only" : "whole table", s->genid - 1);
 	}
@@ -215,9 +216,8 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 		diag_warning(s->diags, NULL, 0, "applied, but the last-known-good copy was not saved: %s", error);
 	if (cli->verbosity >= 0) {
 		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, planned->name);
-		print_summary(&view);
+		shard_print_summary(d, stdout);
 	}
-	shard_view_release(&view);
 	if (o->confirm) {
 		print_confirm_deadline(o, &pend);
 		state_event(s->st, "applied %s with --confirm %u (timer pid %d)", cli->policy_path, o->confirm,
@@ -248,7 +248,8 @@ static void no_changes(const struct cli *cli, const struct apply_opts *o, const 
  * generation guard is taken from, so that their commits do not fall into that window. */
 static int apply_planned(const struct cli *cli, const struct apply_opts *o, struct pipeline *pl, struct session *s)
 {
-	const struct rs_table *planned = pl->table;
+	const struct rs_table *planned = pl->logical;
+	unsigned laid_out_for = 0;
 
 	bool coexistence_checked = false;
 	int exit_code = EXIT_ERROR;
@@ -263,7 +264,10 @@ static int apply_planned(const struct cli *cli, const struct apply_opts *o, stru
 		if (session_read(s, planned->name, true))
 			return EXIT_ERROR;
 		/* the shards keep the boundaries the kernel has, so that a change touches only the shards it changes */
-		pipeline_layout(pl, s->live);
+		if (s->reads != laid_out_for) {
+			pipeline_layout(pl, s->live);
+			laid_out_for = s->reads;
+		}
 		planned = pl->table;
 		diff_tables(planned, s->live, &d);
 		if (diff_empty(&d)) {
@@ -300,7 +304,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		return boot_main(cli);
 
 	/* load, validate, compile: a policy with any error never reaches the kernel */
-	if (!pipeline_build(&pl, cli->policy_path, TRUST_REQUIRE)) {
+	if (!pipeline_build_logical(&pl, cli->policy_path, TRUST_REQUIRE)) {
 		cli_print_diags(cli, pl.diags);
 		fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
 			diag_errors(pl.diags) == 1 ? "" : "s");

@@ -10,7 +10,7 @@
 #include "tlswall/shard.h"
 #include "tlswall/validate.h"
 
-bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust)
+static bool build(struct pipeline *pl, const char *path, enum trust_mode trust)
 {
 	memset(pl, 0, sizeof(*pl));
 	pl->diags = diag_list_alloc();
@@ -23,16 +23,29 @@ bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust
 	if (diag_errors(pl->diags))
 		return false;
 	pl->logical = compile_policy(pl->policy);
-	pl->table = shard_layout_needed(pl->logical) ? shard_layout(pl->logical, NULL) : pl->logical;
 	return true;
+}
+
+bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust)
+{
+	if (!build(pl, path, trust))
+		return false;
+	pipeline_layout(pl, NULL);
+	return true;
+}
+
+bool pipeline_build_logical(struct pipeline *pl, const char *path, enum trust_mode trust)
+{
+	return build(pl, path, trust);
 }
 
 void pipeline_layout(struct pipeline *pl, const struct rs_table *live)
 {
-	if (!pl->logical || pl->table == pl->logical || !shard_any(live))
-		return;
-	rs_table_free(pl->table);
-	pl->table = shard_layout(pl->logical, live);
+	if (!pl->logical || pl->table == pl->logical)
+		return; /* nothing long: one layout */
+	if (pl->table)
+		rs_table_free(pl->table);
+	pl->table = shard_layout_needed(pl->logical) ? shard_layout(pl->logical, live) : pl->logical;
 }
 
 void pipeline_release(struct pipeline *pl)

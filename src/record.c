@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tlswall/netns.h"
+#include "tlswall/record_bin.h"
 #include "tlswall/record.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/snapshot.h"
@@ -41,27 +42,46 @@ void record_forget(struct state *st)
 		state_remove(st, STATE_RECORD);
 }
 
-bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out)
+bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out, char **damaged)
 {
 	char *want = st ? stamp_for(name, genid) : NULL;
-	char *text = NULL, *error = NULL;
+	char *text = NULL, *error = NULL, *stamp = NULL;
 	struct snapshot_info info = { 0 };
 	size_t len;
 	bool ok = false;
 
 	*out = NULL;
+	*damaged = NULL;
 	if (!want || !state_read(st, STATE_RECORD, &text, &len, &error) || !text)
 		goto out;
-	/* the stamp is near the start: compare it before decoding a large record */
-	if (!strstr(text, want))
-		goto out;
-	ok = snapshot_decode(text, out, &info, &error) && info.stamp && strcmp(info.stamp, want) == 0;
+	if (record_bin_is(text, len)) {
+		/* the stamp first: a record of another generation is not decoded at all */
+		stamp = record_bin_stamp(text, len);
+		if (stamp && strcmp(stamp, want) != 0)
+			goto out;
+		if (stamp)
+			ok = record_bin_decode(text, len, out, &info, &error);
+		else
+			error = x_strdup("its header is damaged");
+	} else {
+		/* the stamp is near the start: compare it before decoding a large record */
+		if (!strstr(text, want))
+			goto out;
+		ok = snapshot_decode(text, out, &info, &error);
+	}
+	if (ok && (!info.stamp || strcmp(info.stamp, want) != 0)) {
+		ok = false;
+		free(error);
+		error = x_strdup("its stamp does not match its header");
+	}
 	if (!ok) {
+		*damaged = x_asprintf("%s/%s: %s", state_dir(st), STATE_RECORD, error ? error : "damaged");
 		rs_table_free(*out);
 		*out = NULL;
 	}
 out:
 	snapshot_info_release(&info);
+	free(stamp);
 	free(want);
 	free(text);
 	free(error);

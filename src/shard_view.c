@@ -251,3 +251,47 @@ void shard_view_release(struct shard_view *v)
 	rs_table_free(v->own_live);
 	memset(v, 0, sizeof(*v));
 }
+
+void shard_print_summary(const struct diff *d, FILE *out)
+{
+	struct diff merged = { 0 };
+	char **names = NULL;
+	size_t nnames = 0;
+
+	if (d->structural) {
+		diff_print_summary(d, out);
+		return;
+	}
+	/* elements only: each shard's change counted into its list's, without collapsing the tables */
+	merged.v = x_calloc(d->n ? d->n : 1, sizeof(*merged.v));
+	names = x_calloc(d->n ? d->n : 1, sizeof(*names));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct change *c = &d->v[i];
+		unsigned char cut[16];
+		size_t klen;
+		char *list = NULL;
+		struct change *m = NULL;
+
+		if (!shard_parse_set(c->object, &list, cut, &klen))
+			list = x_strdup(c->object);
+		for (size_t j = 0; j < merged.n && !m; j++)
+			if (strcmp(merged.v[j].object, list) == 0)
+				m = &merged.v[j];
+		if (m) {
+			m->nadded += c->nadded;
+			m->nremoved += c->nremoved;
+			free(list);
+			continue;
+		}
+		merged.v[merged.n] = *c;
+		merged.v[merged.n].object = names[nnames++] = list;
+		merged.v[merged.n].added = merged.v[merged.n].removed = NULL;
+		merged.v[merged.n].detail = NULL;
+		merged.n++;
+	}
+	diff_print_summary(&merged, out);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	free(merged.v);
+}

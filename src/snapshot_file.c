@@ -3,7 +3,9 @@
 
 #include "tlswall/diag.h"
 #include "tlswall/netns.h"
+#include "tlswall/record_bin.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/shard.h"
 #include "tlswall/snapshot.h"
 #include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
@@ -14,17 +16,21 @@ bool snapshot_save(struct state *st, const char *file, const struct rs_table *t,
 {
 	char boot[64];
 	struct snapshot_info info = { (char *)table_name, (char *)origin, (char *)stamp, netns_id(), boot };
-	size_t left_out;
+	size_t left_out, len = 0;
 	char *text;
 	bool ok;
 
 	boot_id(boot);
-	text = snapshot_encode(t, &info, &left_out);
+	/* a table with a long list: its elements as arrays, copied, not as text */
+	if (t && shard_any(t))
+		text = record_bin_encode(t, &info, &len, &left_out);
+	else
+		text = snapshot_encode(t, &info, &left_out);
 	if (left_out && diags)
 		diag_warning(diags, NULL, 0,
 			     "the table holds %zu rule%s tlswall cannot re-create; a rollback to it would leave %s out",
 			     left_out, left_out == 1 ? "" : "s", left_out == 1 ? "it" : "them");
-	ok = state_write(st, file, text, strlen(text), error);
+	ok = state_write(st, file, text, len ? len : strlen(text), error);
 	free(text);
 	return ok;
 }
@@ -54,7 +60,7 @@ bool snapshot_load(struct state *st, const char *file, struct rs_table **t, stru
 		*error = x_asprintf("%s/%s does not exist", state_dir(st), file);
 		return false;
 	}
-	ok = snapshot_decode(text, t, info, error);
+	ok = record_bin_is(text, len) ? record_bin_decode(text, len, t, info, error) : snapshot_decode(text, t, info, error);
 	free(text);
 	if (!ok) {
 		char *why = *error;

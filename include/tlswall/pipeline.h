@@ -20,7 +20,9 @@ struct pipeline {
 /* True when the policy compiled (there may be warnings). */
 bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust);
 void pipeline_release(struct pipeline *pl);
-/* Lays table out again keeping the shard boundaries live (the table in the kernel, or NULL) has, so that a change
+/* The same, without laying out the table: table is NULL until pipeline_layout(). */
+bool pipeline_build_logical(struct pipeline *pl, const char *path, enum trust_mode trust);
+/* Lays table out (again) keeping the shard boundaries live (the table in the kernel, or NULL) has, so that a change
  * touches only the shards it changes. */
 void pipeline_layout(struct pipeline *pl, const struct rs_table *live);
 

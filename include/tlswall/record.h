@@ -20,7 +20,8 @@ void record_save(struct state *st, const struct rs_table *t, const char *name, c
 /* After a commit whose generation is not known: no record, so the next read dumps. */
 void record_forget(struct state *st);
 /* If the record is for this namespace, this boot, table name and generation genid: *out is the table (NULL: no
- * table) and true. Otherwise false: the kernel must be read. */
-bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out);
+ * table) and true. Otherwise false: the kernel must be read; *damaged (to free) says why when the record claims
+ * this generation but cannot be read whole (it is never read in part). */
+bool record_load(struct state *st, const char *name, uint32_t genid, struct rs_table **out, char **damaged);
 
 #endif

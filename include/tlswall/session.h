@@ -40,6 +40,8 @@ struct session {
 	struct rs_table *live;    /* as the kernel holds it; NULL: it does not exist */
 	enum live_origin origin;
 	uint32_t genid;           /* the ruleset generation live belongs to */
+	bool stale;               /* committed since live was read: live is what the kernel held before */
+	unsigned reads;           /* counts the reads that replaced live (a read that found it current does not) */
 	struct {
 		size_t messages, bytes;
 		bool delta; /* elements only */

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tlswall/diff.h"
 
@@ -59,6 +60,9 @@ struct shard_view {
 void shard_view_diff(struct shard_view *v, const struct diff *d, const struct rs_table *planned,
 		     const struct rs_table *live);
 void shard_view_release(struct shard_view *v);
+/* diff_print_summary() of d with the changes of each list's shards counted as the list's, cheaply (the tables are
+ * not collapsed) when d changes elements only. */
+void shard_print_summary(const struct diff *d, FILE *out);
 
 /* Whether t holds a shard. */
 bool shard_any(const struct rs_table *t);
