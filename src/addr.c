@@ -146,11 +146,97 @@ static bool parse_v4_fast(const char *s, size_t len, struct addr_entry *out)
 	return true;
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "X:X::X" or "X:X::X/N" (groups of 1-4 hex digits, one "::" at most, no dotted IPv4 tail, N 0-128 without
+ * leading zeros), as inet_pton reads it. Anything else takes the general path. */
+static bool parse_v6_fast(const char *s, size_t len, struct addr_entry *out)
+{
+	const char *p = s, *end = s + len;
+	uint16_t groups[8];
+	int n = 0, gap = -1;
+	unsigned plen = 128;
+
+	if (p + 1 < end && p[0] == ':' && p[1] == ':') {
+		gap = 0;
+		p += 2;
+	}
+	while (p < end && *p != '/') {
+		unsigned v = 0, digits = 0;
+		int d;
+
+		while (p < end && (d = hex_digit(*p)) >= 0 && digits < 5) {
+			v = v << 4 | (unsigned)d;
+			digits++;
+			p++;
+		}
+		if (digits == 0 || digits > 4 || n == 8)
+			return false;
+		groups[n++] = (uint16_t)v;
+		if (p == end || *p == '/')
+			break;
+		if (*p != ':')
+			return false;
+		p++;
+		if (p < end && *p == ':') {
+			if (gap >= 0)
+				return false;
+			gap = n;
+			p++;
+			if (p == end || *p == '/')
+				break;
+		} else if (p == end || *p == '/') {
+			return false; /* a single trailing colon */
+		}
+	}
+	if (gap < 0 ? n != 8 : n > 7)
+		return false;
+	if (p < end) {
+		unsigned digits = 0;
+
+		p++; /* '/' */
+		plen = 0;
+		while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
+			plen = plen * 10 + (unsigned)(*p++ - '0');
+			digits++;
+		}
+		if (p != end || digits == 0 || plen > 128 || (digits > 1 && p[-(int)digits] == '0'))
+			return false;
+	}
+	{
+		uint8_t b[16] = { 0 };
+		struct ip6 ip, host;
+		int tail = gap < 0 ? 0 : n - gap;
+
+		for (int i = 0; i < n - tail; i++) {
+			b[2 * i] = (uint8_t)(groups[i] >> 8);
+			b[2 * i + 1] = (uint8_t)groups[i];
+		}
+		for (int i = 0; i < tail; i++) {
+			b[16 - 2 * tail + 2 * i] = (uint8_t)(groups[gap + i] >> 8);
+			b[16 - 2 * tail + 2 * i + 1] = (uint8_t)groups[gap + i];
+		}
+		memset(out, 0, sizeof(*out));
+		out->family = ADDR_V6;
+		ip6_from_bytes(&ip, b);
+		host = ip6_host_mask(plen);
+		out->host_bits = (ip.hi & host.hi) || (ip.lo & host.lo);
+		out->r6.first.hi = ip.hi & ~host.hi;
+		out->r6.first.lo = ip.lo & ~host.lo;
+		out->r6.last.hi = out->r6.first.hi | host.hi;
+		out->r6.last.lo = out->r6.first.lo | host.lo;
+	}
+	return true;
+}
+
 bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **why)
 {
 	const char *slash, *dash;
 
-	if (parse_v4_fast(s, len, out))
+	if (parse_v4_fast(s, len, out) || parse_v6_fast(s, len, out))
 		return true;
 	slash = memchr(s, '/', len);
 	dash = memchr(s, '-', len);

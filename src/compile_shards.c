@@ -260,12 +260,15 @@ static void add_shards(struct rs_table *t, const struct rs_set *s, const struct 
 		shard_end(c, k, klen, end);
 		shard->capelem = to[k] - from[k] ? to[k] - from[k] : 1;
 		shard->elems = x_reallocarray(NULL, shard->capelem, rs_set_stride(s));
-		for (size_t i = from[k]; i < to[k]; i++) {
-			const uint8_t *first = first_of(s, i), *last = last_of(s, i);
-
-			rs_set_add(shard, memcmp(first, c->v[k], klen) < 0 ? c->v[k] : first,
-				   memcmp(last, end, klen) > 0 ? end : last, NULL);
-		}
+		shard->nelem = to[k] - from[k];
+		if (!shard->nelem)
+			continue;
+		/* the run as it is, then its ends cut at the shard's bounds */
+		memcpy(shard->elems, first_of(s, from[k]), shard->nelem * rs_set_stride(s));
+		if (memcmp(shard->elems, c->v[k], klen) < 0)
+			memcpy(shard->elems, c->v[k], klen);
+		if (memcmp(shard->elems + shard->nelem * 2 * klen - klen, end, klen) > 0)
+			memcpy(shard->elems + shard->nelem * 2 * klen - klen, end, klen);
 	}
 	free(from);
 	free(to);

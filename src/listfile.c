@@ -20,8 +20,11 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 {
 	const char *p = text, *end = text + len;
 	size_t errors_before = diag_errors(diags);
-	bool quiet = false, told_quiet = false;
+	bool quiet = false, told_quiet = false, saturated = false;
+	size_t counted = diag_count(diags);
 	unsigned line = 0;
+
+	saturated = diag_file_saturated(diags, name, LISTFILE_MAX_DIAGS);
 
 	/* Some editors start UTF-8 files with a byte order mark; it is not part of the first line. */
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
@@ -45,7 +48,12 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 			tok_end--;
 		if (tok == tok_end)
 			continue;
-		if (diag_file_saturated(diags, name, LISTFILE_MAX_DIAGS)) {
+		/* asking again only when something was reported: a million lines, most of them fine */
+		if (diag_count(diags) != counted) {
+			counted = diag_count(diags);
+			saturated = diag_file_saturated(diags, name, LISTFILE_MAX_DIAGS);
+		}
+		if (saturated) {
 			if (diag_errors(diags) != errors_before) {
 				diag_error(diags, name, line,
 					   "too many problems in this list file; stopped reading it here");
@@ -55,13 +63,14 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 			 * stop repeating the warning. */
 			quiet = true;
 		}
-		for (const char *c = tok; c < tok_end; c++)
-			if (is_space(*c)) {
-				diag_error(diags, name, line, "one address, CIDR or range per line, not \"%.*s\"",
-					   (int)(tok_end - tok > 80 ? 80 : tok_end - tok), tok);
-				goto next;
-			}
+		/* a token with a space in it never parses as an address: the space is looked for only then */
 		if (!addr_parse(tok, (size_t)(tok_end - tok), &e, &why)) {
+			for (const char *c = tok; c < tok_end; c++)
+				if (is_space(*c)) {
+					diag_error(diags, name, line, "one address, CIDR or range per line, not \"%.*s\"",
+						   (int)(tok_end - tok > 80 ? 80 : tok_end - tok), tok);
+					goto next;
+				}
 			diag_error(diags, name, line, "\"%.*s\": %s", (int)(tok_end - tok > 80 ? 80 : tok_end - tok), tok,
 				   why);
 			continue;

@@ -86,25 +86,26 @@ static void add_joined(struct rs_table *out, const struct shard_ref *refs, size_
 			s->capelem = total ? total : 1;
 			s->elems = x_reallocarray(NULL, s->capelem, rs_set_stride(shard));
 		}
-		for (size_t j = 0; j < shard->nelem; j++) {
-			const uint8_t *e = rs_set_elem(shard, j);
-			uint8_t *prev = s->nelem ? s->elems + (s->nelem - 1) * 2 * klen : NULL;
-			uint8_t next[16];
-			bool carry = false;
+		size_t skip = 0;
 
-			if (prev) {
-				memcpy(next, prev + klen, klen);
-				for (size_t b = klen; b-- > 0;)
-					if (++next[b] != 0)
-						break;
-					else if (b == 0)
-						carry = true;
+		if (!shard->nelem)
+			continue;
+		/* the first piece continues the last one of the shard before when it starts right after it */
+		if (s->nelem) {
+			uint8_t *prev = s->elems + (s->nelem - 1) * 2 * klen;
+			uint8_t next[16];
+			bool carry = true;
+
+			memcpy(next, prev + klen, klen);
+			for (size_t b = klen; b-- > 0 && carry;)
+				carry = ++next[b] == 0;
+			if (!carry && memcmp(next, rs_set_elem(shard, 0), klen) == 0) {
+				memcpy(prev + klen, rs_set_elem(shard, 0) + klen, klen);
+				skip = 1;
 			}
-			if (prev && !carry && memcmp(next, e, klen) == 0)
-				memcpy(prev + klen, e + klen, klen);
-			else
-				rs_set_add(s, e, e + klen, NULL);
 		}
+		memcpy(s->elems + s->nelem * 2 * klen, rs_set_elem(shard, skip), (shard->nelem - skip) * 2 * klen);
+		s->nelem += shard->nelem - skip;
 	}
 }
 
