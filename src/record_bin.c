@@ -57,6 +57,12 @@ static bool elements_apart(const struct rs_set *s)
 	return !s->foreign && !s->vmap;
 }
 
+void record_bin_seal(char *data, size_t len)
+{
+	if (len >= HEADER)
+		put64((uint8_t *)data + 32, checksum((const uint8_t *)data + HEADER, len - HEADER));
+}
+
 bool record_bin_is(const char *data, size_t len)
 {
 	return data && len >= 8 && memcmp(data, MAGIC, 8) == 0;
@@ -111,7 +117,7 @@ char *record_bin_encode(const struct rs_table *t, const struct snapshot_info *in
 			memcpy(out + off, s->elems, bytes);
 		off += ALIGN8(bytes);
 	}
-	put64(out + 32, checksum(out + HEADER, *len - HEADER));
+	record_bin_seal((char *)out, *len);
 	return (char *)out;
 }
 

@@ -21,5 +21,5 @@ tl "$N" "$S" status >"$T/s8.status2" 2>&1
 has "$T/s8.status2" "last-known-good: $C (table inet tlswall)" "status after applying C"
 for f in "$S"/*.tmp; do [ -e "$f" ] && tw_fail "$f is still there after a complete apply"; done
 sz=$(stat -c %s "$S/last-known-good.json")
-[ "$sz" -gt 200000 ] || tw_fail "last-known-good.json of C is only $sz bytes"
+[ "$sz" -gt 150000 ] || tw_fail "last-known-good.json of C is only $sz bytes"
 tw_done
