@@ -14,6 +14,8 @@ host, each loaded in a new pair of namespaces for every run:
                   per network, what ufw-style tools produce; loaded with nft -f
   tlswall, no list  the same policy without its block list: what connection tracking and the rest of the input
                   chain cost, apart from the block-list lookups
+  tlswall, one set  tlswall's ruleset with each sharded list joined back into one interval set (the layout
+                  before sharding: one lookup instead of a dispatch lookup, a jump and a shard lookup); nft -f
 
 Before every timed run, a connection from a source address inside the block list must fail where a ruleset is
 loaded (and succeed without one), so the rules are known to be in force. Writes RESULTS/packet.md and .json.
@@ -33,10 +35,11 @@ import benchlib as B  # noqa: E402
 import policygen  # noqa: E402
 
 HOST, CLIENT, PORT = "10.200.0.1", "10.200.0.2", 443
-CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list")
+CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list", "tlswall, one set")
 LABELS = {"none": "no ruleset", "tlswall": "tlswall, interval sets of {n:,} networks",
           "one rule each": "one rule per network ({rules:,} rules)",
-          "tlswall, no list": "tlswall's ruleset without the block list (conntrack + chain only)"}
+          "tlswall, no list": "tlswall's ruleset without the block list (conntrack + chain only)",
+          "tlswall, one set": "tlswall's ruleset with each list in one set, not sharded"}
 
 
 def parse_args():
@@ -57,26 +60,50 @@ def parse_args():
     return a
 
 
-def one_rule_each(script, entries):
-    """The generated nft script with its block-list set lookups replaced by one rule per network (and the sets
-    left out)."""
-    out, skip = [], 0
+def rewrite_lists(script, v4_lines, v6_lines, sets=""):
+    """The generated nft script with its block-list sets (one set, or shard sets, dispatch maps and shard chains,
+    see include/tlswall/shard.h) left out, the rules that match them replaced by v4_lines / v6_lines, and the text
+    sets put where the first set was."""
+    out, skip, placed = [], 0, False
     for line in script.splitlines():
         s = line.strip()
         if skip:
             skip += s.count("{") - s.count("}")
             continue
-        if s.startswith("set bl.v"):
+        if s.startswith(("set bl.v", "map bl.v", "chain bl.v")):
             skip = 1
+            if sets and not placed:
+                out.append(sets)
+                placed = True
             continue
-        if s == "ip saddr @bl.v4 counter drop":
-            out += [f"\t\tip saddr {e} drop" for e in entries if ":" not in e]
+        if s in ("ip saddr @bl.v4 counter drop", "ip saddr vmap @bl.v4.in.input"):
+            out += v4_lines
             continue
-        if s == "ip6 saddr @bl.v6 counter drop":
-            out += [f"\t\tip6 saddr {e} drop" for e in entries if ":" in e]
+        if s in ("ip6 saddr @bl.v6 counter drop", "ip6 saddr vmap @bl.v6.in.input"):
+            out += v6_lines
             continue
         out.append(line)
-    text = "\n".join(out) + "\n"
+    return "\n".join(out) + "\n"
+
+
+def one_set(script, entries):
+    """The generated script with each list in one interval set: the layout before sharding."""
+    def block(fam, key, elems):
+        return (f"\tset bl.{fam} {{\n\t\ttype {key}\n\t\tflags interval\n\t\telements = {{\n"
+                + ",\n".join("\t\t\t" + e for e in elems) + "\n\t\t}\n\t}\n")
+    sets = (block("v4", "ipv4_addr", [e for e in entries if ":" not in e]) + "\n" +
+            block("v6", "ipv6_addr", [e for e in entries if ":" in e]))
+    text = rewrite_lists(script, ["\t\tip saddr @bl.v4 counter drop"], ["\t\tip6 saddr @bl.v6 counter drop"], sets)
+    if "vmap @bl." in text or "bl.v4.s" in text:
+        raise B.BenchError("could not join the generated script's shards into one set")
+    return text
+
+
+def one_rule_each(script, entries):
+    """The generated nft script with its block-list set lookups replaced by one rule per network (and the sets
+    left out)."""
+    text = rewrite_lists(script, [f"\t\tip saddr {e} drop" for e in entries if ":" not in e],
+                         [f"\t\tip6 saddr {e} drop" for e in entries if ":" in e])
     if "@bl." in text or text.count(" saddr ") < len(entries):
         raise B.BenchError("could not rewrite the generated script into one rule per network")
     return text
@@ -117,6 +144,9 @@ class Packet:
         self.ufw = os.path.join(self.work, "ufw.nft")
         with open(gen) as f, open(self.ufw, "w") as g:
             g.write(one_rule_each(f.read(), entries))
+        self.oneset = os.path.join(self.work, "oneset.nft")
+        with open(gen) as f, open(self.oneset, "w") as g:
+            g.write(one_set(f.read(), entries))
         # a source address the block list drops: the first IPv4 network's .5
         net = next(e for e in entries if ":" not in e)
         self.blocked_net = net
@@ -180,7 +210,9 @@ class Packet:
     def load(self, config):
         if config == "none":
             return 0.0
-        if config.startswith("tlswall"):
+        if config == "tlswall, one set":
+            r = self.run("nft", "-f", self.oneset)
+        elif config.startswith("tlswall"):
             self.nstate += 1
             state = os.path.join(self.work, f"state{self.nstate}")
             os.mkdir(state, 0o700)
