@@ -98,8 +98,11 @@ def apply_phases(trace, list_name):
         elif '"previous.json' in args and 3 not in marks:
             marks.setdefault(2, t)
         elif call == "socket" and "NETLINK_NETFILTER" in args and ret.isdigit():
-            nf_fd = int(ret)
-        elif call == "sendmsg" and nf_fd is not None and args.split(",")[0].strip() == str(nf_fd):
+            nf_fd = (nf_fd or set()) | {int(ret)}     # the session's, and those the guards read other tables with
+        elif call == "close" and nf_fd and args.strip().isdigit() and int(args.strip()) in nf_fd:
+            nf_fd = nf_fd - {int(args.strip())}
+        elif call == "sendmsg" and nf_fd and args.split(",")[0].strip().isdigit() and \
+                int(args.split(",")[0]) in nf_fd:
             marks[3] = t                # the last sendmsg is the commit (reads use sendto)
             marks[4] = t + dur
         elif call == "renameat" and '"applied.json"' in args:
