@@ -49,7 +49,7 @@ for conf in "$golden"/0[0-9][0-9]-*.conf "$policies"/*.conf; do
 done
 # a list long enough to be sharded (tlswall/shard.h), used by a deny list and by a service's "from": shard sets,
 # dispatch maps and shard chains list the same whichever of the two loaded them
-python3 "$root/tests/netns/scale_lists.py" make 12000 5 >"$TW_TMP/big.txt"
+python3 "$root/tests/netns/scale_lists.py" make 40000 5 >"$TW_TMP/big.txt"
 cat >"$TW_TMP/sharded.conf" <<'P'
 version = 1;
 sets = { big = { file = "big.txt"; }; };
@@ -65,7 +65,8 @@ ip netns exec "$b" nft flush ruleset
 ip netns exec "$a" "$bin" -q -f "$TW_TMP/sharded.conf" apply || tw_fail "sharded: apply failed"
 "$bin" -q -f "$TW_TMP/sharded.conf" generate >"$TW_TMP/script.nft" 2>/dev/null
 ip netns exec "$b" nft -f "$TW_TMP/script.nft" || tw_fail "sharded: nft -f failed"
-grep -q 'map big.v4.in.input' "$TW_TMP/script.nft" || tw_fail "sharded: the list was not sharded"
+grep -q "map big.v4.in.input" "$TW_TMP/script.nft" && grep -q "map big.v6.in.svc.imaps" "$TW_TMP/script.nft" ||
+	tw_fail "sharded: the list was not sharded in both families"
 ip netns exec "$a" nft list ruleset >"$TW_TMP/a.txt"
 ip netns exec "$b" nft list ruleset >"$TW_TMP/b.txt"
 cmp -s "$TW_TMP/a.txt" "$TW_TMP/b.txt" ||
