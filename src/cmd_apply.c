@@ -304,7 +304,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		return boot_main(cli);
 
 	/* load, validate, compile: a policy with any error never reaches the kernel */
-	if (!pipeline_build_logical(&pl, cli->policy_path, TRUST_REQUIRE)) {
+	if (!pipeline_build_logical(&pl, cli->policy_path, TRUST_REQUIRE, cli->state_dir)) {
 		cli_print_diags(cli, pl.diags);
 		fprintf(stderr, "%s: %zu error%s; nothing was changed\n", cli->policy_path, diag_errors(pl.diags),
 			diag_errors(pl.diags) == 1 ? "" : "s");

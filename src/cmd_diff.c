@@ -36,7 +36,7 @@ int diff_main(const struct cli *cli, int argc, char **argv)
 	}
 	if (cli_extra_args("diff", argc, argv, optind))
 		return EXIT_ERROR;
-	if (!pipeline_build_logical(&pl, cli->policy_path, TRUST_WARN)) {
+	if (!pipeline_build_logical(&pl, cli->policy_path, TRUST_WARN, cli->state_dir)) {
 		if (json) {
 			emit_json_failure(pl.policy && pl.policy->table ? pl.policy->table : NULL, pl.diags, stdout);
 		} else {

@@ -7,8 +7,10 @@
 
 #include "tlswall/addr.h"
 #include "tlswall/diag.h"
+#include "tlswall/hash.h"
 #include "tlswall/listfile.h"
 #include "tlswall/policy.h"
+#include "tlswall/state.h"
 #include "tlswall/util.h"
 
 static bool is_space(char c)
@@ -92,10 +94,115 @@ next:;
 	return diag_errors(diags) == errors_before;
 }
 
-bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trust, struct diag_list *diags,
-		   const char **io_error)
+/* ---- the parsed-list cache ----
+ *
+ * A list file that has not changed is not parsed again: the state directory keeps, per list file, what parsing it
+ * gave (the normalized ranges) with what identifies the file's content then: device, inode, size, modification time
+ * and a hash of the bytes. The file is still opened, checked for trust and read (to hash it); only parsing and
+ * sorting, most of the cost, are skipped. Only a file that parsed without any diagnostic is cached, so a cached
+ * read reports nothing, as parsing it again would not. */
+
+#define CACHE_MAGIC "TLSWALLL"
+#define CACHE_VERSION 1
+
+struct cache_head {
+	char magic[8];
+	uint32_t version, pathlen;
+	uint64_t dev, ino, size, mtime_s, mtime_ns, content, n4, n6, checksum;
+};
+
+static char *cache_name(const char *path)
 {
-	struct stat st;
+	return x_asprintf("list-%016llx.cache", (unsigned long long)hash64(path, strlen(path)));
+}
+
+static void cache_head_of(struct cache_head *h, const char *path, const struct stat *st, uint64_t content)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, CACHE_MAGIC, 8);
+	h->version = CACHE_VERSION;
+	h->pathlen = (uint32_t)strlen(path);
+	h->dev = (uint64_t)st->st_dev;
+	h->ino = (uint64_t)st->st_ino;
+	h->size = (uint64_t)st->st_size;
+	h->mtime_s = (uint64_t)st->st_mtim.tv_sec;
+	h->mtime_ns = (uint64_t)st->st_mtim.tv_nsec;
+	h->content = content;
+}
+
+/* The ranges cached for this very content of path, into out; false when there is no such cache. */
+static bool cache_load(struct state *cache, const char *path, const struct stat *st, uint64_t content,
+		       struct addr_list *out)
+{
+	char *name = cache_name(path), *data = NULL, *error = NULL;
+	struct cache_head want, h;
+	size_t len = 0, pathlen = strlen(path), body;
+	bool ok = false;
+
+	cache_head_of(&want, path, st, content);
+	if (!state_read(cache, name, &data, &len, &error) || !data || len < sizeof(h))
+		goto out;
+	memcpy(&h, data, sizeof(h));
+	want.n4 = h.n4;
+	want.n6 = h.n6;
+	want.checksum = h.checksum;
+	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > len / sizeof(*out->v4) || h.n6 > len / sizeof(*out->v6))
+		goto out;
+	body = pathlen + (size_t)h.n4 * sizeof(*out->v4) + (size_t)h.n6 * sizeof(*out->v6);
+	if (len != sizeof(h) + body || memcmp(data + sizeof(h), path, pathlen) != 0 ||
+	    hash64(data + sizeof(h), body) != h.checksum)
+		goto out;
+	{
+		struct addr_list cached = { (struct range4 *)(data + sizeof(h) + pathlen), (size_t)h.n4, 0,
+					    (struct range6 *)(data + sizeof(h) + pathlen + (size_t)h.n4 * sizeof(*out->v4)),
+					    (size_t)h.n6, 0 };
+		struct addr_list copy = { 0 };
+
+		/* the arrays in data are not aligned for the structs: copied through memcpy */
+		copy.v4 = x_reallocarray(NULL, cached.n4 ? cached.n4 : 1, sizeof(*copy.v4));
+		copy.v6 = x_reallocarray(NULL, cached.n6 ? cached.n6 : 1, sizeof(*copy.v6));
+		memcpy(copy.v4, (const char *)cached.v4, cached.n4 * sizeof(*copy.v4));
+		memcpy(copy.v6, (const char *)cached.v6, cached.n6 * sizeof(*copy.v6));
+		copy.n4 = copy.cap4 = cached.n4;
+		copy.n6 = copy.cap6 = cached.n6;
+		addr_list_append(out, &copy);
+		addr_list_release(&copy);
+	}
+	ok = true;
+out:
+	free(error);
+	free(data);
+	free(name);
+	return ok;
+}
+
+static void cache_save(struct state *cache, const char *path, const struct stat *st, uint64_t content,
+		       const struct addr_list *l)
+{
+	size_t pathlen = strlen(path), a4 = l->n4 * sizeof(*l->v4), a6 = l->n6 * sizeof(*l->v6);
+	size_t len = sizeof(struct cache_head) + pathlen + a4 + a6;
+	char *data = x_malloc(len), *name = cache_name(path);
+	struct cache_head h;
+
+	cache_head_of(&h, path, st, content);
+	h.n4 = l->n4;
+	h.n6 = l->n6;
+	memcpy(data + sizeof(h), path, pathlen);
+	if (a4)
+		memcpy(data + sizeof(h) + pathlen, l->v4, a4);
+	if (a6)
+		memcpy(data + sizeof(h) + pathlen + a4, l->v6, a6);
+	h.checksum = hash64(data + sizeof(h), len - sizeof(h));
+	memcpy(data, &h, sizeof(h));
+	state_write_cache(cache, name, data, len);
+	free(name);
+	free(data);
+}
+
+static bool read_list(const char *path, struct addr_list *out, enum trust_mode trust, struct state *cache,
+		      struct diag_list *diags, const char **io_error)
+{
+	struct stat st, before;
 	char *buf = NULL;
 	size_t len = 0;
 	bool ok = false;
@@ -115,6 +222,7 @@ bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trus
 		*io_error = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
 		goto out;
 	}
+	before = st;
 	trust_check_fd(fd, path, trust, diags);
 	buf = x_malloc((size_t)st.st_size + 1);
 	for (;;) {
@@ -140,6 +248,22 @@ bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trus
 		*io_error = "it contains NUL bytes, so it is not a text list of addresses";
 		goto out;
 	}
+	if (cache) {
+		uint64_t content = hash64(buf, len);
+		size_t diags_before = diag_count(diags);
+
+		/* the content read is the one stat described, or neither is trusted to name the other */
+		if ((size_t)before.st_size != len) {
+			ok = listfile_parse(buf, len, path, out, diags);
+		} else if (cache_load(cache, path, &before, content, out)) {
+			ok = true;
+		} else {
+			ok = listfile_parse(buf, len, path, out, diags);
+			if (ok && diag_count(diags) == diags_before)
+				cache_save(cache, path, &before, content, out);
+		}
+		goto out;
+	}
 	ok = listfile_parse(buf, len, path, out, diags);
 out:
 	free(buf);
@@ -147,7 +271,18 @@ out:
 	return ok;
 }
 
+bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trust, struct diag_list *diags,
+		   const char **io_error)
+{
+	return read_list(path, out, trust, NULL, diags, io_error);
+}
+
 void listfile_load_sets(struct policy *p, enum trust_mode trust, struct diag_list *diags)
+{
+	listfile_load_sets_cached(p, trust, NULL, diags);
+}
+
+void listfile_load_sets_cached(struct policy *p, enum trust_mode trust, struct state *cache, struct diag_list *diags)
 {
 	for (size_t i = 0; i < p->nsets; i++) {
 		struct named_set *s = &p->sets[i];
@@ -164,7 +299,7 @@ void listfile_load_sets(struct policy *p, enum trust_mode trust, struct diag_lis
 			}
 		if (shared)
 			continue;
-		if (!listfile_read(s->path, &s->addrs, trust, diags, &io_error) && io_error)
+		if (!read_list(s->path, &s->addrs, trust, cache, diags, &io_error) && io_error)
 			diag_error(diags, s->file_loc.file, s->file_loc.line, "set \"%s\": cannot read list file \"%s\": %s",
 				   s->name, s->path, io_error);
 	}

@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "tlswall/compile.h"
@@ -8,9 +9,10 @@
 #include "tlswall/policy.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/shard.h"
+#include "tlswall/state.h"
 #include "tlswall/validate.h"
 
-static bool build(struct pipeline *pl, const char *path, enum trust_mode trust)
+static bool build(struct pipeline *pl, const char *path, enum trust_mode trust, struct state *cache)
 {
 	memset(pl, 0, sizeof(*pl));
 	pl->diags = diag_list_alloc();
@@ -18,7 +20,7 @@ static bool build(struct pipeline *pl, const char *path, enum trust_mode trust)
 	pl->policy = config_load_file(path, trust, pl->diags);
 	if (!pl->policy)
 		return false;
-	listfile_load_sets(pl->policy, trust, pl->diags);
+	listfile_load_sets_cached(pl->policy, trust, cache, pl->diags);
 	validate_policy(pl->policy, pl->diags);
 	if (diag_errors(pl->diags))
 		return false;
@@ -28,15 +30,22 @@ static bool build(struct pipeline *pl, const char *path, enum trust_mode trust)
 
 bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust)
 {
-	if (!build(pl, path, trust))
+	if (!build(pl, path, trust, NULL))
 		return false;
 	pipeline_layout(pl, NULL);
 	return true;
 }
 
-bool pipeline_build_logical(struct pipeline *pl, const char *path, enum trust_mode trust)
+bool pipeline_build_logical(struct pipeline *pl, const char *path, enum trust_mode trust, const char *state_dir)
 {
-	return build(pl, path, trust);
+	char *error = NULL;
+	/* the cache of parsed list files is a saving, never a requirement: without a usable directory, parse */
+	struct state *cache = state_open(state_dir, &error);
+	bool ok = build(pl, path, trust, cache);
+
+	state_close(cache);
+	free(error);
+	return ok;
 }
 
 void pipeline_layout(struct pipeline *pl, const struct rs_table *live)

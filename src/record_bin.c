@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlswall/hash.h"
 #include "tlswall/record_bin.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/snapshot.h"
@@ -32,23 +33,9 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-/* 64 bits of a word-at-a-time multiplicative hash: it catches a torn or damaged file (the state directory is root's
- * alone, so nobody forges one), at a few GB/s. */
 static uint64_t checksum(const uint8_t *p, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
-	}
-	for (; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h ^ (h >> 32);
+	return hash64(p, n);
 }
 
 /* Sets whose elements go in the element part: every set but maps (their verdicts stay in the JSON part). */
@@ -160,18 +147,33 @@ char *record_bin_stamp(const char *data, size_t len)
 	return stamp;
 }
 
-/* Elements strictly increasing, each range first <= last: what a set in the model always is. */
+static uint64_t be_word(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Elements strictly increasing, each range first <= last: what a set in the model always is. Keys are compared as
+ * big-endian words (an IPv6 key as two), not with memcmp: a million calls of it were a tenth of a delta apply. */
 static bool in_order(const struct rs_set *s)
 {
-	size_t klen = rs_keylen(s->key), stride = rs_set_stride(s);
+	size_t klen = rs_keylen(s->key), stride = rs_set_stride(s), w = klen > 8 ? 8 : klen;
+	uint64_t prev_hi = 0, prev_lo = 0;
 
 	for (size_t i = 0; i < s->nelem; i++) {
-		const uint8_t *e = s->elems + i * stride;
+		const uint8_t *e = s->elems + i * stride, *last = s->interval ? e + klen : e;
+		uint64_t fh = be_word(e, w), fl = klen > 8 ? be_word(e + 8, klen - 8) : 0;
+		uint64_t lh = be_word(last, w), ll = klen > 8 ? be_word(last + 8, klen - 8) : 0;
 
-		if (s->interval && memcmp(e, e + klen, klen) > 0)
+		if (fh > lh || (fh == lh && fl > ll))
 			return false;
-		if (i && memcmp(e - stride + (s->interval ? klen : 0), e, klen) >= 0)
+		if (i && (fh < prev_hi || (fh == prev_hi && fl <= prev_lo)))
 			return false;
+		prev_hi = lh;
+		prev_lo = ll;
 	}
 	return true;
 }

@@ -187,6 +187,35 @@ out:
 	return ok;
 }
 
+bool state_write_cache(struct state *st, const char *name, const char *data, size_t len)
+{
+	char *tmp = x_asprintf("%s.tmp.%ld", name, (long)getpid());
+	size_t done = 0;
+	bool ok = false;
+	int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		free(tmp);
+		return false;
+	}
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done > 65536 ? 65536 : len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		done += (size_t)n;
+	}
+	ok = renameat(st->dirfd, tmp, st->dirfd, name) == 0;
+out:
+	close(fd);
+	if (!ok)
+		unlinkat(st->dirfd, tmp, 0);
+	free(tmp);
+	return ok;
+}
+
 bool state_read(struct state *st, const char *name, char **data, size_t *len, char **error)
 {
 	struct stat sb;

@@ -20,8 +20,9 @@ struct pipeline {
 /* True when the policy compiled (there may be warnings). */
 bool pipeline_build(struct pipeline *pl, const char *path, enum trust_mode trust);
 void pipeline_release(struct pipeline *pl);
-/* The same, without laying out the table: table is NULL until pipeline_layout(). */
-bool pipeline_build_logical(struct pipeline *pl, const char *path, enum trust_mode trust);
+/* The same, without laying out the table (table is NULL until pipeline_layout()), and with the state directory
+ * (NULL: the default) keeping what list files parsed to, so that an unchanged one is not parsed again. */
+bool pipeline_build_logical(struct pipeline *pl, const char *path, enum trust_mode trust, const char *state_dir);
 /* Lays table out (again) keeping the shard boundaries live (the table in the kernel, or NULL) has, so that a change
  * touches only the shards it changes. */
 void pipeline_layout(struct pipeline *pl, const struct rs_table *live);

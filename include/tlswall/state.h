@@ -27,6 +27,9 @@ bool state_lock(struct state *st, unsigned timeout_s, char **error);
 /* Crash-safe write of a file in the state directory: a temporary file, fsync, rename over the old one, fsync of
  * the directory. A write killed half-way leaves the previous file whole. */
 bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error);
+/* Writes a file that only saves work (a cache): replaced atomically, but not synced, and by a name of its own per
+ * process, so that runs that do not hold the lock can write it. Its reader must check what it reads. */
+bool state_write_cache(struct state *st, const char *name, const char *data, size_t len);
 /* Reads a state file into *data (NUL-terminated). *data is NULL when the file does not exist. Refuses symbolic links,
  * non-regular files, and files owned by someone else or open to group or others. */
 bool state_read(struct state *st, const char *name, char **data, size_t *len, char **error);
