@@ -100,24 +100,39 @@ static void shard_end(const struct cuts *c, size_t k, size_t klen, uint8_t *out)
 	}
 }
 
-/* For each shard, the elements it holds: [from[k], to[k]) (an element across a cut is counted in both). */
+/* The first element at or after index lo whose key at offset off (0: first, klen: last) is above key (or, when
+ * or_equal, at or above it): sets are sorted and their ranges disjoint, so both ends are in order. */
+static size_t search(const struct rs_set *s, size_t lo, size_t off, const uint8_t *key, bool or_equal)
+{
+	size_t klen = rs_keylen(s->key), hi = s->nelem;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(rs_set_elem(s, mid) + off, key, klen);
+
+		if (c > 0 || (or_equal && c == 0))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* For each shard, the elements it holds: [from[k], to[k]) (an element across a cut is counted in both). Two binary
+ * searches a shard, not a compare an element: the layout of a million ranges is laid out on every apply. */
 static void spans(const struct rs_set *s, const struct cuts *c, size_t *from, size_t *to)
 {
 	size_t klen = rs_keylen(s->key), j = 0;
 
 	for (size_t k = 0; k < c->n; k++) {
 		uint8_t end[KEY_MAX];
-		size_t i;
 
 		shard_end(c, k, klen, end);
-		while (j < s->nelem && memcmp(last_of(s, j), c->v[k], klen) < 0)
-			j++;
-		for (i = j; i < s->nelem && memcmp(first_of(s, i), end, klen) <= 0; i++)
-			;
-		from[k] = j;
-		to[k] = i;
-		if (i > j)
-			j = i - 1;
+		/* the first range that ends at or above the cut, the first that starts above the shard's end */
+		from[k] = j = search(s, j, klen, c->v[k], true);
+		to[k] = search(s, j, 0, end, false);
+		if (to[k] > j)
+			j = to[k] - 1;
 	}
 }
 

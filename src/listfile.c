@@ -103,7 +103,7 @@ next:;
  * read reports nothing, as parsing it again would not. */
 
 #define CACHE_MAGIC "TLSWALLL"
-#define CACHE_VERSION 1
+#define CACHE_VERSION 2
 
 struct cache_head {
 	char magic[8];
@@ -130,49 +130,79 @@ static void cache_head_of(struct cache_head *h, const char *path, const struct s
 	h->content = content;
 }
 
+/* The checksum of a cache's body, piece by piece, so that the ranges are read straight into their arrays. */
+static uint64_t cache_sum(const char *path, const void *v4, size_t a4, const void *v6, size_t a6)
+{
+	uint64_t a = hash64(path, strlen(path)), b = hash64(v4, a4), c = hash64(v6, a6);
+
+	return a ^ (b << 21 | b >> 43) ^ (c << 42 | c >> 22);
+}
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
 /* The ranges cached for this very content of path, into out; false when there is no such cache. */
 static bool cache_load(struct state *cache, const char *path, const struct stat *st, uint64_t content,
 		       struct addr_list *out)
 {
-	char *name = cache_name(path), *data = NULL, *error = NULL;
+	char *name = cache_name(path), *cpath = NULL;
 	struct cache_head want, h;
-	size_t len = 0, pathlen = strlen(path), body;
+	struct addr_list l = { 0 };
+	size_t pathlen = strlen(path);
+	struct stat cst;
 	bool ok = false;
+	int fd = state_open_file(cache, name);
 
+	free(name);
+	if (fd < 0)
+		return false;
 	cache_head_of(&want, path, st, content);
-	if (!state_read(cache, name, &data, &len, &error) || !data || len < sizeof(h))
+	if (fstat(fd, &cst) != 0 || !read_all(fd, &h, sizeof(h)))
 		goto out;
-	memcpy(&h, data, sizeof(h));
 	want.n4 = h.n4;
 	want.n6 = h.n6;
 	want.checksum = h.checksum;
-	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > len / sizeof(*out->v4) || h.n6 > len / sizeof(*out->v6))
+	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > (uint64_t)cst.st_size / sizeof(*l.v4) ||
+	    h.n6 > (uint64_t)cst.st_size / sizeof(*l.v6) ||
+	    (uint64_t)cst.st_size != sizeof(h) + pathlen + h.n4 * sizeof(*l.v4) + h.n6 * sizeof(*l.v6))
 		goto out;
-	body = pathlen + (size_t)h.n4 * sizeof(*out->v4) + (size_t)h.n6 * sizeof(*out->v6);
-	if (len != sizeof(h) + body || memcmp(data + sizeof(h), path, pathlen) != 0 ||
-	    hash64(data + sizeof(h), body) != h.checksum)
+	cpath = x_malloc(pathlen + 1);
+	l.v4 = x_reallocarray(NULL, h.n4 ? h.n4 : 1, sizeof(*l.v4));
+	l.v6 = x_reallocarray(NULL, h.n6 ? h.n6 : 1, sizeof(*l.v6));
+	l.cap4 = h.n4 ? h.n4 : 1;
+	l.cap6 = h.n6 ? h.n6 : 1;
+	if (!read_all(fd, cpath, pathlen) || memcmp(cpath, path, pathlen) != 0 ||
+	    !read_all(fd, l.v4, h.n4 * sizeof(*l.v4)) || !read_all(fd, l.v6, h.n6 * sizeof(*l.v6)) ||
+	    cache_sum(path, l.v4, h.n4 * sizeof(*l.v4), l.v6, h.n6 * sizeof(*l.v6)) != h.checksum)
 		goto out;
-	{
-		struct addr_list cached = { (struct range4 *)(data + sizeof(h) + pathlen), (size_t)h.n4, 0,
-					    (struct range6 *)(data + sizeof(h) + pathlen + (size_t)h.n4 * sizeof(*out->v4)),
-					    (size_t)h.n6, 0 };
-		struct addr_list copy = { 0 };
-
-		/* the arrays in data are not aligned for the structs: copied through memcpy */
-		copy.v4 = x_reallocarray(NULL, cached.n4 ? cached.n4 : 1, sizeof(*copy.v4));
-		copy.v6 = x_reallocarray(NULL, cached.n6 ? cached.n6 : 1, sizeof(*copy.v6));
-		memcpy(copy.v4, (const char *)cached.v4, cached.n4 * sizeof(*copy.v4));
-		memcpy(copy.v6, (const char *)cached.v6, cached.n6 * sizeof(*copy.v6));
-		copy.n4 = copy.cap4 = cached.n4;
-		copy.n6 = copy.cap6 = cached.n6;
-		addr_list_append(out, &copy);
-		addr_list_release(&copy);
+	l.n4 = h.n4;
+	l.n6 = h.n6;
+	/* out is the set's list, empty: it takes the arrays as they are */
+	if (out->n4 || out->n6) {
+		addr_list_append(out, &l);
+	} else {
+		addr_list_release(out);
+		*out = l;
+		memset(&l, 0, sizeof(l));
 	}
 	ok = true;
 out:
-	free(error);
-	free(data);
-	free(name);
+	addr_list_release(&l);
+	free(cpath);
+	close(fd);
 	return ok;
 }
 
@@ -187,13 +217,13 @@ static void cache_save(struct state *cache, const char *path, const struct stat 
 	cache_head_of(&h, path, st, content);
 	h.n4 = l->n4;
 	h.n6 = l->n6;
+	h.checksum = cache_sum(path, l->v4, a4, l->v6, a6);
+	memcpy(data, &h, sizeof(h));
 	memcpy(data + sizeof(h), path, pathlen);
 	if (a4)
 		memcpy(data + sizeof(h) + pathlen, l->v4, a4);
 	if (a6)
 		memcpy(data + sizeof(h) + pathlen + a4, l->v6, a6);
-	h.checksum = hash64(data + sizeof(h), len - sizeof(h));
-	memcpy(data, &h, sizeof(h));
 	state_write_cache(cache, name, data, len);
 	free(name);
 	free(data);

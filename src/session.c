@@ -42,6 +42,7 @@ int session_open(struct session *s, const char *state_dir, unsigned flags, struc
 void session_close(struct session *s)
 {
 	rs_table_free(s->live);
+	record_base_release(&s->base);
 	free(s->table);
 	free(s->state_error);
 	free(s->pending_damaged);
@@ -90,6 +91,7 @@ int session_read(struct session *s, const char *table, bool use_record)
 	s->origin = LIVE_UNREAD;
 	s->stale = false;
 	s->reads++;
+	record_base_release(&s->base);
 	free(s->table);
 	s->table = x_strdup(table);
 	if (!s->nl && (ret = nl_open(&s->nl)) != 0) {
@@ -101,7 +103,7 @@ int session_read(struct session *s, const char *table, bool use_record)
 	if (use_record && s->st && nl_genid(s->nl, &s->genid) == 0) {
 		char *damaged = NULL;
 
-		if (record_load(s->st, table, s->genid, &s->live, &damaged)) {
+		if (record_load(s->st, table, s->genid, &s->live, &damaged, &s->base)) {
 			s->origin = LIVE_RECORD;
 			return 0;
 		}
@@ -192,7 +194,7 @@ static int commit(struct session *s, const struct rs_table *planned, const struc
 		report_refusal(s, &res, &origins, ret);
 	} else if (guarded) {
 		s->genid++; /* a guarded commit makes exactly the next generation */
-		record_save(s->st, planned, s->table, origin, s->genid);
+		record_save(s->st, planned, s->table, origin, s->genid, &s->base, s->live);
 		s->stale = true; /* live is the table from before: the next read reads again */
 	} else {
 		record_forget(s->st); /* which generation it made is not known: the next read dumps */

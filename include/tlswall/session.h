@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "tlswall/pending.h"
+#include "tlswall/record.h"
 
 struct diag_list;
 struct diff;
@@ -42,6 +43,7 @@ struct session {
 	uint32_t genid;           /* the ruleset generation live belongs to */
 	bool stale;               /* committed since live was read: live is what the kernel held before */
 	unsigned reads;           /* counts the reads that replaced live (a read that found it current does not) */
+	struct record_base base;  /* what the record read is based on: the next record is written against it */
 	struct {
 		size_t messages, bytes;
 		bool delta; /* elements only */

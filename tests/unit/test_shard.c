@@ -344,14 +344,14 @@ static void test_binary_form(void **state)
 	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *back = NULL;
 	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=1", 0, NULL }, got;
 	size_t len, left_out;
-	char *bin = record_bin_encode(t, &info, &len, &left_out), *error = NULL, *a, *b, *stamp;
+	char *bin = record_bin_encode(t, &info, NULL, 0, &len, &left_out), *error = NULL, *a, *b, *stamp;
 
 	(void)state;
 	assert_true(record_bin_is(bin, len));
 	stamp = record_bin_stamp(bin, len);
 	assert_string_equal(stamp, "generation=1");
 	free(stamp);
-	assert_true(record_bin_decode(bin, len, &back, &got, &error));
+	assert_true(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
 	a = text(t);
 	b = text(back);
 	assert_string_equal(a, b);
@@ -359,17 +359,54 @@ static void test_binary_form(void **state)
 	free(b);
 	rs_table_free(back);
 	snapshot_info_release(&got);
-	assert_false(record_bin_decode(bin, len - 8, &back, &got, &error));
+	assert_false(record_bin_decode(bin, len - 8, NULL, &back, &got, NULL, NULL, &error));
 	assert_null(back);
 	free(error);
 	error = NULL;
 	bin[len - 100] ^= 1;
-	assert_false(record_bin_decode(bin, len, &back, &got, &error));
+	assert_false(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
 	assert_non_null(strstr(error, "checksum"));
 	free(error);
 	free(bin);
 	rs_table_free(l);
 	rs_table_free(t);
+}
+
+/* based on another table, a snapshot holds only the shards that differ, and needs that table to be read */
+static void test_based_form(void **state)
+{
+	struct rs_table *l0 = logical(20000, 0, 0), *t0 = shard_layout(l0, NULL);
+	struct rs_table *l1 = logical(19999, 0, 0), *t1 = shard_layout(l1, t0), *back = NULL;
+	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=2", 0, NULL }, got;
+	size_t whole, len, left_out;
+	char *full = record_bin_encode(t1, &info, NULL, 0, &whole, &left_out);
+	char *bin = record_bin_encode(t1, &info, t0, 42, &len, &left_out), *error = NULL, *a, *b;
+
+	(void)state;
+	free(full);
+	assert_true(len < whole / 4);
+	assert_true(record_bin_delta_bytes(t1, t0) > 0 && record_bin_delta_bytes(t1, t0) <= 8 * SHARD_SPLIT);
+	assert_int_equal(record_bin_base_sum(bin, len), 42);
+	assert_true(record_bin_decode(bin, len, t0, &back, &got, NULL, NULL, &error));
+	a = text(t1);
+	b = text(back);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	rs_table_free(back);
+	snapshot_info_release(&got);
+	/* without its base, or with one that lacks its sets, it is refused */
+	assert_false(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
+	free(error);
+	error = NULL;
+	assert_false(record_bin_decode(bin, len, l0, &back, &got, NULL, NULL, &error));
+	assert_null(back);
+	free(error);
+	free(bin);
+	rs_table_free(l0);
+	rs_table_free(t0);
+	rs_table_free(l1);
+	rs_table_free(t1);
 }
 
 int main(void)
@@ -383,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_evaluate_through_dispatch),
 		cmocka_unit_test(test_binary_form),
+		cmocka_unit_test(test_based_form),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
