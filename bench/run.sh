@@ -83,6 +83,13 @@ if command -v cc >/dev/null && cc -O2 -Wall -o "$work/connrate" "$bench/connrate
 else
 	echo "bench: warning: could not build bench/connrate.c; measure/packet.py will fail" >&2
 fi
+# commit1: the kernel's own time for a one-element commit, with no tool around it (measure/scale.py)
+if command -v cc >/dev/null && cc -O2 -Wall -o "$work/commit1" "$bench/commit1.c" \
+	$(pkg-config --cflags --libs libnftnl libmnl 2>/dev/null); then
+	export BENCH_COMMIT1="$work/commit1"
+else
+	echo "bench: warning: could not build bench/commit1.c; scale.md will lack the kernel's one-element commits" >&2
+fi
 
 if [ $# -eq 0 ]; then
 	for m in "$bench"/measure/*.py; do set -- "$@" "$(basename "$m" .py)"; done

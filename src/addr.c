@@ -96,10 +96,150 @@ static bool parse_prefix_len(const char *s, size_t len, unsigned max, unsigned *
 	return v <= max;
 }
 
+/* "A.B.C.D" or "A.B.C.D/N" exactly as inet_pton and the prefix parser below accept them (no leading zeros, each part
+ * 0-255, N 0-32), read in one pass: the common line of a large list. Anything else, and every error, takes the
+ * general path. */
+static bool parse_v4_fast(const char *s, size_t len, struct addr_entry *out)
+{
+	const char *p = s, *end = s + len;
+	uint32_t v = 0;
+	unsigned plen = 32;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned o = 0, digits = 0;
+
+		while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
+			o = o * 10 + (unsigned)(*p++ - '0');
+			digits++;
+		}
+		if (digits == 0 || digits > 3 || o > 255 || (digits > 1 && p[-(int)digits] == '0'))
+			return false;
+		v = v << 8 | o;
+		if (part < 3) {
+			if (p == end || *p != '.')
+				return false;
+			p++;
+		}
+	}
+	if (p < end) {
+		unsigned digits = 0;
+
+		if (*p++ != '/')
+			return false;
+		plen = 0;
+		while (p < end && *p >= '0' && *p <= '9' && digits < 3) {
+			plen = plen * 10 + (unsigned)(*p++ - '0');
+			digits++;
+		}
+		if (p != end || digits == 0 || plen > 32 || (digits > 1 && p[-(int)digits] == '0'))
+			return false;
+	}
+	{
+		uint32_t host = plen == 0 ? UINT32_MAX : plen == 32 ? 0 : UINT32_MAX >> plen;
+
+		memset(out, 0, sizeof(*out));
+		out->family = ADDR_V4;
+		out->host_bits = (v & host) != 0;
+		out->r4.first = v & ~host;
+		out->r4.last = out->r4.first | host;
+	}
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "X:X::X" or "X:X::X/N" (groups of 1-4 hex digits, one "::" at most, no dotted IPv4 tail, N 0-128 without
+ * leading zeros), as inet_pton reads it. Anything else takes the general path. */
+static bool parse_v6_fast(const char *s, size_t len, struct addr_entry *out)
+{
+	const char *p = s, *end = s + len;
+	uint16_t groups[8];
+	int n = 0, gap = -1;
+	unsigned plen = 128;
+
+	if (p + 1 < end && p[0] == ':' && p[1] == ':') {
+		gap = 0;
+		p += 2;
+	}
+	while (p < end && *p != '/') {
+		unsigned v = 0, digits = 0;
+		int d;
+
+		while (p < end && (d = hex_digit(*p)) >= 0 && digits < 5) {
+			v = v << 4 | (unsigned)d;
+			digits++;
+			p++;
+		}
+		if (digits == 0 || digits > 4 || n == 8)
+			return false;
+		groups[n++] = (uint16_t)v;
+		if (p == end || *p == '/')
+			break;
+		if (*p != ':')
+			return false;
+		p++;
+		if (p < end && *p == ':') {
+			if (gap >= 0)
+				return false;
+			gap = n;
+			p++;
+			if (p == end || *p == '/')
+				break;
+		} else if (p == end || *p == '/') {
+			return false; /* a single trailing colon */
+		}
+	}
+	if (gap < 0 ? n != 8 : n > 7)
+		return false;
+	if (p < end) {
+		unsigned digits = 0;
+
+		p++; /* '/' */
+		plen = 0;
+		while (p < end && *p >= '0' && *p <= '9' && digits < 4) {
+			plen = plen * 10 + (unsigned)(*p++ - '0');
+			digits++;
+		}
+		if (p != end || digits == 0 || plen > 128 || (digits > 1 && p[-(int)digits] == '0'))
+			return false;
+	}
+	{
+		uint8_t b[16] = { 0 };
+		struct ip6 ip, host;
+		int tail = gap < 0 ? 0 : n - gap;
+
+		for (int i = 0; i < n - tail; i++) {
+			b[2 * i] = (uint8_t)(groups[i] >> 8);
+			b[2 * i + 1] = (uint8_t)groups[i];
+		}
+		for (int i = 0; i < tail; i++) {
+			b[16 - 2 * tail + 2 * i] = (uint8_t)(groups[gap + i] >> 8);
+			b[16 - 2 * tail + 2 * i + 1] = (uint8_t)groups[gap + i];
+		}
+		memset(out, 0, sizeof(*out));
+		out->family = ADDR_V6;
+		ip6_from_bytes(&ip, b);
+		host = ip6_host_mask(plen);
+		out->host_bits = (ip.hi & host.hi) || (ip.lo & host.lo);
+		out->r6.first.hi = ip.hi & ~host.hi;
+		out->r6.first.lo = ip.lo & ~host.lo;
+		out->r6.last.hi = out->r6.first.hi | host.hi;
+		out->r6.last.lo = out->r6.first.lo | host.lo;
+	}
+	return true;
+}
+
 bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **why)
 {
-	const char *slash = memchr(s, '/', len);
-	const char *dash = memchr(s, '-', len);
+	const char *slash, *dash;
+
+	if (parse_v4_fast(s, len, out) || parse_v6_fast(s, len, out))
+		return true;
+	slash = memchr(s, '/', len);
+	dash = memchr(s, '-', len);
 	uint8_t a[16], b[16];
 	enum addr_family fa, fb;
 
@@ -302,13 +442,65 @@ static bool sorted(const void *base, size_t n, size_t size, int (*cmp)(const voi
 	return true;
 }
 
+/* LSD radix sort by first address: four passes of a byte each. Order among equal firsts does not matter to the merge
+ * below (it keeps the larger last), so the key is the first address alone. */
+static void radix4(struct range4 *v, size_t n)
+{
+	struct range4 *tmp = x_reallocarray(NULL, n, sizeof(*tmp)), *src = v, *dst = tmp;
+
+	for (unsigned shift = 0; shift < 32; shift += 8) {
+		size_t count[257] = { 0 };
+
+		for (size_t i = 0; i < n; i++)
+			count[((src[i].first >> shift) & 0xff) + 1]++;
+		for (size_t b = 1; b < 257; b++)
+			count[b] += count[b - 1];
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].first >> shift) & 0xff]++] = src[i];
+		struct range4 *t = src;
+
+		src = dst;
+		dst = t;
+	}
+	/* four passes: the result is back in v */
+	free(tmp);
+}
+
+/* IPv6: radix by the high 64 bits of the first address, then the (rare) runs that share them sorted whole. */
+static void radix6(struct range6 *v, size_t n)
+{
+	struct range6 *tmp = x_reallocarray(NULL, n, sizeof(*tmp)), *src = v, *dst = tmp;
+
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t count[257] = { 0 };
+
+		for (size_t i = 0; i < n; i++)
+			count[((src[i].first.hi >> shift) & 0xff) + 1]++;
+		for (size_t b = 1; b < 257; b++)
+			count[b] += count[b - 1];
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].first.hi >> shift) & 0xff]++] = src[i];
+		struct range6 *t = src;
+
+		src = dst;
+		dst = t;
+	}
+	free(tmp);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && v[j].first.hi == v[i].first.hi; j++)
+			;
+		if (j - i > 1)
+			qsort(v + i, j - i, sizeof(*v), cmp6);
+	}
+}
+
 void addr_list_normalize(struct addr_list *list)
 {
 	size_t out = 0;
 
 	if (list->n4 > 1) {
 		if (!sorted(list->v4, list->n4, sizeof(*list->v4), cmp4))
-			qsort(list->v4, list->n4, sizeof(*list->v4), cmp4);
+			radix4(list->v4, list->n4);
 		for (size_t i = 1; i < list->n4; i++) {
 			struct range4 *cur = &list->v4[out];
 			const struct range4 *next = &list->v4[i];
@@ -326,7 +518,7 @@ void addr_list_normalize(struct addr_list *list)
 	out = 0;
 	if (list->n6 > 1) {
 		if (!sorted(list->v6, list->n6, sizeof(*list->v6), cmp6))
-			qsort(list->v6, list->n6, sizeof(*list->v6), cmp6);
+			radix6(list->v6, list->n6);
 		for (size_t i = 1; i < list->n6; i++) {
 			struct range6 *cur = &list->v6[out];
 			const struct range6 *next = &list->v6[i];

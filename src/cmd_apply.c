@@ -17,6 +17,7 @@
 #include "tlswall/record.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/session.h"
+#include "tlswall/shard.h"
 #include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
 #include "tlswall/table_hash.h"
@@ -187,6 +188,15 @@ static void print_confirm_deadline(const struct apply_opts *o, const struct pend
 	       o->confirm, when, (int)pend->timer_pid);
 }
 
+/* The summary line of a change as the admin wrote the policy (lists whole, not their shards). */
+static void print_summary(const struct shard_view *view)
+{
+	if (view->layout_only)
+		printf("the lists are unchanged; the shards of long lists are laid out anew\n");
+	else
+		diff_print_summary(view->d, stdout);
+}
+
 /* How often apply reads, compares and commits again when another program committed in between. */
 #define APPLY_ATTEMPTS 3
 
@@ -211,6 +221,7 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 				   struct session *s, const struct diff *d, int *exit_code)
 {
 	struct pending pend;
+	struct shard_view view;
 	char *error = NULL;
 	int ret;
 
@@ -220,9 +231,11 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 		return FAILED;
 	}
 	if (o->dry_run) {
-		diff_print(d, planned, s->live, cli->verbosity > 0 ? 0 : 20, stdout);
+		shard_view_diff(&view, d, planned, s->live);
+		diff_print(view.d, view.planned, view.live, cli->verbosity > 0 ? 0 : 20, stdout);
 		printf("tlswall: dry run, nothing applied: ");
-		diff_print_summary(d, stdout);
+		print_summary(&view);
+		shard_view_release(&view);
 		*exit_code = EXIT_CHANGES;
 		return APPLIED;
 	}
@@ -241,7 +254,9 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 	test_hook_hang_after_commit();
 	warn_foreign(d, s->diags);
 	if (cli->verbosity > 0) {
-		diff_print(d, planned, s->live, 0, stdout);
+		shard_view_diff(&view, d, planned, s->live);
+		diff_print(view.d, view.planned, view.live, 0, stdout);
+		shard_view_release(&view);
 		printf("tlswall: committed one transaction of %zu messages (%zu bytes, %s) against generation %u\n",
 		       s->sent.messages, s->sent.bytes, s->sent.delta ? "elements only" : "whole table", s->genid - 1);
 	}
@@ -250,7 +265,7 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 		diag_warning(s->diags, NULL, 0, "applied, but the last-known-good copy was not saved: %s", error);
 	if (cli->verbosity >= 0) {
 		printf("tlswall: applied %s to table inet %s: ", cli->policy_path, planned->name);
-		diff_print_summary(d, stdout);
+		shard_print_summary(d, stdout);
 	}
 	if (o->confirm)
 		print_confirm_deadline(o, &pend);
@@ -278,9 +293,11 @@ static void no_changes(const struct cli *cli, const struct apply_opts *o, const 
 /* Everything after the policy compiled: read the kernel, compare, guard, keep what to roll back to, commit. The
  * coexistence guard reads other tools' tables, which can take a while: it runs before the read that the commit's
  * generation guard is taken from, so that their commits do not fall into that window. */
-static int apply_planned(const struct cli *cli, const struct apply_opts *o, const struct rs_table *planned,
-			 struct session *s)
+static int apply_planned(const struct cli *cli, const struct apply_opts *o, struct pipeline *pl, struct session *s)
 {
+	const struct rs_table *planned = pl->logical;
+	unsigned laid_out_for = 0;
+
 	bool coexistence_checked = false;
 	int exit_code = EXIT_ERROR;
 
@@ -293,6 +310,12 @@ static int apply_planned(const struct cli *cli, const struct apply_opts *o, cons
 
 		if (session_read(s, planned->name, true))
 			return EXIT_ERROR;
+		/* the shards keep the boundaries the kernel has, so that a change touches only the shards it changes */
+		if (s->reads != laid_out_for) {
+			pipeline_layout(pl, s->live);
+			laid_out_for = s->reads;
+		}
+		planned = pl->table;
 		diff_tables(planned, s->live, &d);
 		if (diff_empty(&d)) {
 			diff_release(&d);
@@ -328,7 +351,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		return boot_main(cli);
 
 	/* load, validate, compile: a policy with any error never reaches the kernel */
-	if (!pipeline_build(&pl, cli->policy_path, TRUST_REQUIRE)) {
+	if (!pipeline_build_logical(&pl, cli->policy_path, TRUST_REQUIRE, cli->state_dir)) {
 		/* to syslog only: the state directory is not opened for a policy that never got that far */
 		if (!o.dry_run)
 			log_not_applied(cli, &o, NULL, NULL, pl.diags, EXIT_ERROR);
@@ -339,7 +362,7 @@ int apply_main(const struct cli *cli, int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	if (session_open(&s, cli->state_dir, SESSION_STATE | SESSION_LOCK, pl.diags) == 0)
-		ret = apply_planned(cli, &o, pl.table, &s);
+		ret = apply_planned(cli, &o, &pl, &s);
 	if (ret != EXIT_OK && !o.dry_run)
 		log_not_applied(cli, &o, s.st, pl.table, pl.diags, ret);
 	cli_print_diags(cli, pl.diags);

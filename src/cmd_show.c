@@ -10,6 +10,7 @@
 #include "tlswall/ruleset.h"
 #include "tlswall/service_counters.h"
 #include "tlswall/session.h"
+#include "tlswall/shard.h"
 #include "tlswall/util.h"
 
 static void human_bytes(uint64_t b, char *buf, size_t len)
@@ -85,6 +86,7 @@ int show_main(const struct cli *cli, int argc, char **argv)
 	bool json = false;
 	int ret = EXIT_ERROR, c;
 	char *from_policy = NULL;
+	struct rs_table *whole = NULL;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+jt:", options, NULL)) != -1) {
@@ -107,12 +109,15 @@ int show_main(const struct cli *cli, int argc, char **argv)
 		diag_error(diags, NULL, 0, "table inet %s does not exist: nothing has been applied", table);
 	else if (s.live)
 		ret = EXIT_OK;
+	/* long lists shown whole, as the policy wrote them, with their counters summed over their shards */
+	whole = shard_collapse(s.live);
 	if (json && s.origin != LIVE_UNREAD)
-		emit_json_show(table, s.live, s.genid, diags, stdout);
+		emit_json_show(table, whole ? whole : s.live, s.genid, diags, stdout);
 	else if (json)
 		emit_json_failure(table, diags, stdout);
 	else if (s.live)
-		show_text(s.live, s.genid, cli->verbosity);
+		show_text(whole ? whole : s.live, s.genid, cli->verbosity);
+	rs_table_free(whole);
 	if (!json)
 		cli_print_diags(cli, diags);
 	session_close(&s);

@@ -7,8 +7,10 @@
 
 #include "tlswall/addr.h"
 #include "tlswall/diag.h"
+#include "tlswall/hash.h"
 #include "tlswall/listfile.h"
 #include "tlswall/policy.h"
+#include "tlswall/state.h"
 #include "tlswall/util.h"
 
 static bool is_space(char c)
@@ -20,8 +22,11 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 {
 	const char *p = text, *end = text + len;
 	size_t errors_before = diag_errors(diags);
-	bool quiet = false, told_quiet = false;
+	bool quiet = false, told_quiet = false, saturated = false;
+	size_t counted = diag_count(diags);
 	unsigned line = 0;
+
+	saturated = diag_file_saturated(diags, name, LISTFILE_MAX_DIAGS);
 
 	/* Some editors start UTF-8 files with a byte order mark; it is not part of the first line. */
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
@@ -45,7 +50,12 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 			tok_end--;
 		if (tok == tok_end)
 			continue;
-		if (diag_file_saturated(diags, name, LISTFILE_MAX_DIAGS)) {
+		/* asking again only when something was reported: a million lines, most of them fine */
+		if (diag_count(diags) != counted) {
+			counted = diag_count(diags);
+			saturated = diag_file_saturated(diags, name, LISTFILE_MAX_DIAGS);
+		}
+		if (saturated) {
 			if (diag_errors(diags) != errors_before) {
 				diag_error(diags, name, line,
 					   "too many problems in this list file; stopped reading it here");
@@ -55,13 +65,14 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 			 * stop repeating the warning. */
 			quiet = true;
 		}
-		for (const char *c = tok; c < tok_end; c++)
-			if (is_space(*c)) {
-				diag_error(diags, name, line, "one address, CIDR or range per line, not \"%.*s\"",
-					   (int)(tok_end - tok > 80 ? 80 : tok_end - tok), tok);
-				goto next;
-			}
+		/* a token with a space in it never parses as an address: the space is looked for only then */
 		if (!addr_parse(tok, (size_t)(tok_end - tok), &e, &why)) {
+			for (const char *c = tok; c < tok_end; c++)
+				if (is_space(*c)) {
+					diag_error(diags, name, line, "one address, CIDR or range per line, not \"%.*s\"",
+						   (int)(tok_end - tok > 80 ? 80 : tok_end - tok), tok);
+					goto next;
+				}
 			diag_error(diags, name, line, "\"%.*s\": %s", (int)(tok_end - tok > 80 ? 80 : tok_end - tok), tok,
 				   why);
 			continue;
@@ -83,10 +94,145 @@ next:;
 	return diag_errors(diags) == errors_before;
 }
 
-bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trust, struct diag_list *diags,
-		   const char **io_error)
+/* ---- the parsed-list cache ----
+ *
+ * A list file that has not changed is not parsed again: the state directory keeps, per list file, what parsing it
+ * gave (the normalized ranges) with what identifies the file's content then: device, inode, size, modification time
+ * and a hash of the bytes. The file is still opened, checked for trust and read (to hash it); only parsing and
+ * sorting, most of the cost, are skipped. Only a file that parsed without any diagnostic is cached, so a cached
+ * read reports nothing, as parsing it again would not. */
+
+#define CACHE_MAGIC "TLSWALLL"
+#define CACHE_VERSION 2
+
+struct cache_head {
+	char magic[8];
+	uint32_t version, pathlen;
+	uint64_t dev, ino, size, mtime_s, mtime_ns, content, n4, n6, checksum;
+};
+
+static char *cache_name(const char *path)
 {
-	struct stat st;
+	return x_asprintf("list-%016llx.cache", (unsigned long long)hash64(path, strlen(path)));
+}
+
+static void cache_head_of(struct cache_head *h, const char *path, const struct stat *st, uint64_t content)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, CACHE_MAGIC, 8);
+	h->version = CACHE_VERSION;
+	h->pathlen = (uint32_t)strlen(path);
+	h->dev = (uint64_t)st->st_dev;
+	h->ino = (uint64_t)st->st_ino;
+	h->size = (uint64_t)st->st_size;
+	h->mtime_s = (uint64_t)st->st_mtim.tv_sec;
+	h->mtime_ns = (uint64_t)st->st_mtim.tv_nsec;
+	h->content = content;
+}
+
+/* The checksum of a cache's body, piece by piece, so that the ranges are read straight into their arrays. */
+static uint64_t cache_sum(const char *path, const void *v4, size_t a4, const void *v6, size_t a6)
+{
+	uint64_t a = hash64(path, strlen(path)), b = hash64(v4, a4), c = hash64(v6, a6);
+
+	return a ^ (b << 21 | b >> 43) ^ (c << 42 | c >> 22);
+}
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
+/* The ranges cached for this very content of path, into out; false when there is no such cache. */
+static bool cache_load(struct state *cache, const char *path, const struct stat *st, uint64_t content,
+		       struct addr_list *out)
+{
+	char *name = cache_name(path), *cpath = NULL;
+	struct cache_head want, h;
+	struct addr_list l = { 0 };
+	size_t pathlen = strlen(path);
+	struct stat cst;
+	bool ok = false;
+	int fd = state_open_file(cache, name);
+
+	free(name);
+	if (fd < 0)
+		return false;
+	cache_head_of(&want, path, st, content);
+	if (fstat(fd, &cst) != 0 || !read_all(fd, &h, sizeof(h)))
+		goto out;
+	want.n4 = h.n4;
+	want.n6 = h.n6;
+	want.checksum = h.checksum;
+	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > (uint64_t)cst.st_size / sizeof(*l.v4) ||
+	    h.n6 > (uint64_t)cst.st_size / sizeof(*l.v6) ||
+	    (uint64_t)cst.st_size != sizeof(h) + pathlen + h.n4 * sizeof(*l.v4) + h.n6 * sizeof(*l.v6))
+		goto out;
+	cpath = x_malloc(pathlen + 1);
+	l.v4 = x_reallocarray(NULL, h.n4 ? h.n4 : 1, sizeof(*l.v4));
+	l.v6 = x_reallocarray(NULL, h.n6 ? h.n6 : 1, sizeof(*l.v6));
+	l.cap4 = h.n4 ? h.n4 : 1;
+	l.cap6 = h.n6 ? h.n6 : 1;
+	if (!read_all(fd, cpath, pathlen) || memcmp(cpath, path, pathlen) != 0 ||
+	    !read_all(fd, l.v4, h.n4 * sizeof(*l.v4)) || !read_all(fd, l.v6, h.n6 * sizeof(*l.v6)) ||
+	    cache_sum(path, l.v4, h.n4 * sizeof(*l.v4), l.v6, h.n6 * sizeof(*l.v6)) != h.checksum)
+		goto out;
+	l.n4 = h.n4;
+	l.n6 = h.n6;
+	/* out is the set's list, empty: it takes the arrays as they are */
+	if (out->n4 || out->n6) {
+		addr_list_append(out, &l);
+	} else {
+		addr_list_release(out);
+		*out = l;
+		memset(&l, 0, sizeof(l));
+	}
+	ok = true;
+out:
+	addr_list_release(&l);
+	free(cpath);
+	close(fd);
+	return ok;
+}
+
+static void cache_save(struct state *cache, const char *path, const struct stat *st, uint64_t content,
+		       const struct addr_list *l)
+{
+	size_t pathlen = strlen(path), a4 = l->n4 * sizeof(*l->v4), a6 = l->n6 * sizeof(*l->v6);
+	size_t len = sizeof(struct cache_head) + pathlen + a4 + a6;
+	char *data = x_malloc(len), *name = cache_name(path);
+	struct cache_head h;
+
+	cache_head_of(&h, path, st, content);
+	h.n4 = l->n4;
+	h.n6 = l->n6;
+	h.checksum = cache_sum(path, l->v4, a4, l->v6, a6);
+	memcpy(data, &h, sizeof(h));
+	memcpy(data + sizeof(h), path, pathlen);
+	if (a4)
+		memcpy(data + sizeof(h) + pathlen, l->v4, a4);
+	if (a6)
+		memcpy(data + sizeof(h) + pathlen + a4, l->v6, a6);
+	state_write_cache(cache, name, data, len);
+	free(name);
+	free(data);
+}
+
+static bool read_list(const char *path, struct addr_list *out, enum trust_mode trust, struct state *cache,
+		      struct diag_list *diags, const char **io_error)
+{
+	struct stat st, before;
 	char *buf = NULL;
 	size_t len = 0;
 	bool ok = false;
@@ -107,6 +253,7 @@ bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trus
 		*io_error = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
 		goto out;
 	}
+	before = st;
 	trust_check_fd(fd, path, trust, diags);
 	buf = x_malloc((size_t)st.st_size + 1);
 	for (;;) {
@@ -132,6 +279,22 @@ bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trus
 		*io_error = "it contains NUL bytes, so it is not a text list of addresses";
 		goto out;
 	}
+	if (cache) {
+		uint64_t content = hash64(buf, len);
+		size_t diags_before = diag_count(diags);
+
+		/* the content read is the one stat described, or neither is trusted to name the other */
+		if ((size_t)before.st_size != len) {
+			ok = listfile_parse(buf, len, path, out, diags);
+		} else if (cache_load(cache, path, &before, content, out)) {
+			ok = true;
+		} else {
+			ok = listfile_parse(buf, len, path, out, diags);
+			if (ok && diag_count(diags) == diags_before)
+				cache_save(cache, path, &before, content, out);
+		}
+		goto out;
+	}
 	ok = listfile_parse(buf, len, path, out, diags);
 out:
 	free(buf);
@@ -139,7 +302,18 @@ out:
 	return ok;
 }
 
+bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trust, struct diag_list *diags,
+		   const char **io_error)
+{
+	return read_list(path, out, trust, NULL, diags, io_error);
+}
+
 void listfile_load_sets(struct policy *p, enum trust_mode trust, struct diag_list *diags)
+{
+	listfile_load_sets_cached(p, trust, NULL, diags);
+}
+
+void listfile_load_sets_cached(struct policy *p, enum trust_mode trust, struct state *cache, struct diag_list *diags)
 {
 	for (size_t i = 0; i < p->nsets; i++) {
 		struct named_set *s = &p->sets[i];
@@ -156,7 +330,7 @@ void listfile_load_sets(struct policy *p, enum trust_mode trust, struct diag_lis
 			}
 		if (shared)
 			continue;
-		if (!listfile_read(s->path, &s->addrs, trust, diags, &io_error) && io_error)
+		if (!read_list(s->path, &s->addrs, trust, cache, diags, &io_error) && io_error)
 			diag_error(diags, s->file_loc.file, s->file_loc.line, "set \"%s\": cannot read list file \"%s\": %s",
 				   s->name, s->path, io_error);
 	}

@@ -404,7 +404,8 @@ static int read_set(struct reader *r, const struct set_info *info)
 
 	key = set_key_by_datatype(info->keytype, info->keylen);
 	if (key && (key->type == RS_KEY_IPV4 || key->type == RS_KEY_IPV6))
-		known = info->flags == NFT_SET_INTERVAL;
+		known = info->flags == NFT_SET_INTERVAL ||
+			(info->flags == (NFT_SET_MAP | NFT_SET_INTERVAL) && info->datatype == NFT_DATA_VERDICT);
 	else if (key)
 		known = info->datatype == NFT_DATA_VERDICT &&
 			(info->flags == NFT_SET_MAP ||

@@ -120,6 +120,8 @@ static void named_set_udata(struct nftnl_set *s, const struct rs_set *named)
 	struct nftnl_udata *typeof_nest, *data_nest;
 
 	if (named->vmap && named->key != RS_KEY_PROTO_PORT) {
+		/* an address or port map (a sharded list's dispatch, the published ports), as nft writes
+		 * "type ipv4_addr : verdict" */
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, BYTEORDER_BIG_ENDIAN);
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0);
 		nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
@@ -370,7 +372,7 @@ static void interval_add(struct interval_writer *w, const uint8_t *key, size_t l
 		interval_flush(w);
 }
 
-/* v: the range's verdict, in a map (it goes on the start element, as nft writes it) */
+/* v: the verdict of a map's range (on its start, as nft sends it), NULL for a set */
 static void interval_range(struct interval_writer *w, const uint8_t *first, const uint8_t *last, size_t len,
 			   const struct rs_verdict *v)
 {
@@ -442,7 +444,11 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key->datatype);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key->kernel_len);
-	if (rs->vmap) {
+	if (rs->vmap && rs->key != RS_KEY_PROTO_PORT) {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	} else if (rs->vmap) {
 		uint32_t flags = NFT_SET_MAP;
 
 		if (rs->interval && !boundary_encoded(rs)) {

@@ -313,6 +313,104 @@ void rs_rule_verdict(struct rs_rule *r, enum rs_verdict_code code, const char *c
 	st->u.verdict.chain = chain ? x_strdup(chain) : NULL;
 }
 
+void rs_stmt_copy(struct rs_stmt *dst, const struct rs_stmt *src)
+{
+	*dst = *src;
+	switch (src->kind) {
+	case RS_STMT_MATCH:
+		dst->u.match.vals = NULL;
+		if (src->u.match.nvals) {
+			dst->u.match.vals = x_reallocarray(NULL, src->u.match.nvals, sizeof(*src->u.match.vals));
+			memcpy(dst->u.match.vals, src->u.match.vals, src->u.match.nvals * sizeof(*src->u.match.vals));
+		}
+		dst->u.match.set = src->u.match.set ? x_strdup(src->u.match.set) : NULL;
+		break;
+	case RS_STMT_LOG:
+		dst->u.log.prefix = src->u.log.prefix ? x_strdup(src->u.log.prefix) : NULL;
+		break;
+	case RS_STMT_VERDICT:
+		dst->u.verdict.chain = src->u.verdict.chain ? x_strdup(src->u.verdict.chain) : NULL;
+		break;
+	default:
+		break;
+	}
+}
+
+struct rs_rule *rs_chain_copy_rule(struct rs_table *t, struct rs_chain *c, const struct rs_rule *r)
+{
+	struct rs_rule *copy = rs_chain_add_rule(c);
+
+	copy->stmts = x_reallocarray(NULL, r->nstmts ? r->nstmts : 1, sizeof(*copy->stmts));
+	for (size_t i = 0; i < r->nstmts; i++)
+		rs_stmt_copy(&copy->stmts[i], &r->stmts[i]);
+	copy->nstmts = r->nstmts;
+	copy->comment = r->comment ? x_strdup(r->comment) : NULL;
+	copy->handle = r->handle;
+	copy->foreign = r->foreign;
+	copy->unreadable = r->unreadable;
+	copy->raw_text = r->raw_text ? x_strdup(r->raw_text) : NULL;
+	copy->src_file = rs_table_file(t, r->src_file);
+	copy->src_line = r->src_line;
+	return copy;
+}
+
+struct rs_chain *rs_table_copy_chain(struct rs_table *t, const struct rs_chain *c, bool rules)
+{
+	struct rs_chain *copy = rs_table_add_chain(t, c->name);
+
+	copy->comment = c->comment ? x_strdup(c->comment) : NULL;
+	copy->base = c->base;
+	copy->hook = c->hook;
+	copy->type = c->type ? x_strdup(c->type) : NULL;
+	copy->priority = c->priority;
+	copy->policy = c->policy;
+	copy->handle = c->handle;
+	copy->src_file = rs_table_file(t, c->src_file);
+	copy->src_line = c->src_line;
+	for (size_t i = 0; rules && i < c->nrules; i++)
+		rs_chain_copy_rule(t, copy, c->rules[i]);
+	return copy;
+}
+
+struct rs_set *rs_table_copy_set(struct rs_table *t, const struct rs_set *s, const char *name, bool elements)
+{
+	struct rs_set *copy = rs_table_add_set(t, name ? name : s->name, s->key, s->interval);
+	size_t stride = rs_set_stride(s);
+
+	copy->comment = s->comment ? x_strdup(s->comment) : NULL;
+	copy->vmap = s->vmap;
+	copy->handle = s->handle;
+	copy->src_file = rs_table_file(t, s->src_file);
+	copy->src_line = s->src_line;
+	copy->foreign = s->foreign;
+	copy->foreign_text = s->foreign_text ? x_strdup(s->foreign_text) : NULL;
+	if (!elements || !s->nelem)
+		return copy;
+	copy->elems = x_reallocarray(NULL, s->nelem, stride);
+	memcpy(copy->elems, s->elems, s->nelem * stride);
+	copy->capelem = copy->nelem = s->nelem;
+	if (s->vmap) {
+		copy->data = x_reallocarray(NULL, s->nelem, sizeof(*copy->data));
+		for (size_t i = 0; i < s->nelem; i++) {
+			copy->data[i].code = s->data[i].code;
+			copy->data[i].chain = s->data[i].chain ? x_strdup(s->data[i].chain) : NULL;
+		}
+	}
+	return copy;
+}
+
+struct rs_table *rs_table_copy_top(const struct rs_table *t)
+{
+	struct rs_table *copy = rs_table_alloc(t->name);
+
+	copy->comment = t->comment ? x_strdup(t->comment) : NULL;
+	copy->dormant = t->dormant;
+	copy->handle = t->handle;
+	for (size_t i = 0; i < t->nfiles; i++)
+		rs_table_file(copy, t->files[i]);
+	return copy;
+}
+
 static bool str_equal(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);

@@ -44,6 +44,7 @@ int session_open(struct session *s, const char *state_dir, unsigned flags, struc
 void session_close(struct session *s)
 {
 	rs_table_free(s->live);
+	record_base_release(&s->base);
 	free(s->table);
 	free(s->sent.change);
 	free(s->sent.origin);
@@ -82,11 +83,19 @@ static void report_kernel_error(struct session *s, int err, const char *what)
 
 int session_read(struct session *s, const char *table, bool use_record)
 {
+	uint32_t genid;
 	int ret;
 
+	/* read already, and nothing anywhere has committed since: what was read is still what the kernel holds */
+	if (s->nl && !s->stale && s->origin != LIVE_UNREAD && (use_record || s->origin == LIVE_DUMP) && s->table &&
+	    strcmp(s->table, table) == 0 && nl_genid(s->nl, &genid) == 0 && genid == s->genid)
+		return 0;
 	rs_table_free(s->live);
 	s->live = NULL;
 	s->origin = LIVE_UNREAD;
+	s->stale = false;
+	s->reads++;
+	record_base_release(&s->base);
 	free(s->table);
 	s->table = x_strdup(table);
 	if (!s->nl && (ret = nl_open(&s->nl)) != 0) {
@@ -95,9 +104,17 @@ int session_read(struct session *s, const char *table, bool use_record)
 		return ret;
 	}
 	/* unchanged since tlswall's own last commit: the record is the table, and no set is dumped */
-	if (use_record && s->st && nl_genid(s->nl, &s->genid) == 0 && record_load(s->st, table, s->genid, &s->live)) {
-		s->origin = LIVE_RECORD;
-		return 0;
+	if (use_record && s->st && nl_genid(s->nl, &s->genid) == 0) {
+		char *damaged = NULL;
+
+		if (record_load(s->st, table, s->genid, &s->live, &damaged, &s->base)) {
+			s->origin = LIVE_RECORD;
+			return 0;
+		}
+		if (damaged)
+			diag_warning(s->diags, NULL, 0, "the record of the last commit cannot be used (%s); reading the "
+				     "kernel instead", damaged);
+		free(damaged);
 	}
 	ret = nl_read_table(s->nl, table, &s->live, &s->genid);
 	if (ret) {
@@ -221,7 +238,8 @@ static int commit(struct session *s, const struct rs_table *planned, const struc
 		report_refusal(s, &res, &origins, ret);
 	} else if (guarded) {
 		s->genid++; /* a guarded commit makes exactly the next generation */
-		record_save(s->st, planned, s->table, origin, s->genid);
+		record_save(s->st, planned, s->table, origin, s->genid, &s->base, s->live);
+		s->stale = true; /* live is the table from before: the next read reads again */
 	} else {
 		record_forget(s->st); /* which generation it made is not known: the next read dumps */
 	}

@@ -264,8 +264,11 @@ static bool decode_set(struct rs_table *t, json_t *j)
 	s = rs_table_add_set(t, name, key->type, json_is_true(json_object_get(j, "interval")));
 	free(name);
 	s->vmap = json_is_true(json_object_get(j, "vmap"));
-	if (s->vmap != (key->type == RS_KEY_PROTO_PORT || key->type == RS_KEY_PORT))
-		return false; /* tlswall's maps are keyed by ports, its sets by addresses */
+	/* tlswall's sets are keyed by addresses; its maps by ports, or by address ranges (a sharded list's dispatch):
+	 * the kernel would refuse to restore another kind */
+	if (s->vmap ? key->type != RS_KEY_PROTO_PORT && key->type != RS_KEY_PORT && !s->interval :
+		      key->type == RS_KEY_PROTO_PORT || key->type == RS_KEY_PORT)
+		return false;
 	s->comment = dup_or_null(json_object_get(j, "comment"));
 	bytes = (size_t)count * rs_set_stride(s);
 	if (strlen(hex) != 2 * bytes || (s->vmap && (size_t)json_array_size(verdicts) != (size_t)count))

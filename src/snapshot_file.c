@@ -3,29 +3,119 @@
 
 #include "tlswall/diag.h"
 #include "tlswall/netns.h"
+#include "tlswall/record_bin.h"
 #include "tlswall/ruleset.h"
+#include "tlswall/shard.h"
 #include "tlswall/snapshot.h"
 #include "tlswall/snapshot_file.h"
 #include "tlswall/state.h"
 #include "tlswall/util.h"
 
-bool snapshot_save(struct state *st, const char *file, const struct rs_table *t, const char *table_name,
-		   const char *origin, const char *stamp, struct diag_list *diags, char **error)
+/* Encodes t as file: JSON, or for a table with a long list the binary form (based on base when given), its
+ * elements as arrays, copied, not as text. */
+static bool save(struct state *st, const char *file, const struct rs_table *t, const char *table_name,
+		 const char *origin, const char *stamp, const struct rs_table *base, uint64_t base_sum,
+		 struct diag_list *diags, char **error)
 {
 	char boot[64];
 	struct snapshot_info info = { (char *)table_name, (char *)origin, (char *)stamp, netns_id(), boot };
-	size_t left_out;
+	size_t left_out, len = 0;
 	char *text;
 	bool ok;
 
 	boot_id(boot);
-	text = snapshot_encode(t, &info, &left_out);
+	if (t && (base || shard_any(t)))
+		text = record_bin_encode(t, &info, base, base_sum, &len, &left_out);
+	else
+		text = snapshot_encode(t, &info, &left_out);
 	if (left_out && diags)
 		diag_warning(diags, NULL, 0,
 			     "the table holds %zu rule%s tlswall cannot re-create; a rollback to it would leave %s out",
 			     left_out, left_out == 1 ? "" : "s", left_out == 1 ? "it" : "them");
-	ok = state_write(st, file, text, strlen(text), error);
+	ok = state_write(st, file, text, len ? len : strlen(text), error);
 	free(text);
+	return ok;
+}
+
+bool snapshot_save(struct state *st, const char *file, const struct rs_table *t, const char *table_name,
+		   const char *origin, const char *stamp, struct diag_list *diags, char **error)
+{
+	return save(st, file, t, table_name, origin, stamp, NULL, 0, diags, error);
+}
+
+bool snapshot_save_based(struct state *st, const char *file, const struct rs_table *t, const char *table_name,
+			 const char *origin, const char *stamp, const struct rs_table *base, uint64_t base_sum,
+			 char **error)
+{
+	return save(st, file, t, table_name, origin, stamp, base, base_sum, NULL, error);
+}
+
+bool snapshot_save_base(struct state *st, const struct rs_table *t, const char *table_name, uint64_t *sum,
+			char **error)
+{
+	char boot[64];
+	struct snapshot_info info = { (char *)table_name, (char *)"the base of later snapshots", NULL, netns_id(), boot };
+	size_t left_out, len;
+	char *data, *name;
+	bool ok;
+
+	boot_id(boot);
+	data = record_bin_encode(t, &info, NULL, 0, &len, &left_out);
+	*sum = record_bin_sum(data, len);
+	name = record_bin_base_name(*sum);
+	/* named by its content: one that is there already is this one */
+	ok = state_exists(st, name) || state_write(st, name, data, len, error);
+	free(name);
+	free(data);
+	return ok;
+}
+
+struct rs_table *snapshot_load_base(struct state *st, uint64_t sum, char **error)
+{
+	char *name = record_bin_base_name(sum), *data = NULL, *why = NULL;
+	struct snapshot_info info;
+	struct rs_table *t = NULL;
+	size_t len;
+
+	if (!state_read(st, name, &data, &len, &why)) {
+		*error = why;
+		why = NULL;
+	} else if (!data) {
+		*error = x_asprintf("its base %s/%s is missing", state_dir(st), name);
+	} else if (!record_bin_is(data, len) || record_bin_sum(data, len) != sum || record_bin_base_sum(data, len)) {
+		*error = x_asprintf("its base %s/%s is not the file it names", state_dir(st), name);
+	} else if (!record_bin_decode(data, len, NULL, &t, &info, NULL, NULL, &why)) {
+		*error = x_asprintf("its base %s/%s: %s", state_dir(st), name, why);
+	} else {
+		snapshot_info_release(&info);
+		if (!t)
+			*error = x_asprintf("its base %s/%s holds no table", state_dir(st), name);
+	}
+	free(why);
+	free(data);
+	free(name);
+	return t;
+}
+
+bool snapshot_decode_any(struct state *st, const char *data, size_t len, struct rs_table **t,
+			 struct snapshot_info *info, uint64_t *base_sum, char ***listed, size_t *nlisted, char **error)
+{
+	uint64_t sum = record_bin_is(data, len) ? record_bin_base_sum(data, len) : 0;
+	struct rs_table *b = NULL;
+	bool ok;
+
+	*t = NULL;
+	memset(info, 0, sizeof(*info));
+	if (base_sum)
+		*base_sum = 0;
+	if (!record_bin_is(data, len))
+		return snapshot_decode(data, t, info, error);
+	if (sum && !(b = snapshot_load_base(st, sum, error)))
+		return false;
+	ok = record_bin_decode(data, len, b, t, info, sum ? listed : NULL, nlisted, error);
+	if (ok && base_sum)
+		*base_sum = sum;
+	rs_table_free(b);
 	return ok;
 }
 
@@ -54,7 +144,7 @@ bool snapshot_load(struct state *st, const char *file, struct rs_table **t, stru
 		*error = x_asprintf("%s/%s does not exist", state_dir(st), file);
 		return false;
 	}
-	ok = snapshot_decode(text, t, info, error);
+	ok = snapshot_decode_any(st, text, len, t, info, NULL, NULL, NULL, error);
 	free(text);
 	if (!ok) {
 		char *why = *error;

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -186,6 +187,35 @@ out:
 	return ok;
 }
 
+bool state_write_cache(struct state *st, const char *name, const char *data, size_t len)
+{
+	char *tmp = x_asprintf("%s.tmp.%ld", name, (long)getpid());
+	size_t done = 0;
+	bool ok = false;
+	int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		free(tmp);
+		return false;
+	}
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done > 65536 ? 65536 : len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		done += (size_t)n;
+	}
+	ok = renameat(st->dirfd, tmp, st->dirfd, name) == 0;
+out:
+	close(fd);
+	if (!ok)
+		unlinkat(st->dirfd, tmp, 0);
+	free(tmp);
+	return ok;
+}
+
 bool state_read(struct state *st, const char *name, char **data, size_t *len, char **error)
 {
 	struct stat sb;
@@ -224,6 +254,56 @@ bool state_read(struct state *st, const char *name, char **data, size_t *len, ch
 	buf[got] = '\0';
 	*data = buf;
 	*len = got;
+	return true;
+}
+
+int state_open_file(struct state *st, const char *name)
+{
+	int fd = openat(st->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	struct stat sb;
+
+	if (fd < 0)
+		return errno == ENOENT ? -1 : -2;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & (S_IRWXG | S_IRWXO))) {
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+bool state_read_head(struct state *st, const char *name, char *buf, size_t n, size_t *got)
+{
+	int fd = state_open_file(st, name);
+	ssize_t r;
+
+	*got = 0;
+	if (fd < 0)
+		return fd == -1;
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	if (r < 0)
+		return false;
+	*got = (size_t)r;
+	return true;
+}
+
+bool state_list(struct state *st, const char *prefix, void (*each)(const char *name, void *arg), void *arg)
+{
+	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			each(e->d_name, arg);
+	closedir(d);
 	return true;
 }
 

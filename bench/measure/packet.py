@@ -14,12 +14,14 @@ host, each loaded in a new pair of namespaces for every run:
                   per network, what ufw-style tools produce; loaded with nft -f
   tlswall, no list  the same policy without its block list: what connection tracking and the rest of the input
                   chain cost, apart from the block-list lookups
-  require_tls     the same policy as "tlswall, no list" with require_tls = true: every packet of a connection not
-                  yet cleared goes through the payload map to the check chain of 443/tcp
+  tlswall, one set  tlswall's ruleset with each sharded list joined back into one interval set (the layout
+                  before sharding: one lookup instead of a dispatch lookup, a jump and a shard lookup); nft -f
+  require_tls     the same policy as "tlswall, no list" with require_tls = true: every packet of a new connection,
+                  and of one whose check is pending, goes through the payload map to the check chain of 443/tcp
 
 "tlswall, no list" and "require_tls" are measured twice in every run: connect and close (the check sees only the
 handshake's packets, which carry no payload: one map lookup each), and connect, send one segment starting a TLS
-ClientHello record, close (the check reads the payload and marks the connection). Their ratio, in the same run,
+ClientHello record, close (the check reads the payload and clears the connection's pending bit). Their ratio, in the same run,
 rounds alternating, is what require_tls costs. Then, in one pair of namespaces, require_tls is switched off and on
 by `tlswall apply` --pairs times for each client, with a run of --pair-seconds after each switch: the ratio of each
 pair is taken a second or two apart, so that what the machine's other work does to the rate cancels out.
@@ -42,7 +44,7 @@ import benchlib as B  # noqa: E402
 import policygen  # noqa: E402
 
 HOST, CLIENT, PORT = "10.200.0.1", "10.200.0.2", 443
-CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list", "require_tls")
+CONFIGS = ("none", "tlswall", "one rule each", "tlswall, no list", "tlswall, one set", "require_tls")
 # what the client does, per configuration: connect and close, and (for the require_tls comparison) connect, send the
 # start of a TLS record, close
 MODES = {"tlswall, no list": ("connect", "tls"), "require_tls": ("connect", "tls")}
@@ -50,11 +52,12 @@ TLS = " + TLS record"
 LABELS = {"none": "no ruleset", "tlswall": "tlswall, interval sets of {n:,} networks",
           "one rule each": "one rule per network ({rules:,} rules)",
           "tlswall, no list": "tlswall's ruleset without the block list (conntrack + chain only)",
+          "tlswall, one set": "tlswall's ruleset with each list in one set, not sharded",
           "tlswall, no list" + TLS: "the same, each connection sending one TLS record",
           "require_tls": "the same with require_tls = true",
           "require_tls" + TLS: "the same with require_tls = true, each connection sending one TLS record"}
-ROWS = ("none", "tlswall", "one rule each", "tlswall, no list", "tlswall, no list" + TLS, "require_tls",
-        "require_tls" + TLS)
+ROWS = ("none", "tlswall", "one rule each", "tlswall, one set", "tlswall, no list", "tlswall, no list" + TLS,
+        "require_tls", "require_tls" + TLS)
 
 
 def row(config, mode):
@@ -81,26 +84,50 @@ def parse_args():
     return a
 
 
-def one_rule_each(script, entries):
-    """The generated nft script with its block-list set lookups replaced by one rule per network (and the sets
-    left out)."""
-    out, skip = [], 0
+def rewrite_lists(script, v4_lines, v6_lines, sets=""):
+    """The generated nft script with its block-list sets (one set, or shard sets, dispatch maps and shard chains,
+    see include/tlswall/shard.h) left out, the rules that match them replaced by v4_lines / v6_lines, and the text
+    sets put where the first set was."""
+    out, skip, placed = [], 0, False
     for line in script.splitlines():
         s = line.strip()
         if skip:
             skip += s.count("{") - s.count("}")
             continue
-        if s.startswith("set bl.v"):
+        if s.startswith(("set bl.v", "map bl.v", "chain bl.v")):
             skip = 1
+            if sets and not placed:
+                out.append(sets)
+                placed = True
             continue
-        if s == "ip saddr @bl.v4 counter drop":
-            out += [f"\t\tip saddr {e} drop" for e in entries if ":" not in e]
+        if s in ("ip saddr @bl.v4 counter drop", "ip saddr vmap @bl.v4.in.input"):
+            out += v4_lines
             continue
-        if s == "ip6 saddr @bl.v6 counter drop":
-            out += [f"\t\tip6 saddr {e} drop" for e in entries if ":" in e]
+        if s in ("ip6 saddr @bl.v6 counter drop", "ip6 saddr vmap @bl.v6.in.input"):
+            out += v6_lines
             continue
         out.append(line)
-    text = "\n".join(out) + "\n"
+    return "\n".join(out) + "\n"
+
+
+def one_set(script, entries):
+    """The generated script with each list in one interval set: the layout before sharding."""
+    def block(fam, key, elems):
+        return (f"\tset bl.{fam} {{\n\t\ttype {key}\n\t\tflags interval\n\t\telements = {{\n"
+                + ",\n".join("\t\t\t" + e for e in elems) + "\n\t\t}\n\t}\n")
+    sets = (block("v4", "ipv4_addr", [e for e in entries if ":" not in e]) + "\n" +
+            block("v6", "ipv6_addr", [e for e in entries if ":" in e]))
+    text = rewrite_lists(script, ["\t\tip saddr @bl.v4 counter drop"], ["\t\tip6 saddr @bl.v6 counter drop"], sets)
+    if "vmap @bl." in text or "bl.v4.s" in text:
+        raise B.BenchError("could not join the generated script's shards into one set")
+    return text
+
+
+def one_rule_each(script, entries):
+    """The generated nft script with its block-list set lookups replaced by one rule per network (and the sets
+    left out)."""
+    text = rewrite_lists(script, [f"\t\tip saddr {e} drop" for e in entries if ":" not in e],
+                         [f"\t\tip6 saddr {e} drop" for e in entries if ":" in e])
     if "@bl." in text or text.count(" saddr ") < len(entries):
         raise B.BenchError("could not rewrite the generated script into one rule per network")
     return text
@@ -146,6 +173,9 @@ class Packet:
         self.ufw = os.path.join(self.work, "ufw.nft")
         with open(gen) as f, open(self.ufw, "w") as g:
             g.write(one_rule_each(f.read(), entries))
+        self.oneset = os.path.join(self.work, "oneset.nft")
+        with open(gen) as f, open(self.oneset, "w") as g:
+            g.write(one_set(f.read(), entries))
         # a source address the block list drops: the first IPv4 network's .5
         net = next(e for e in entries if ":" not in e)
         self.blocked_net = net
@@ -209,7 +239,9 @@ class Packet:
     def load(self, config, state=None):
         if config == "none":
             return 0.0
-        if config.startswith("tlswall") or config == "require_tls":
+        if config == "tlswall, one set":
+            r = self.run("nft", "-f", self.oneset)
+        elif config.startswith("tlswall") or config == "require_tls":
             if state is None:
                 self.nstate += 1
                 state = os.path.join(self.work, f"state{self.nstate}")

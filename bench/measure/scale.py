@@ -14,6 +14,10 @@ size N it times, each figure the median of --runs rounds (--runs-big for N >= 1M
                  read with `nft list table inet tlswall`
   diff (dump)    `tlswall diff` after someone else committed (`nft add table ip x`): tlswall must dump the set
   phases         the remove-one apply under strace: list file, state, snapshots, the kernel's commit
+  kernel commit  the kernel's own time for a one-element commit (bench/commit1.c, sendmsg to ack, no tool around
+                 it): to the shard of tlswall's live table that holds the network (a list above 8,192 networks is
+                 sharded), and, side by side, to one interval set of the same N networks loaded with nft -f (the
+                 layout before sharding)
 
 nft commands that take too long are stopped at --nft-timeout seconds (--element-timeout for nft's element changes,
 which read the whole set first) and reported as "> X s"; a command stopped there is not run again at that size.
@@ -94,8 +98,11 @@ def apply_phases(trace, list_name):
         elif '"previous.json' in args and 3 not in marks:
             marks.setdefault(2, t)
         elif call == "socket" and "NETLINK_NETFILTER" in args and ret.isdigit():
-            nf_fd = int(ret)
-        elif call == "sendmsg" and nf_fd is not None and args.split(",")[0].strip() == str(nf_fd):
+            nf_fd = (nf_fd or set()) | {int(ret)}     # the session's, and those the guards read other tables with
+        elif call == "close" and nf_fd and args.strip().isdigit() and int(args.strip()) in nf_fd:
+            nf_fd = nf_fd - {int(args.strip())}
+        elif call == "sendmsg" and nf_fd and args.split(",")[0].strip().isdigit() and \
+                int(args.split(",")[0]) in nf_fd:
             marks[3] = t                # the last sendmsg is the commit (reads use sendto)
             marks[4] = t + dur
         elif call == "renameat" and '"applied.json"' in args:
@@ -161,6 +168,8 @@ class Scale:
         self.meta = {}           # size -> dict
         self.notes = []
         self.nstate = 0
+        self.kcommit = {}        # (size, layout) -> (delete s, add s)
+        self.commit1 = os.environ.get("BENCH_COMMIT1")
 
     def run(self, *argv, **kw):
         return self.runner.run(list(argv), **kw)
@@ -200,6 +209,55 @@ class Scale:
         if r.status != 0:
             raise B.BenchError(f"{what}: the live table does not match {os.path.basename(pol['conf'])} "
                                f"(tlswall diff exit {r.status})")
+
+    def shard_of(self, net):
+        """The set of the live tlswall table that holds IPv4 network net: bl.v4, or the shard whose range holds it
+        (the shard names carry their first address, see include/tlswall/shard.h)."""
+        r = self.run("nft", "-t", "list", "table", "inet", "tlswall", stdout=os.path.join(self.work, "terse"),
+                     timeout=self.a.nft_timeout)
+        del r
+        names = re.findall(r"set (bl\.v4(?:\.s[0-9a-f]{8})?) \{", open(os.path.join(self.work, "terse")).read())
+        if "bl.v4" in names:
+            return "bl.v4"
+        addr = int.from_bytes(bytes(int(x) for x in net.split("/")[0].split(".")), "big")
+        best = None
+        for name in names:
+            cut = int(name.rsplit(".s", 1)[1], 16)
+            if cut <= addr and (best is None or cut > best[0]):
+                best = (cut, name)
+        if not best:
+            raise B.BenchError(f"no set of the live table holds {net}: {names[:5]}")
+        return best[1]
+
+    def kernel_commit(self, n, layout, table, set_name, net, runs):
+        """bench/commit1: the kernel's time for deleting and adding back one element, median of runs."""
+        if not self.commit1:
+            return
+        out = os.path.join(self.work, "commit1.out")
+        self.run(self.commit1, table, set_name, net, str(max(runs, 5)), stdout=out, timeout=self.a.nft_timeout)
+        m = re.search(r"delete ([\d.]+) add ([\d.]+)", open(out).read())
+        if not m:
+            raise B.BenchError(f"commit1: unexpected output {open(out).read()!r}")
+        self.kcommit[(n, layout)] = (float(m.group(1)) / 1e3, float(m.group(2)) / 1e3)
+
+    def unsharded(self, n, pa, one, runs):
+        """The kernel's one-element commit to one interval set of the same IPv4 networks, as tables were laid out
+        before sharding: loaded with nft -f in a namespace of its own."""
+        if not self.commit1:
+            return
+        v4 = [x.strip() for x in open(os.path.join(self.work, pa["list"])) if x.strip() and ":" not in x
+              and not x.startswith("#")]
+        script = os.path.join(self.work, "unsharded.nft")
+        with open(script, "w") as f:
+            f.write("table inet u {\n\tset bl.v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = {\n")
+            f.write(",\n".join("\t\t\t" + x for x in v4))
+            f.write("\n\t\t}\n\t}\n}\n")
+        del v4
+        self.ns.fresh()
+        r = self.run("nft", "-f", script, check=False, timeout=self.a.nft_timeout)
+        if not r.timed_out and not r.status:
+            self.kernel_commit(n, "one set", "u", "bl.v4", one, runs)
+        self.ns.release(self.settle(n))
 
     def policy(self, n, name, entries):
         lst = f"{name}.txt"
@@ -277,6 +335,7 @@ class Scale:
                 self.ns.release(self.settle(n))
 
         self.scenario(n, pa, pa1, one, runs)
+        self.unsharded(n, pa, one, runs)
 
     def scenario(self, n, pa, pa1, one, runs):
         """One live table, applied by tlswall: diff, one-element changes, then someone else's commit."""
@@ -315,9 +374,12 @@ class Scale:
                     self.run(*strace, self.tlswall, "-q", "-f", pol["conf"], "apply", env=env)
                     self.phases.setdefault((n, op), []).append(apply_phases(trace, pol["list"]))
         v = self.run(self.tlswall, "-v", "-f", pa1["conf"], "apply", env=env, stdout=out)
-        self.meta[n]["delta commit"] = next((ln for ln in open(out) if "committing" in ln), "?").strip()
+        self.meta[n]["delta commit"] = next((ln for ln in open(out) if "committed" in ln), "?").strip()
         self.run(self.tlswall, "-q", "-f", pa["conf"], "apply", env=env)
         del v
+        shard = self.shard_of(one)
+        self.meta[n]["shard"] = shard
+        self.kernel_commit(n, "tlswall", "tlswall", shard, one, runs)
 
         # nft: the same network out of and back into the same live set. nft reads the whole set first (to merge
         # intervals), about a minute at 1M: bounded by --element-timeout, and a command stopped there is not run
@@ -328,7 +390,7 @@ class Scale:
             for op, verb in (("remove one", "delete"), ("add one", "add")):
                 if op in stopped:
                     continue
-                r = self.run("nft", verb, "element", "inet", "tlswall", "bl.v4", "{", one, "}", check=False,
+                r = self.run("nft", verb, "element", "inet", "tlswall", shard, "{", one, "}", check=False,
                              timeout=a.element_timeout)
                 self.add(n, op, "nft", r)
                 if r.timed_out:
@@ -416,6 +478,15 @@ class Scale:
                              ("after a foreign commit (dump)", "diff, after foreign commit")):
                 t = self.cell(n, op, "tlswall")
                 diff.append([S(n), case, self.fmt(t), self.fmt(f), self.ratio(t, f)])
+        kc = []
+        for n in sizes:
+            t, u = self.kcommit.get((n, "tlswall")), self.kcommit.get((n, "one set"))
+            if not t and not u:
+                continue
+            kc.append([S(n), f"`{self.meta[n].get('shard', '?')}`",
+                       B.fmt_ms(t[0]) if t else "-", B.fmt_ms(t[1]) if t else "-",
+                       B.fmt_ms(u[0]) if u else "-", B.fmt_ms(u[1]) if u else "-",
+                       f"{t[0] / u[0]:.3f}" if t and u else "-"])
         phase_rows, load_rows = [], []
         for (n, op), ph in sorted(self.phases.items()):
             if op.startswith("first apply"):
@@ -481,6 +552,18 @@ class Scale:
             "",
             B.md_table(["N", "change", "phase", "time", "share"], phase_rows, ["r", "l", "l", "r", "r"]),
             "",
+            "## The kernel's commit of a one-element change",
+            "",
+            "bench/commit1.c alone, no tool around it: one batch deleting the network and one adding it back, each "
+            "timed from its sendmsg to the kernel's acknowledgement (median of at least 5). tlswall's layout: the "
+            "shard of the live table that holds the network (lists above 8,192 networks are sharded: shards of "
+            "about 4,096); one set: the same IPv4 networks in one interval set, loaded with nft -f, as tables were "
+            "laid out before sharding. Both in the same run.",
+            "",
+            B.md_table(["N", "tlswall's set", "delete (tlswall's layout)", "add (tlswall's layout)",
+                        "delete (one set)", "add (one set)", "delete ratio"], kc,
+                       ["r", "l", "r", "r", "r", "r", "r"]),
+            "",
             "## diff versus nft list table",
             "",
             "`tlswall diff` (exit 0: no changes) against the live table, versus `nft list table inet tlswall` "
@@ -512,6 +595,8 @@ class Scale:
             "samples": [{"size": n, "operation": op, "tool": tool, "runs": [r.as_dict() for r in rs]}
                         for (n, op, tool), rs in self.samples.items()],
             "phases": [{"size": n, "operation": op, "runs": ph} for (n, op), ph in self.phases.items()],
+            "kernel_commit": [{"size": n, "layout": lay, "delete": v[0], "add": v[1]}
+                              for (n, lay), v in self.kcommit.items()],
         }
 
 

@@ -10,6 +10,7 @@
 struct addr_list;
 struct diag_list;
 struct policy;
+struct state;
 
 /* Most diagnostics reported for one list file before it stops (a wrong file can have a million bad lines). */
 #define LISTFILE_MAX_DIAGS 20
@@ -23,5 +24,8 @@ bool listfile_parse(const char *text, size_t len, const char *name, struct addr_
 
 /* Reads the list file of every named set that has one. */
 void listfile_load_sets(struct policy *p, enum trust_mode trust, struct diag_list *diags);
+/* The same, with the state directory cache (NULL: none) keeping what each list file parsed to: a file whose device,
+ * inode, size, modification time and content hash are those cached is not parsed again. */
+void listfile_load_sets_cached(struct policy *p, enum trust_mode trust, struct state *cache, struct diag_list *diags);
 
 #endif

@@ -240,6 +240,15 @@ void rs_rule_counter(struct rs_rule *r);
 void rs_rule_verdict(struct rs_rule *r, enum rs_verdict_code code, const char *chain);
 
 void rs_stmt_release(struct rs_stmt *st);
+/* Deep copies. Copied objects name the files of the table they are copied into. */
+void rs_stmt_copy(struct rs_stmt *dst, const struct rs_stmt *src);
+struct rs_rule *rs_chain_copy_rule(struct rs_table *t, struct rs_chain *c, const struct rs_rule *r);
+/* The chain's settings, and its rules when rules is set. */
+struct rs_chain *rs_table_copy_chain(struct rs_table *t, const struct rs_chain *c, bool rules);
+/* The set's settings under name (NULL: its own), and its elements when elements is set. */
+struct rs_set *rs_table_copy_set(struct rs_table *t, const struct rs_set *s, const char *name, bool elements);
+/* A table with t's own settings and files, and no set or chain. */
+struct rs_table *rs_table_copy_top(const struct rs_table *t);
 void rs_rule_free(struct rs_rule *r);
 void rs_chain_free(struct rs_chain *c);
 void rs_set_free(struct rs_set *s);

@@ -10,6 +10,7 @@
 
 #include "tlswall/pending.h"
 #include "tlswall/table_hash.h"
+#include "tlswall/record.h"
 
 struct diag_list;
 struct diff;
@@ -41,6 +42,9 @@ struct session {
 	struct rs_table *live;    /* as the kernel holds it; NULL: it does not exist */
 	enum live_origin origin;
 	uint32_t genid;           /* the ruleset generation live belongs to */
+	bool stale;               /* committed since live was read: live is what the kernel held before */
+	unsigned reads;           /* counts the reads that replaced live (a read that found it current does not) */
+	struct record_base base;  /* what the record read is based on: the next record is written against it */
 	struct {
 		size_t messages, bytes;
 		bool delta; /* elements only */

@@ -27,10 +27,20 @@ bool state_lock(struct state *st, unsigned timeout_s, char **error);
 /* Crash-safe write of a file in the state directory: a temporary file, fsync, rename over the old one, fsync of
  * the directory. A write killed half-way leaves the previous file whole. */
 bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error);
+/* Writes a file that only saves work (a cache): replaced atomically, but not synced, and by a name of its own per
+ * process, so that runs that do not hold the lock can write it. Its reader must check what it reads. */
+bool state_write_cache(struct state *st, const char *name, const char *data, size_t len);
 /* Reads a state file into *data (NUL-terminated). *data is NULL when the file does not exist. Refuses symbolic links,
  * non-regular files, and files owned by someone else or open to group or others. */
 bool state_read(struct state *st, const char *name, char **data, size_t *len, char **error);
 bool state_exists(struct state *st, const char *name);
+/* A state file opened for reading, with state_read's checks: the descriptor, -1 when it does not exist, -2 when it
+ * is refused. */
+int state_open_file(struct state *st, const char *name);
+/* The first n bytes (or fewer) of a state file, with state_read's checks; *got 0 and true when it does not exist. */
+bool state_read_head(struct state *st, const char *name, char *buf, size_t n, size_t *got);
+/* Calls each with the name of every file of the directory whose name starts with prefix. */
+bool state_list(struct state *st, const char *prefix, void (*each)(const char *name, void *arg), void *arg);
 void state_remove(struct state *st, const char *name);
 /* Makes `to` a second name of `from` (atomic replace). State files are only ever replaced by rename, never
  * rewritten in place, so both names keep their content when either is replaced later. */

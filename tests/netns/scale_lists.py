@@ -6,6 +6,11 @@ messy            a small list full of duplicates, overlaps, containment and adja
 digest           count and sha256 of the normalized list on stdin
 digest-show SET  the same, of set SET.v4 + SET.v6 in `tlswall show` output on stdin
 elements         normalized elements of `nft list set` output on stdin, one per line
+shards SET       from `nft -j list table` on stdin: each shard set of SET ("name handle count"), in name order
+digest-shards SET  count and sha256 of SET's shards joined, from `nft -j list table` on stdin (what the kernel
+                 holds, read without tlswall)
+spread N SEED    N /24s spread evenly over 16.0.0.0-223.255.255.255 and N/4 /48s, in random order
+crowd N FIRST    N /32s from address FIRST on, one every other address (they all land in one shard)
 """
 import hashlib
 import ipaddress
@@ -115,6 +120,39 @@ def set_elements(text, names=None):
     return found
 
 
+def json_sets(text, name):
+    """The shard sets of list NAME in `nft -j list table` output: {set name: (handle, [(first, last)])}."""
+    import json
+    out = {}
+    pat = re.compile(re.escape(name) + r"\.v[46]\.s[0-9a-f]+")
+    for o in json.loads(text)["nftables"]:
+        s = o.get("set")
+        if not s or not pat.fullmatch(s["name"]):
+            continue
+        ranges = []
+        for e in s.get("elem", []):
+            if isinstance(e, dict) and "prefix" in e:
+                n = ipaddress.ip_network("%s/%d" % (e["prefix"]["addr"], e["prefix"]["len"]))
+                ranges.append((n[0], n[-1]))
+            elif isinstance(e, dict) and "range" in e:
+                ranges.append((ipaddress.ip_address(e["range"][0]), ipaddress.ip_address(e["range"][1])))
+            else:
+                a = ipaddress.ip_address(e)
+                ranges.append((a, a))
+        out[s["name"]] = (s.get("handle", 0), ranges)
+    return out
+
+
+def spread(n, seed):
+    rnd = random.Random(seed)
+    lo, hi = 16 << 16, 224 << 16
+    step = (hi - lo) // n
+    out = [f"{ipaddress.IPv4Address((lo + i * step) << 8)}/24" for i in range(n)]
+    out += [f"{ipaddress.IPv6Address((0x2001 << 112) | ((i * 7919 + 1) << 80))}/48" for i in range(n // 4)]
+    rnd.shuffle(out)
+    print("\n".join(out))
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "make":
@@ -129,6 +167,17 @@ def main():
         name = sys.argv[2]
         elems = set_elements(sys.stdin.read(), {f"{name}.v4", f"{name}.v6"})
         print(digest(normalize([parse(x) for x in elems])))
+    elif cmd == "shards":
+        for k, (handle, ranges) in sorted(json_sets(sys.stdin.read(), sys.argv[2]).items()):
+            print(k, handle, len(ranges))
+    elif cmd == "digest-shards":
+        ranges = [r for _, rs in json_sets(sys.stdin.read(), sys.argv[2]).values() for r in rs]
+        print(digest(normalize(ranges)))
+    elif cmd == "spread":
+        spread(int(sys.argv[2]), int(sys.argv[3]))
+    elif cmd == "crowd":
+        first = int(ipaddress.ip_address(sys.argv[3]))
+        print("\n".join(f"{ipaddress.ip_address(first + 2 * i)}/32" for i in range(int(sys.argv[2]))))
     elif cmd == "elements":
         for first, last in normalize([parse(x) for x in set_elements(sys.stdin.read())]):
             print(f"{first}-{last}")

@@ -50,5 +50,35 @@ done
 # every golden case with an expected script (require_tls and guard_credentials among them) and every shipped policy
 want=$(($(ls "$golden"/*.nft | wc -l) + $(ls "$policies"/*.conf | wc -l)))
 [ $n -eq "$want" ] || tw_fail "$n policies compared, expected $want (every golden .nft and every policies/*.conf)"
+# a list long enough to be sharded (tlswall/shard.h), used by a deny list and by a service's "from": shard sets,
+# dispatch maps and shard chains list the same whichever of the two loaded them
+python3 "$root/tests/netns/scale_lists.py" make 40000 5 >"$TW_TMP/big.txt"
+cat >"$TW_TMP/sharded.conf" <<'P'
+version = 1;
+sets = { big = { file = "big.txt"; }; };
+deny = [ "@big" ];
+services = (
+  { service = "https"; },
+  { service = "imaps"; from = [ "@big", "192.0.2.0/24" ]; }
+);
+P
+chmod 600 "$TW_TMP/sharded.conf" "$TW_TMP/big.txt"
+ip netns exec "$a" nft flush ruleset
+ip netns exec "$b" nft flush ruleset
+ip netns exec "$a" "$bin" -q -f "$TW_TMP/sharded.conf" apply || tw_fail "sharded: apply failed"
+"$bin" -q -f "$TW_TMP/sharded.conf" generate >"$TW_TMP/script.nft" 2>/dev/null
+ip netns exec "$b" nft -f "$TW_TMP/script.nft" || tw_fail "sharded: nft -f failed"
+grep -q "map big.v4.in.input" "$TW_TMP/script.nft" && grep -q "map big.v6.in.svc.imaps" "$TW_TMP/script.nft" ||
+	tw_fail "sharded: the list was not sharded in both families"
+ip netns exec "$a" nft list ruleset >"$TW_TMP/a.txt"
+ip netns exec "$b" nft list ruleset >"$TW_TMP/b.txt"
+cmp -s "$TW_TMP/a.txt" "$TW_TMP/b.txt" ||
+	{ tw_fail "sharded: nft list differs"; diff -u "$TW_TMP/b.txt" "$TW_TMP/a.txt" | head -20 >&2; }
+ip netns exec "$a" nft -j list ruleset | strip_handles >"$TW_TMP/a.json"
+ip netns exec "$b" nft -j list ruleset | strip_handles >"$TW_TMP/b.json"
+cmp -s "$TW_TMP/a.json" "$TW_TMP/b.json" || tw_fail "sharded: nft -j list differs"
+rm -rf "$TLSWALL_STATE_DIR"
+ip netns exec "$b" "$bin" -q -f "$TW_TMP/sharded.conf" diff >"$TW_TMP/diff.out" 2>&1 ||
+	{ tw_fail "sharded: diff against the nft-loaded table is not empty"; head -20 "$TW_TMP/diff.out" >&2; }
 echo "differential: $n policies"
 tw_done

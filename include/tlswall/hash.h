@@ -1,0 +1,11 @@
+/* A fast 64-bit hash of bytes, for integrity checks of tlswall's own files (a torn or damaged file, never a forged
+ * one: the state directory is root's alone) and for telling whether a file's content changed. */
+#ifndef TLSWALL_HASH_H
+#define TLSWALL_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t hash64(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,427 @@
+/* Unit tests for the sharding of long lists (compile_shards.c, shard_view.c): the threshold, shards of bounded size
+ * that together hold the list, boundaries kept from the previous layout (an edit changes one shard), a split that
+ * touches only the shard that overflowed, the names and their parsers, the view that joins the shards again (with
+ * counters summed), what a packet meets (the evaluator through the dispatch map), and the binary snapshot form. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tlswall/diff.h"
+#include "tlswall/emit_nft.h"
+#include "tlswall/evaluate.h"
+#include "tlswall/record_bin.h"
+#include "tlswall/ruleset.h"
+#include "tlswall/shard.h"
+#include "tlswall/snapshot.h"
+
+/* A table as the compiler makes it: list "bl.v4" of n /24s, one every 4th /24 from 16.0.0.0 (plus extra ones),
+ * matched by a deny rule in input and by a service's rule. */
+static struct rs_table *logical(size_t n, uint32_t extra_from, size_t extra)
+{
+	struct rs_table *t = rs_table_alloc("t");
+	struct rs_set *s = rs_table_add_set(t, "bl.v4", RS_KEY_IPV4, true);
+	struct rs_chain *input = rs_table_add_chain(t, "input"), *svc = rs_table_add_chain(t, "svc.x");
+	struct rs_rule *r;
+	uint32_t *starts = calloc(n + extra, sizeof(*starts));
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		starts[m++] = 0x10000000u + (uint32_t)i * 1024;
+	for (size_t i = 0; i < extra; i++)
+		starts[m++] = extra_from + (uint32_t)i * 2;
+	for (size_t i = 0; i < m; i++)
+		for (size_t j = i; j > 0 && starts[j - 1] > starts[j]; j--) {
+			uint32_t x = starts[j];
+
+			starts[j] = starts[j - 1];
+			starts[j - 1] = x;
+		}
+	for (size_t i = 0; i < m; i++) {
+		uint32_t last = starts[i] >= extra_from && starts[i] < extra_from + 2 * extra ? starts[i] : starts[i] + 255;
+		uint8_t a[4] = { (uint8_t)(starts[i] >> 24), (uint8_t)(starts[i] >> 16), (uint8_t)(starts[i] >> 8),
+				 (uint8_t)starts[i] };
+		uint8_t b[4] = { (uint8_t)(last >> 24), (uint8_t)(last >> 16), (uint8_t)(last >> 8), (uint8_t)last };
+
+		rs_set_add(s, a, b, NULL);
+	}
+	free(starts);
+	input->base = true;
+	input->policy = RS_DROP;
+	r = rs_chain_add_rule(input);
+	rs_rule_match(r, RS_SEL_IP_SADDR, RS_OP_SET)->set = strdup("bl.v4");
+	rs_rule_counter(r);
+	rs_rule_verdict(r, RS_DROP, NULL);
+	rs_rule_verdict(rs_chain_add_rule(input), RS_ACCEPT, NULL); /* what the list does not drop gets in */
+	r = rs_chain_add_rule(svc);
+	rs_match_add_str(rs_rule_match(r, RS_SEL_IIFNAME, RS_OP_EQ), "eth0");
+	rs_rule_match(r, RS_SEL_IP_SADDR, RS_OP_SET)->set = strdup("bl.v4");
+	rs_rule_counter(r);
+	rs_rule_verdict(r, RS_ACCEPT, NULL);
+	return t;
+}
+
+static char *text(const struct rs_table *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	emit_nft_table(t, EMIT_COUNTERS, f);
+	fclose(f);
+	return buf;
+}
+
+static size_t count_shards(const struct rs_table *t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nsets; i++) {
+		char *list;
+		unsigned char cut[16];
+		size_t klen;
+
+		if (shard_parse_set(t->sets[i]->name, &list, cut, &klen)) {
+			assert_string_equal(list, "bl.v4");
+			assert_int_equal(klen, 4);
+			assert_true(t->sets[i]->nelem <= SHARD_SPLIT);
+			free(list);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void test_threshold(void **state)
+{
+	struct rs_table *at = logical(SHARD_THRESHOLD, 0, 0), *over = logical(SHARD_THRESHOLD + 1, 0, 0);
+	struct rs_table *a, *b;
+
+	(void)state;
+	assert_false(shard_layout_needed(at));
+	assert_true(shard_layout_needed(over));
+	a = shard_layout(at, NULL);
+	b = shard_layout(over, NULL);
+	assert_int_equal(count_shards(a), 0);
+	assert_non_null(rs_table_find_set(a, "bl.v4"));
+	assert_int_equal(count_shards(b), 3); /* ceil(8193 / 4096) */
+	assert_null(rs_table_find_set(b, "bl.v4"));
+	assert_false(shard_any(a));
+	assert_true(shard_any(b));
+	rs_table_free(a);
+	rs_table_free(b);
+	rs_table_free(at);
+	rs_table_free(over);
+}
+
+/* the shards seen whole are the logical table, and the dispatch reaches the rule's own statement */
+static void test_collapse_is_logical(void **state)
+{
+	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *back;
+	char *a, *b;
+
+	(void)state;
+	assert_int_equal(count_shards(t), 5);
+	assert_non_null(rs_table_find_set(t, "bl.v4.in.input"));
+	assert_non_null(rs_table_find_set(t, "bl.v4.in.svc.x"));
+	assert_non_null(rs_table_find_chain(t, "bl.v4.s00000000.in.svc.x"));
+	back = shard_collapse(t);
+	assert_non_null(back);
+	a = text(l);
+	b = text(back);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	assert_null(shard_collapse(l));
+	rs_table_free(back);
+	rs_table_free(t);
+	rs_table_free(l);
+}
+
+/* counters of the shard chains are the list rule's */
+static void test_collapse_sums_counters(void **state)
+{
+	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *back;
+	const struct rs_chain *input;
+	uint64_t p = 0, by = 0;
+	size_t shards = 0;
+
+	(void)state;
+	for (size_t i = 0; i < t->nchains; i++) {
+		char *list, *owner;
+
+		if (!shard_parse_chain(t->chains[i]->name, &list, &owner))
+			continue;
+		if (strcmp(owner, "input") == 0) {
+			struct rs_rule *r = t->chains[i]->rules[0];
+
+			for (size_t k = 0; k < r->nstmts; k++)
+				if (r->stmts[k].kind == RS_STMT_COUNTER) {
+					r->stmts[k].u.counter.packets = 2;
+					r->stmts[k].u.counter.bytes = 100;
+				}
+			shards++;
+		}
+		free(list);
+		free(owner);
+	}
+	back = shard_collapse(t);
+	input = rs_table_find_chain(back, "input");
+	assert_int_equal(input->nrules, 2);
+	rs_rule_counters(input->rules[0], &p, &by);
+	assert_int_equal(p, 2 * shards);
+	assert_int_equal(by, 100 * shards);
+	rs_table_free(back);
+	rs_table_free(t);
+	rs_table_free(l);
+}
+
+/* laid out again from itself: the same table; one element less: one shard changes, as a delta */
+static void test_boundaries_kept(void **state)
+{
+	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *again = shard_layout(l, t);
+	struct rs_table *less = logical(19999, 0, 0), *t2 = shard_layout(less, t), *fresh = shard_layout(less, NULL);
+	struct diff d, df;
+	char *a, *b;
+
+	(void)state;
+	a = text(t);
+	b = text(again);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	diff_tables(t2, t, &d);
+	assert_false(d.structural);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].kind, CHANGE_ELEMS);
+	assert_int_equal(d.v[0].nremoved, 1);
+	assert_int_equal(d.v[0].nadded, 0);
+	/* without the previous layout the cuts would all have moved */
+	diff_tables(fresh, t, &df);
+	assert_true(df.structural);
+	diff_release(&d);
+	diff_release(&df);
+	rs_table_free(l);
+	rs_table_free(t);
+	rs_table_free(again);
+	rs_table_free(less);
+	rs_table_free(t2);
+	rs_table_free(fresh);
+}
+
+/* a shard that overflows is split inside itself; the other boundaries stay */
+static void test_split_touches_one_shard(void **state)
+{
+	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL);
+	struct rs_table *crowded = logical(20000, 0x10000101u, 9000), *t2 = shard_layout(crowded, t);
+	size_t before = count_shards(t), after = count_shards(t2);
+
+	(void)state;
+	assert_true(after > before);
+	for (size_t i = 0; i < t->nsets; i++) {
+		char *list;
+		unsigned char cut[16];
+		size_t klen;
+
+		if (shard_parse_set(t->sets[i]->name, &list, cut, &klen)) {
+			assert_non_null(rs_table_find_set(t2, t->sets[i]->name));
+			free(list);
+		}
+	}
+	/* only the first shard (where the crowd is) gained cuts: every new one is inside it, below the second old cut */
+	{
+		uint32_t second = UINT32_MAX;
+
+		for (size_t i = 0; i < t->nsets; i++) {
+			char *list;
+			unsigned char cut[16];
+			size_t klen;
+
+			if (shard_parse_set(t->sets[i]->name, &list, cut, &klen)) {
+				uint32_t c = (uint32_t)cut[0] << 24 | (uint32_t)cut[1] << 16 | (uint32_t)cut[2] << 8 | cut[3];
+
+				if (c && c < second)
+					second = c;
+				free(list);
+			}
+		}
+		for (size_t i = 0; i < t2->nsets; i++) {
+			char *list;
+			unsigned char cut[16];
+			size_t klen;
+
+			if (shard_parse_set(t2->sets[i]->name, &list, cut, &klen)) {
+				uint32_t c = (uint32_t)cut[0] << 24 | (uint32_t)cut[1] << 16 | (uint32_t)cut[2] << 8 | cut[3];
+
+				if (!rs_table_find_set(t, t2->sets[i]->name))
+					assert_true(c > 0 && c < second);
+				free(list);
+			}
+		}
+	}
+	rs_table_free(l);
+	rs_table_free(t);
+	rs_table_free(crowded);
+	rs_table_free(t2);
+}
+
+static void test_names(void **state)
+{
+	unsigned char cut[16] = { 0x0a, 0x01, 0x00, 0x00 }, got[16];
+	char *set = shard_set_name("bl.v4", cut, 4), *map = shard_map_name("svc.a.src.v4", "svc.a");
+	char *chain = shard_chain_name("bl.v4", cut, 4, "svc.x.y"), *list, *owner;
+	size_t klen;
+
+	(void)state;
+	assert_string_equal(set, "bl.v4.s0a010000");
+	assert_string_equal(map, "svc.a.src.v4.in.svc.a");
+	assert_string_equal(chain, "bl.v4.s0a010000.in.svc.x.y");
+	assert_true(shard_parse_set(set, &list, got, &klen));
+	assert_string_equal(list, "bl.v4");
+	assert_int_equal(klen, 4);
+	assert_memory_equal(got, cut, 4);
+	free(list);
+	assert_true(shard_parse_map(map, &list, &owner));
+	assert_string_equal(list, "svc.a.src.v4");
+	assert_string_equal(owner, "svc.a");
+	free(list);
+	free(owner);
+	assert_true(shard_parse_chain(chain, &list, &owner));
+	assert_string_equal(list, "bl.v4");
+	assert_string_equal(owner, "svc.x.y");
+	free(list);
+	free(owner);
+	/* names of other kinds are not shards */
+	assert_false(shard_parse_set("bl.v4", &list, got, &klen));
+	assert_false(shard_parse_set("bl.v4.s0a01", &list, got, &klen));
+	assert_false(shard_parse_set("bl.v4.s0a010000x", &list, got, &klen));
+	assert_false(shard_parse_set(map, &list, got, &klen));
+	assert_false(shard_parse_map("services", &list, &owner));
+	assert_false(shard_parse_map(set, &list, &owner));
+	assert_false(shard_parse_chain("svc.https", &list, &owner));
+	assert_false(shard_parse_chain(map, &list, &owner));
+	free(set);
+	free(map);
+	free(chain);
+}
+
+/* the lockout guard's evaluator answers through the dispatch map exactly as through one set */
+static void test_evaluate_through_dispatch(void **state)
+{
+	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL);
+	static const uint32_t probes[] = { 0x10000000u, 0x100000ffu, 0x10000100u, 0x10004c00u, 0x1000fffeu,
+					   0x11388000u, 0x0fffffffu, 0xc0000201u };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		struct packet p = { 0 };
+		struct eval_trace why;
+
+		p.family = 4;
+		p.l4proto = 6;
+		p.dport = 443;
+		p.saddr[0] = (uint8_t)(probes[i] >> 24);
+		p.saddr[1] = (uint8_t)(probes[i] >> 16);
+		p.saddr[2] = (uint8_t)(probes[i] >> 8);
+		p.saddr[3] = (uint8_t)probes[i];
+		enum verdict want = probes[i] >= 0x10000000u && probes[i] < 0x10000000u + 20000u * 1024 &&
+						    (probes[i] & 0x3ff) < 0x100 ? EVAL_DROP : EVAL_ACCEPT;
+
+		assert_int_equal(evaluate(l, rs_table_find_chain(l, "input"), &p, &why), want);
+		assert_int_equal(evaluate(t, rs_table_find_chain(t, "input"), &p, &why), want);
+	}
+	rs_table_free(l);
+	rs_table_free(t);
+}
+
+/* the binary form: a sharded table back whole; cut short or changed, refused */
+static void test_binary_form(void **state)
+{
+	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *back = NULL;
+	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=1", 0, NULL }, got;
+	size_t len, left_out;
+	char *bin = record_bin_encode(t, &info, NULL, 0, &len, &left_out), *error = NULL, *a, *b, *stamp;
+
+	(void)state;
+	assert_true(record_bin_is(bin, len));
+	stamp = record_bin_stamp(bin, len);
+	assert_string_equal(stamp, "generation=1");
+	free(stamp);
+	assert_true(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
+	a = text(t);
+	b = text(back);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	rs_table_free(back);
+	snapshot_info_release(&got);
+	assert_false(record_bin_decode(bin, len - 8, NULL, &back, &got, NULL, NULL, &error));
+	assert_null(back);
+	free(error);
+	error = NULL;
+	bin[len - 100] ^= 1;
+	assert_false(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
+	assert_non_null(strstr(error, "checksum"));
+	free(error);
+	free(bin);
+	rs_table_free(l);
+	rs_table_free(t);
+}
+
+/* based on another table, a snapshot holds only the shards that differ, and needs that table to be read */
+static void test_based_form(void **state)
+{
+	struct rs_table *l0 = logical(20000, 0, 0), *t0 = shard_layout(l0, NULL);
+	struct rs_table *l1 = logical(19999, 0, 0), *t1 = shard_layout(l1, t0), *back = NULL;
+	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=2", 0, NULL }, got;
+	size_t whole, len, left_out;
+	char *full = record_bin_encode(t1, &info, NULL, 0, &whole, &left_out);
+	char *bin = record_bin_encode(t1, &info, t0, 42, &len, &left_out), *error = NULL, *a, *b;
+
+	(void)state;
+	free(full);
+	assert_true(len < whole / 4);
+	assert_true(record_bin_delta_bytes(t1, t0) > 0 && record_bin_delta_bytes(t1, t0) <= 8 * SHARD_SPLIT);
+	assert_int_equal(record_bin_base_sum(bin, len), 42);
+	assert_true(record_bin_decode(bin, len, t0, &back, &got, NULL, NULL, &error));
+	a = text(t1);
+	b = text(back);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	rs_table_free(back);
+	snapshot_info_release(&got);
+	/* without its base, or with one that lacks its sets, it is refused */
+	assert_false(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
+	free(error);
+	error = NULL;
+	assert_false(record_bin_decode(bin, len, l0, &back, &got, NULL, NULL, &error));
+	assert_null(back);
+	free(error);
+	free(bin);
+	rs_table_free(l0);
+	rs_table_free(t0);
+	rs_table_free(l1);
+	rs_table_free(t1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_threshold),
+		cmocka_unit_test(test_collapse_is_logical),
+		cmocka_unit_test(test_collapse_sums_counters),
+		cmocka_unit_test(test_boundaries_kept),
+		cmocka_unit_test(test_split_touches_one_shard),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_evaluate_through_dispatch),
+		cmocka_unit_test(test_binary_form),
+		cmocka_unit_test(test_based_form),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
