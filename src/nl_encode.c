@@ -444,7 +444,8 @@ static void emit_named_set(struct encoder *e, const struct rs_set *rs)
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key->datatype);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key->kernel_len);
-	if (rs->vmap && rs->key != RS_KEY_PROTO_PORT) {
+	if (rs->vmap && (rs->key == RS_KEY_IPV4 || rs->key == RS_KEY_IPV6)) {
+		/* an address map: always of ranges (a sharded list's dispatch) */
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_INTERVAL);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);

@@ -100,10 +100,11 @@ def rewrite_lists(script, v4_lines, v6_lines, sets=""):
                 out.append(sets)
                 placed = True
             continue
-        if s in ("ip saddr @bl.v4 counter drop", "ip saddr vmap @bl.v4.in.input"):
+        # the deny list's rules, in the input chain and in the forward chain (published ports)
+        if s == "ip saddr @bl.v4 counter drop" or s.startswith("ip saddr vmap @bl.v4.in."):
             out += v4_lines
             continue
-        if s in ("ip6 saddr @bl.v6 counter drop", "ip6 saddr vmap @bl.v6.in.input"):
+        if s == "ip6 saddr @bl.v6 counter drop" or s.startswith("ip6 saddr vmap @bl.v6.in."):
             out += v6_lines
             continue
         out.append(line)
