@@ -14,17 +14,11 @@
 # The text output is compared with tests/netns/audit/*.txt (PIDs, dates and column padding normalised), the JSON
 # is checked field by field, and the ruleset generation is the same before and after every audit.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/servers_lib.sh"
 tw_require_root
+tw_need openssl python3 ss timeout strace dovecot postfix vsftpd slapd caddy
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
-for tool in openssl python3 ss timeout strace dovecot postfix vsftpd slapd caddy; do
-	command -v "$tool" >/dev/null 2>&1 && continue
-	if [ -n "${CI:-}" ]; then echo "FAIL: $tool is not installed (scripts/deps.sh)" >&2; exit 1; fi
-	echo "SKIP: $tool is not installed (scripts/deps.sh)" >&2
-	exit 77
-done
-unset SSH_CONNECTION TLSWALL_TEST_HANG_AFTER_COMMIT TLSWALL_TEST_WRITE_DELAY_MS TLSWALL_TEST_PAUSE_FILE \
-	TLSWALL_TEST_FAULT_AT
 T=$TW_TMP
 export TLSWALL_STATE_DIR="$T/state"
 # tw_cleanup ends every server by PID; postfix's master is started the same way, so nothing here daemonizes
@@ -33,8 +27,6 @@ cd "$T" || exit 1
 chmod 0755 "$T"
 # the expected files are written by UPDATE=1 (review them before committing)
 UPDATE=${UPDATE:-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---- certificates: a throwaway CA and its leaves (keys never leave the temporary directory)
 mkdir -p ca/new && touch ca/index.txt && echo 1000 >ca/serial
@@ -53,8 +45,7 @@ unique_subject = no
 [ any ]
 commonName = supplied
 CNF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=tlswall test CA" \
-	-keyout ca/ca.key -out ca/ca.pem >ca/log 2>&1 || { cat ca/log; exit 1; }
+tw_cert "$T/ca/ca" "tlswall test CA"
 # leaf NAME CN ARGS...: NAME.pem and NAME.key, signed by the CA, with the CN as its DNS name
 leaf() {
 	_n=$1 _cn=$2
@@ -79,7 +70,7 @@ chmod 0600 ./*.key
 group() {
 	tw_netns "$1"
 	NS=$TW_NS
-	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	tw_nodad "$NS"
 	ip -n "$NS" link add tw0 type veth peer name tw1 || exit 1
 	ip -n "$NS" addr add 10.77.0.1/24 dev tw0
 	ip -n "$NS" addr add fd00:77::1/64 dev tw0 nodad
@@ -87,29 +78,18 @@ group() {
 	ip -n "$NS" link set tw1 up
 }
 # serve CMD...: a server in $NS, ended by PID at exit
-serve() { tw_bg ip netns exec "$NS" "$@"; }
-# listening PROTO PORT...: wait (up to 20 s) until something listens on every port in $NS
+serve() { tw_serve "$NS" "$@"; }
+# listening PROTO PORT...: waits until something listens on every port in $NS; else a failure, the servers' logs
 listening() {
-	_p=$1
-	shift
-	_end=$(($(now_ms) + 20000))
-	while :; do
-		_have=$(ip netns exec "$NS" ss -"$_p"lnH | awk '{ sub(/.*:/, "", $4); print $4 }')
-		_missing=""
-		for _port in "$@"; do printf '%s\n' "$_have" | grep -qx "$_port" || _missing="$_missing $_port"; done
-		[ -z "$_missing" ] && return 0
-		if [ "$(now_ms)" -ge "$_end" ]; then
-			tw_fail "$NS: nothing listens on$_missing/$_p; logs: $(tail -n 5 "$T"/*/log "$T"/*.log 2>/dev/null)"
-			return 1
-		fi
-		sleep 0.1
-	done
+	tw_await "$NS" "$@" && return 0
+	echo "logs: $(tail -n 5 "$T"/*/log "$T"/*.log 2>/dev/null)" >&2
+	return 1
 }
-s_server() { # PORT CERT ARGS...
+# s_server PORT CERT ARGS...: openssl s_server in $NS on PORT, with the certificate CERT (valid, soon, ...)
+s_server() {
 	_port=$1 _cert=$2
 	shift 2
-	serve openssl s_server -quiet -accept "$_port" -cert "$T/$_cert.pem" -key "$T/$_cert.key" "$@" </dev/null \
-		>"$T/s_server-$_port.log" 2>&1
+	tw_s_server "$NS" "$_port" "$T/$_cert" "$@"
 }
 generation() { ip netns exec "$NS" "$bin" -f "$1" show --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["generation"])'; }
 normalize() { sed -E 's/\[[0-9]+\](\+[0-9]+)?/[PID]/g; s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/DATE/g; s/ +/ /g'; }
@@ -139,7 +119,7 @@ audit() {
 
 # ---- tls: certificates and versions over implicit TLS
 group tls
-cat >tls.conf <<'P'
+tw_policy tls.conf <<'P'
 version = 1;
 services = (
   { service = "https"; },
@@ -164,7 +144,7 @@ listening t 443 993 995 636 465 22 8080 9999
 audit tls --timeout 2
 [ "$RC" -eq 4 ] || tw_fail "tls: exit $RC, expected 4 (findings)"
 # a listener that the policy blocks is information: alone, it is not a finding
-cat >blocked.conf <<'P'
+tw_policy blocked.conf <<'P'
 version = 1;
 services = ( { service = "https"; } );
 P
@@ -199,34 +179,18 @@ grep -q 'critical: the certificate expired 3 days ago' expiry0.out || tw_fail "-
 
 # ---- web: caddy, HTTP/3 on 443/udp
 group web
-cat >web.conf <<'P'
+tw_policy web.conf <<'P'
 version = 1;
 services = ( { service = "https"; } );
 P
-mkdir -p caddy
-cat >caddy/Caddyfile <<CADDY
-{
-	admin off
-	auto_https off
-	storage file_system $T/caddy/data
-	servers {
-		protocols h1 h2 h3
-	}
-}
-https://:443 {
-	tls $T/valid.pem $T/valid.key
-	respond "ok"
-}
-CADDY
-HOME=$T/caddy XDG_DATA_HOME=$T/caddy XDG_CONFIG_HOME=$T/caddy serve caddy run --config caddy/Caddyfile \
-	--adapter caddyfile >caddy/log 2>&1
+tw_caddy "$NS" "$T/caddy" "$T/valid"
 listening t 443 && listening u 443
 audit web --timeout 2
 [ "$RC" -eq 0 ] || tw_fail "web: exit $RC, expected 0: $(cat web.txt)"
 
 # ---- plain: what should be TLS is not, and servers that hold the probe up
 group plain
-cat >plain.conf <<'P'
+tw_policy plain.conf <<'P'
 version = 1;
 services = (
   { service = "https"; },
@@ -247,113 +211,15 @@ took=$(python3 -c 'import json; print(json.load(open("plain.json"))["elapsed_ms"
 [ $((t1 - t0)) -lt 9000 ] || tw_fail "plain: two audits took $((t1 - t0)) ms"
 
 # ---- mail: every upgradable service, offering STARTTLS, with no plaintext login before it
-# dovecot CONF-NAME SSL PLAINTEXT-AUTH: a private dovecot for IMAP, POP3 and ManageSieve
-dovecot_conf() {
-	mkdir -p "$T/$1/run" "$T/$1/state"
-	cat >"$T/$1/dovecot.conf" <<DC
-base_dir = $T/$1/run
-state_dir = $T/$1/state
-log_path = $T/$1/log
-instance_name = tlswall-audit-$1
-protocols = imap pop3 sieve
-listen = *, ::
-ssl = $2
-ssl_cert = <$T/valid.pem
-ssl_key = <$T/valid.key
-disable_plaintext_auth = $3
-auth_mechanisms = plain
-passdb {
-  driver = static
-  args = password=unused
+# mail_servers NAME TLS PLAINTEXT: dovecot (IMAP, POP3, ManageSieve), postfix (SMTP, submission) and vsftpd (IPv4)
+# in $NS, with the certificate "valid", state under $T/SERVER-NAME
+mail_servers() {
+	tw_dovecot "$NS" "$T/dovecot-$1" "$T/valid" "$2" "$3"
+	tw_postfix "$NS" "$T/postfix-$1" "$T/valid" "$2" smtp submission
+	tw_vsftpd "$NS" "$T/vsftpd-$1" "$T/valid" "$2" "$3" 0.0.0.0
 }
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$T/$1/home
-}
-service imap-login {
-  inet_listener imap {
-    port = 143
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = 110
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service managesieve-login {
-  inet_listener sieve {
-    port = 4190
-  }
-}
-DC
-}
-# postfix_conf NAME TLS-LEVEL: a private postfix (queue, data and log under $T/NAME) for SMTP and submission
-postfix_conf() {
-	mkdir -p "$T/$1/spool" "$T/$1/data"
-	chown postfix "$T/$1/data"
-	cat >"$T/$1/main.cf" <<PF
-compatibility_level = 3.6
-queue_directory = $T/$1/spool
-data_directory = $T/$1/data
-maillog_file = $T/$1/log
-maillog_file_prefixes = $T
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = host.test
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-inet_interfaces = all
-inet_protocols = all
-smtpd_tls_cert_file = $T/valid.pem
-smtpd_tls_key_file = $T/valid.key
-smtpd_tls_security_level = $2
-smtpd_tls_protocols = >=TLSv1.2
-smtpd_tls_mandatory_protocols = >=TLSv1.2
-PF
-	cat >"$T/$1/master.cf" <<'PF'
-smtp       inet  n  -  n  -  -  smtpd
-submission inet  n  -  n  -  -  smtpd
-postlog    unix-dgram n - n - 1 postlogd
-tlsmgr     unix  -  -  n  1000? 1 tlsmgr
-anvil      unix  -  -  n  -  1  anvil
-PF
-	# creates the queue directories with the owners postfix wants
-	ip netns exec "$NS" postfix -c "$T/$1" check >/dev/null 2>&1
-}
-vsftpd_conf() { # NAME SSL FORCE-SSL-LOGINS
-	mkdir -p "$T/$1/empty"
-	cat >"$T/$1/vsftpd.conf" <<FTP
-listen=YES
-listen_ipv6=NO
-listen_port=21
-background=NO
-anonymous_enable=NO
-local_enable=YES
-ssl_enable=$2
-ssl_tlsv1=YES
-ssl_sslv2=NO
-ssl_sslv3=NO
-rsa_cert_file=$T/valid.pem
-rsa_private_key_file=$T/valid.key
-force_local_logins_ssl=$3
-force_local_data_ssl=$3
-secure_chroot_dir=$T/$1/empty
-seccomp_sandbox=NO
-xferlog_enable=NO
-pam_service_name=vsftpd
-FTP
-}
-
 group mail
-cat >mail.conf <<'P'
+tw_policy mail.conf <<'P'
 version = 1;
 services = (
   { service = "ftp"; starttls = true; passive_ports = "40000-40010"; },
@@ -369,12 +235,7 @@ services = (
   { service = "postgresql"; starttls = true; }
 );
 P
-dovecot_conf dovecot-good yes yes
-serve dovecot -F -c "$T/dovecot-good/dovecot.conf"
-postfix_conf postfix-good may
-serve /usr/lib/postfix/sbin/master -c "$T/postfix-good" -d
-vsftpd_conf vsftpd-good YES YES
-serve vsftpd "$T/vsftpd-good/vsftpd.conf"
+mail_servers good yes no
 mkdir -p slapd
 cat >slapd/slapd.conf <<LDAP
 pidfile $T/slapd/slapd.pid
@@ -393,7 +254,7 @@ audit mail --timeout 2
 
 # ---- mailbad: no STARTTLS, plaintext logins
 group mailbad
-cat >mailbad.conf <<'P'
+tw_policy mailbad.conf <<'P'
 version = 1;
 services = (
   { service = "ftp"; starttls = true; passive_ports = "40000-40010"; },
@@ -403,12 +264,7 @@ services = (
   { service = "nntp"; starttls = true; }
 );
 P
-dovecot_conf dovecot-bad no no
-serve dovecot -F -c "$T/dovecot-bad/dovecot.conf"
-postfix_conf postfix-bad none
-serve /usr/lib/postfix/sbin/master -c "$T/postfix-bad" -d
-vsftpd_conf vsftpd-bad NO NO
-serve vsftpd "$T/vsftpd-bad/vsftpd.conf"
+mail_servers bad no yes
 serve python3 "$here/audit-servers.py" valid.pem valid.key nntp-plain:119 >servers-mailbad.log
 listening t 21 25 110 143 119
 audit mailbad --timeout 2

@@ -6,12 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 root=$(cd "$(dirname "$0")/../.." && pwd)
-for tool in make tar openssl python3 ss timeout; do
-	command -v "$tool" >/dev/null 2>&1 && continue
-	if [ -n "${CI:-}" ]; then echo "FAIL: $tool is not installed (scripts/deps.sh)" >&2; exit 1; fi
-	echo "SKIP: $tool is not installed (scripts/deps.sh)" >&2
-	exit 77
-done
+tw_need make tar openssl python3 ss timeout
 
 copy=$TW_TMP/checkout
 mkdir "$copy" || exit 1

@@ -8,18 +8,16 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is not installed (scripts/deps.sh)" >&2; exit 77; }
-unset SSH_CONNECTION
+tw_need python3
 export TLSWALL_STATE_DIR="$TW_TMP/state"
 T=$TW_TMP
 
 tw_netns hostile
 N=$TW_NS
-cat >"$T/p.conf" <<'P'
+tw_policy "$T/p.conf" <<'P'
 version = 1;
 services = ( { service = "https"; } );
 P
-chmod 600 "$T/p.conf"
 tl() { timeout 30 ip netns exec "$N" "$bin" -f "$T/p.conf" "$@"; }
 tl -q apply || tw_fail "apply failed"
 printf 'add rule inet tlswall svc.https tcp dport 9999 accept comment "by hand \377 \033[2J\033]0;owned\007"\n' >"$T/rule.nft"

@@ -16,17 +16,7 @@ b=${2:-$1}
 [ "$b" = --inner ] && b=$1
 bin=$(cd "$(dirname "$b")" && pwd)/$(basename "$b")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-unset SSH_CONNECTION TLSWALL_STATE_DIR
 T=$TW_TMP
-has() { grep -qF -- "$2" "$1" || tw_fail "$3: expected \"$2\" in: $(cat "$1")"; }
-hasnt() { if grep -qF -- "$2" "$1"; then tw_fail "$3: did not expect \"$2\" in: $(cat "$1")"; fi; }
-expect_rc() { [ "$2" -eq "$1" ] || tw_fail "$3: exit $2, expected $1: $(cat "$4")"; }
-need() {
-	command -v "$1" >/dev/null 2>&1 && return 0
-	if [ -n "${CI:-}" ]; then echo "FAIL: $1 is not installed (scripts/deps.sh)" >&2; exit 1; fi
-	echo "SKIP: $1 is not installed (scripts/deps.sh)" >&2
-	exit 77
-}
 
 # Debian 12's nftables.service and /etc/nftables.conf, as the nftables package ships them (used when the package's
 # own unit is not installed; the stock configuration is always written, so its line numbers are known)
@@ -82,10 +72,7 @@ nft_unit=/usr/lib/systemd/system/nftables.service
 [ -f "$nft_unit" ] || nft_unit=/lib/systemd/system/nftables.service
 
 if [ "${2:-}" != --inner ]; then
-	need systemd-analyze
-	need systemctl
-	need unshare
-	need nft
+	tw_need systemd-analyze systemctl unshare nft
 
 	# ---- 1. the units, linked as "systemctl enable" links them, verified together
 	U=$T/units

@@ -10,6 +10,7 @@
 # tables byte for byte as they were; check --live and audit name the published ports and what the policy does
 # with them; published_ports = false leaves forwarding to the other tables.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/servers_lib.sh"
 tw_require_root
 tw_need openssl python3 iptables-nft-restore ip6tables-nft-restore nft timeout
 # the sanitizer build: the DNAT reader reads other tools' rules, whatever they hold
@@ -25,30 +26,18 @@ B6=fd00:30::1 K1_6=fd00:30::2 K3_6=fd00:30::4
 P4=10.88.0.1 K2_4=10.88.0.2
 P6=fd00:88::1 K2_6=fd00:88::2
 
-tw_netns host
-H=$TW_NS
-tw_netns client
-C=$TW_NS
+# client -- host
+tw_pair host client $H4 $C4 $H6 $C6
+ip -n "$C" addr add $C4B/24 dev tw-c
+ip -n "$C" addr add $C6B/64 dev tw-c nodad
 tw_netns k1
 K1=$TW_NS
 tw_netns k2
 K2=$TW_NS
 tw_netns k3
 K3=$TW_NS
-for ns in $H $C $K1 $K2 $K3; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 || exit 1
-done
+tw_nodad "$K1" "$K2" "$K3"
 ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || exit 1
-# client -- host
-ip -n "$H" link add tw-h type veth peer name tw-c netns "$C" || exit 1
-ip -n "$H" addr add $H4/24 dev tw-h
-ip -n "$H" addr add $H6/64 dev tw-h nodad
-ip -n "$C" addr add $C4/24 dev tw-c
-ip -n "$C" addr add $C4B/24 dev tw-c
-ip -n "$C" addr add $C6/64 dev tw-c nodad
-ip -n "$C" addr add $C6B/64 dev tw-c nodad
-ip -n "$H" link set tw-h up
-ip -n "$C" link set tw-c up
 # the bridges and the containers' veths, as the engines make them
 for b in "br0 $B4 $B6" "podman0 $P4 $P6"; do
 	set -- $b
@@ -156,33 +145,17 @@ table inet netavark {
 EOF
 
 cd "$TW_TMP" || exit 1
-if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=container \
-	-keyout key.pem -out cert.pem >openssl-req.log 2>&1; then
-	tw_fail "openssl could not make a certificate: $(tail -n 1 openssl-req.log)"
-	tw_done
-fi
-# The servers' own time limit is only a backstop should this shell be SIGKILLed before its cleanup runs.
-serve_tls() { # NAMESPACE PORT
-	tw_bg timeout 300 ip netns exec "$1" openssl s_server -quiet -www -accept "$2" -cert cert.pem -key key.pem \
-		</dev/null >"s_server-$2.log" 2>&1
-}
-serve_tls "$K1" 443
-serve_tls "$K2" 993
-tw_bg timeout 300 ip netns exec "$K1" python3 "$root/scripts/banner-server.py" "K1" 80 8080 </dev/null >k1.log 2>&1
-tw_bg timeout 300 ip netns exec "$K2" python3 "$root/scripts/banner-server.py" "K2" 143 8080 </dev/null >k2.log 2>&1
-tw_bg timeout 300 ip netns exec "$K3" python3 "$root/scripts/banner-server.py" "K3" 8080 </dev/null >k3.log 2>&1
+tw_cert "$TW_TMP/container" container
+tw_s_server "$K1" 443 "$TW_TMP/container" -www
+tw_s_server "$K2" 993 "$TW_TMP/container" -www
+tw_serve "$K1" python3 "$root/scripts/banner-server.py" "K1" 80 8080 </dev/null >k1.log 2>&1
+tw_serve "$K2" python3 "$root/scripts/banner-server.py" "K2" 143 8080 </dev/null >k2.log 2>&1
+tw_serve "$K3" python3 "$root/scripts/banner-server.py" "K3" 8080 </dev/null >k3.log 2>&1
 # "outside": a server in the client namespace, for the containers' own outbound connections
-tw_bg timeout 300 ip netns exec "$C" python3 "$root/scripts/banner-server.py" "OUTSIDE" 7000 </dev/null >out.log 2>&1
-listening() { # NAMESPACE PORT...
-	_ns=$1
-	shift
-	_l=$(ip netns exec "$_ns" ss -ltnH | awk '{ sub(/.*:/, "", $4); print $4 }')
-	for _p in "$@"; do printf '%s\n' "$_l" | grep -qx "$_p" || return 1; done
-}
-wait_for 30 listening "$K1" 443 80 8080 && wait_for 30 listening "$K2" 993 143 8080 && wait_for 30 listening "$K3" 8080 && wait_for 30 listening "$C" 7000 ||
+tw_serve "$C" python3 "$root/scripts/banner-server.py" "OUTSIDE" 7000 </dev/null >out.log 2>&1
+tw_await "$K1" t 443 80 8080 && tw_await "$K2" t 993 143 8080 && tw_await "$K3" t 8080 && tw_await "$C" t 7000 ||
 	{ tw_fail "the servers never listened: $(tail -n 2 s_server-*.log k1.log k2.log out.log)"; tw_done; }
 
-hostport() { case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
 # tls WHEN NAMESPACE ADDR PORT WANT: a TLS handshake with the container's certificate (WANT yes) or none (no)
 tls() {
 	_out=$(ip netns exec "$2" timeout 5 openssl s_client -brief -connect "$(hostport "$3" "$4")" </dev/null 2>&1)
@@ -202,19 +175,17 @@ probe() {
 	_targets=""
 	for _e in "$@"; do _targets="$_targets ${_e%%=*}"; done
 	# shellcheck disable=SC2086
-	ip netns exec "$_ns" timeout 20 python3 "$root/tests/netns/probe.py" 2 $_targets >probe.out 2>probe.err ||
-		tw_fail "$_when: probe failed: $(tail -n 1 probe.err)"
+	tw_probe "$_ns" "$_when" $_targets
 	for _e in "$@"; do
 		_t=${_e%%=*} _want=${_e#*=}
 		_addr=${_t%%,*} _rest=${_t#*,} _port=${_rest%%,*}
-		_got=$(awk -v a="$_addr" -v p="$_port" '$1 == a && $2 == p { print $3 " " $5; exit }' probe.out)
+		# a later target with the same address and port (another source) reads the next line
+		_got=$(tw_probed "$_addr" "$_port")
+		_res=${_got%% *} _banner=${_got##* }
 		case $_want in
-		timeout | silent | refused) [ "${_got%% *}" = "$_want" ] ;;
-		*) [ "${_got%% *}" = banner ] && case ${_got#* } in "${_want}_port_$_port") true ;; *) false ;; esac ;;
+		timeout | silent | refused) [ "$_res" = "$_want" ] ;;
+		*) [ "$_res" = banner ] && [ "$_banner" = "${_want}_port_$_port" ] ;;
 		esac && tw_ok "$_when: $_t $_want" || tw_fail "$_when: $_t: expected $_want, got ${_got:-nothing}"
-		# a later target with the same address and port (another source) is the next line
-		awk -v a="$_addr" -v p="$_port" 'f || !($1 == a && $2 == p) { print; next } { f = 1 }' probe.out >probe.rest
-		mv probe.rest probe.out
 	done
 }
 
@@ -241,11 +212,12 @@ same_others() { # WHEN
 	done
 }
 
-policy() { # FILE: the default policy with what follows on stdin added
+policy() { # FILE: the default policy with what follows on stdin added, checked (tw_policy)
 	{
 		sed -n '/^version/,$p' "$root/policies/default.conf"
 		cat
-	} >"$TW_TMP/$1"
+	} >"$TW_TMP/$1.in"
+	tw_policy "$TW_TMP/$1" <"$TW_TMP/$1.in"
 }
 run() { # WHEN ARGS...: tlswall in the host namespace; output in run.out
 	_when=$1

@@ -5,16 +5,11 @@
 # port stays silent; `starttls` opens exactly 143; policy "reject" turns silence into a fast RST; IPv6 neighbour
 # discovery survives the drop policy; `show` counts the traffic.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/servers_lib.sh"
 tw_require_root
+tw_need openssl curl python3 ss timeout
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-for tool in openssl curl python3 ss timeout; do
-	command -v "$tool" >/dev/null 2>&1 && continue
-	# as tw_require_root does: a CI run must not pass by skipping
-	if [ -n "${CI:-}" ]; then echo "FAIL: $tool is not installed (scripts/deps.sh)" >&2; exit 1; fi
-	echo "SKIP: $tool is not installed (scripts/deps.sh)" >&2
-	exit 77
-done
 
 TLS_PORTS="443 993 995 990 636 563"
 PLAIN_PORTS="80 21 110 143 389 119"
@@ -23,59 +18,16 @@ C4=10.99.0.2
 H6=fd00:99::1
 C6=fd00:99::2
 export TLSWALL_STATE_DIR="$TW_TMP/state"
-
-tw_netns host
-H=$TW_NS
-tw_netns client
-C=$TW_NS
-# DAD off for every address (link-local included) so IPv6 is usable at once instead of after a second or two.
-for ns in $H $C; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 || exit 1
-done
-# Made inside the host namespace with its peer born in the client one: the veth never exists outside them.
-ip -n "$H" link add tw-h type veth peer name tw-c netns "$C" || exit 1
-ip -n "$H" addr add $H4/24 dev tw-h
-ip -n "$H" addr add $H6/64 dev tw-h nodad
-ip -n "$C" addr add $C4/24 dev tw-c
-ip -n "$C" addr add $C6/64 dev tw-c nodad
-ip -n "$H" link set tw-h up
-ip -n "$C" link set tw-c up
+tw_pair host client $H4 $C4 $H6 $C6
 
 cd "$TW_TMP" || exit 1
-# EC P-256 rather than RSA: key generation is instant.
-if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=tlswall-test \
-	-keyout key.pem -out cert.pem >openssl-req.log 2>&1; then
-	tw_fail "openssl could not make a certificate: $(tail -n 1 openssl-req.log)"
-	tw_done
-fi
-
-# The servers' own time limit is only a backstop should this shell be SIGKILLed before its cleanup runs.
-# `-accept PORT` without an address makes s_server bind one dual-stack socket; -www answers curl with a page.
-for p in $TLS_PORTS; do
-	tw_bg timeout 300 ip netns exec "$H" openssl s_server -quiet -www -accept "$p" -cert cert.pem -key key.pem \
-		</dev/null >"s_server-$p.log" 2>&1
-done
+tw_cert "$TW_TMP/server" tlswall-test
+# -www answers curl with a page
+for p in $TLS_PORTS; do tw_s_server "$H" "$p" "$TW_TMP/server" -www; done
 # shellcheck disable=SC2086
-tw_bg timeout 300 ip netns exec "$H" python3 "$root/scripts/banner-server.py" "BANNER tlswall-test" $PLAIN_PORTS </dev/null >banner.log 2>&1
-
-missing=""
-i=0
-while [ $i -lt 100 ]; do
-	listening=$(ip netns exec "$H" ss -ltnH | awk '{ sub(/.*:/, "", $4); print $4 }')
-	missing=""
-	for p in $TLS_PORTS $PLAIN_PORTS; do
-		printf '%s\n' "$listening" | grep -qx "$p" || missing="$missing $p"
-	done
-	[ -z "$missing" ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
-if [ -n "$missing" ]; then
-	tw_fail "servers never listened on:$missing ($(cat s_server-*.log banner.log | tail -n 3))"
-	tw_done
-fi
-
-hostport() { case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac; }
+tw_serve "$H" python3 "$root/scripts/banner-server.py" "BANNER tlswall-test" $PLAIN_PORTS </dev/null >banner.log 2>&1
+# shellcheck disable=SC2086
+tw_await "$H" t $TLS_PORTS $PLAIN_PORTS || { tw_fail "logs: $(cat s_server-*.log banner.log | tail -n 3)"; tw_done; }
 
 # tls_ok WHEN ADDR PORT: a full TLS handshake from the client completes.
 tls_ok() {
@@ -118,8 +70,7 @@ plain_check() {
 		for p in $PLAIN_PORTS; do targets="$targets $a,$p"; done
 	done
 	# shellcheck disable=SC2086
-	ip netns exec "$C" timeout 10 python3 "$root/tests/netns/probe.py" 2 $targets >probe.out 2>probe.err ||
-		tw_fail "$when: probe failed: $(tail -n 1 probe.err)"
+	tw_probe "$C" "$when" $targets
 	n=0
 	while read -r addr port res secs banner; do
 		n=$((n + 1))
@@ -141,7 +92,7 @@ plain_check() {
 			fi
 			;;
 		esac
-	done <probe.out
+	done <"$TW_TMP/probe.out"
 	[ $n -eq 12 ] || tw_fail "$when: expected 12 probe results, got $n"
 }
 

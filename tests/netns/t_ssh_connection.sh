@@ -7,36 +7,32 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-unset SSH_CONNECTION TLSWALL_STATE_DIR
 T=$TW_TMP
 
 tw_netns ssh
 N=$TW_NS
 ip -n "$N" link add tw0 type veth peer name tw1 && ip -n "$N" link set tw0 up || tw_fail "could not make interface tw0"
 
-cat >"$T/no-ssh.conf" <<'P'
+tw_policy "$T/no-ssh.conf" <<'P'
 version = 1;
 services = ( { service = "https"; } );
 P
-cat >"$T/ssh-on-tw0.conf" <<'P'
+tw_policy "$T/ssh-on-tw0.conf" <<'P'
 version = 1;
 services = ( { service = "https"; } );
 exemptions = ( { name = "ssh"; port = 22; interfaces = [ "tw0" ]; reason = "management over the link only"; } );
 P
-cat >"$T/ssh-on-other.conf" <<'P'
+tw_policy "$T/ssh-on-other.conf" <<'P'
 version = 1;
 services = ( { service = "https"; } );
 exemptions = ( { name = "ssh"; port = 22; interfaces = [ "other0" ]; reason = "management over another link"; } );
 P
-chmod 600 "$T"/*.conf
 # tl SSH_CONNECTION ARGS...: tlswall in the namespace, as if run over that SSH session
 tl() {
 	_ssh=$1
 	shift
 	SSH_CONNECTION=$_ssh TLSWALL_STATE_DIR=$T/state timeout 30 ip netns exec "$N" "$bin" "$@"
 }
-has() { grep -qF -- "$2" "$1" || tw_fail "$3: expected \"$2\" in: $(cat "$1")"; }
-hasnt() { if grep -qF -- "$2" "$1"; then tw_fail "$3: did not expect \"$2\" in: $(cat "$1")"; fi; }
 
 # 1. link-local client
 tl "fe80::1%tw0 51234 fe80::2%tw0 22" -f "$T/no-ssh.conf" apply >"$T/1a.out" 2>&1

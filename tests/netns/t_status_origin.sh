@@ -6,21 +6,20 @@
 . "$(dirname "$0")/lib.sh"
 tw_require_root
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-unset SSH_CONNECTION TLSWALL_STATE_DIR
 T=$TW_TMP
 
 tw_netns origin
 N=$TW_NS
-cat >"$T/a.conf" <<'P'
+tw_policy "$T/a.conf" <<'P'
 version = 1;
 services = ( { service = "https"; } );
 P
-cat >"$T/b.conf" <<'P'
+tw_policy "$T/b.conf" <<'P'
 version = 1;
 services = ( { service = "https"; }, { service = "imaps"; } );
 P
 printf 'version = 1;\nservices = ( { service = "htps"; } );\n' >"$T/broken.conf"
-chmod 600 "$T"/*.conf
+chmod 600 "$T/broken.conf"
 A=$T/a.conf
 B=$T/b.conf
 # tl STATE ARGS...: tlswall in the namespace with state directory STATE

@@ -4,7 +4,7 @@
 ref b
 # unique, so that its timer can be found at cleanup whatever it resolves the name against
 REL=twrel-$$-$(date +%s)
-TIMER_DIRS="$T|$REL"
+TW_TIMER_DIRS="$T|$REL"
 tw_netns s9; N=$TW_NS
 if [ -e "/$REL" ]; then
 	echo "SKIP: /$REL exists" >&2

@@ -3,30 +3,14 @@
 # inbound connection (the admin's SSH session) is refused there too, the live table stays, and last-known-good is
 # not overwritten. At a real boot there is no connection, and the same policy applies.
 . "$(dirname "$0")/lib.sh"
-tw_netns host; H=$TW_NS; S=$T/state
-tw_netns client; C=$TW_NS
-ip -n "$H" link add tw-h type veth peer name tw-c netns "$C" || exit 1
-ip -n "$H" addr add 10.97.0.1/24 dev tw-h
-ip -n "$C" addr add 10.97.0.2/24 dev tw-c
-ip -n "$H" link set tw-h up
-ip -n "$C" link set tw-c up
+tw_pair host client 10.97.0.1 10.97.0.2
+S=$T/state
 tl "$H" "$S" -q -f "$A" apply || tw_fail "applying A (which opens SSH) failed"
 table "$H" >"$T/A.live"
 cp "$S/last-known-good.json" "$T/lkg.before"
-cat >"$T/hold.py" <<'PY'
-import socket, sys, threading, time
-if sys.argv[1] == "server":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 22)); s.listen(4); print("listening", flush=True)
-    held = []
-    while True:
-        c, a = s.accept(); held.append(c); print("accepted", a[0], flush=True)
-else:
-    c = socket.create_connection((sys.argv[2], 22), timeout=5); print("connected", flush=True); time.sleep(60)
-PY
-tw_bg timeout 90 ip netns exec "$H" python3 "$T/hold.py" server >"$T/srv.log" 2>&1
+tw_serve "$H" python3 "$TW_LIB_DIR/hold.py" server "0.0.0.0,22" >"$T/srv.log" 2>&1
 wait_for 10 grep -q listening "$T/srv.log" || tw_fail "the SSH stand-in never listened"
-tw_bg timeout 90 ip netns exec "$C" python3 "$T/hold.py" client 10.97.0.1 >"$T/cli.log" 2>&1
+tw_serve "$C" python3 "$TW_LIB_DIR/hold.py" client 10.97.0.1 22 60 >"$T/cli.log" 2>&1
 wait_for 10 grep -q accepted "$T/srv.log" || tw_fail "the session was not established: $(cat "$T/cli.log")"
 tl "$H" "$S" -f "$B" apply --boot >"$T/restart.out" 2>&1
 expect_rc 3 $? "apply --boot (a restart) cutting an established SSH session" "$T/restart.out"

@@ -3,8 +3,7 @@
 # listeners the policy opens are not mentioned.
 . "$(dirname "$0")/../guards_lib.sh"
 tw_netns listen; N=$TW_NS
-tw_bg timeout 60 ip netns exec "$N" python3 "$T/server.py" "0.0.0.0,8080" "127.0.0.1,8081" "0.0.0.0,443" \
-	>"$T/lsrv.log" 2>&1
+hold "$N" server "0.0.0.0,8080" "127.0.0.1,8081" "0.0.0.0,443" >"$T/lsrv.log" 2>&1
 wait_for 10 grep -q listening "$T/lsrv.log" || tw_fail "the server never listened: $(cat "$T/lsrv.log")"
 tl "$N" -f "$T/plain.conf" apply >"$T/out" 2>&1
 expect_rc 0 $? "apply with a blocked listener" "$T/out"

@@ -7,33 +7,22 @@ H4=10.98.0.1
 C4=10.98.0.2
 H6=fd00:98::1
 C6=fd00:98::2
-tw_netns host; H=$TW_NS
-tw_netns client; C=$TW_NS
-for ns in $H $C; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 || exit 1
-done
-ip -n "$H" link add tw-h type veth peer name tw-c netns "$C" || exit 1
-ip -n "$H" addr add $H4/24 dev tw-h
-ip -n "$H" addr add $H6/64 dev tw-h nodad
-ip -n "$C" addr add $C4/24 dev tw-c
-ip -n "$C" addr add $C6/64 dev tw-c nodad
-ip -n "$H" link set tw-h up
-ip -n "$C" link set tw-c up
+tw_pair host client $H4 $C4 $H6 $C6
 tl "$H" -q -f "$T/admin.conf" apply || tw_fail "applying the admin policy failed"
 # the host's own outbound connection (to a server in the client namespace)
-tw_bg timeout 60 ip netns exec "$C" python3 "$T/server.py" "0.0.0.0,7000" >"$T/csrv.log" 2>&1
+hold "$C" server "0.0.0.0,7000" >"$T/csrv.log" 2>&1
 wait_for 10 grep -q listening "$T/csrv.log" || tw_fail "the client-side server never listened: $(cat "$T/csrv.log")"
-tw_bg timeout 60 ip netns exec "$H" python3 "$T/client.py" $C4 7000 50 >"$T/hcli.log" 2>&1
+hold "$H" client $C4 7000 50 >"$T/hcli.log" 2>&1
 wait_for 10 grep -q accepted "$T/csrv.log" || tw_fail "the host's outbound connection was not made: $(cat "$T/hcli.log")"
 tl "$H" -f "$T/plain.conf" apply >"$T/outbound.out" 2>&1
 expect_rc 0 $? "apply with only an outbound connection" "$T/outbound.out"
 hasnt "$T/outbound.out" "would drop" "outbound connection"
 tl "$H" -q -f "$T/admin.conf" apply || tw_fail "re-applying the admin policy failed"
 # inbound: client -> host:8443 over both families, accepted and held on both ends
-tw_bg timeout 60 ip netns exec "$H" python3 "$T/server.py" "::,8443" >"$T/hsrv.log" 2>&1
+hold "$H" server "::,8443" >"$T/hsrv.log" 2>&1
 wait_for 10 grep -q listening "$T/hsrv.log" || tw_fail "the host server never listened: $(cat "$T/hsrv.log")"
-tw_bg timeout 60 ip netns exec "$C" python3 "$T/client.py" $H4 8443 50 >"$T/ccli4.log" 2>&1
-tw_bg timeout 60 ip netns exec "$C" python3 "$T/client.py" $H6 8443 50 >"$T/ccli6.log" 2>&1
+hold "$C" client $H4 8443 50 >"$T/ccli4.log" 2>&1
+hold "$C" client $H6 8443 50 >"$T/ccli6.log" 2>&1
 both() { grep -q "accepted ::ffff:$C4 " "$T/hsrv.log" && grep -q "accepted $C6 " "$T/hsrv.log"; }
 if wait_for 10 both; then
 	ruleset "$H" >"$T/before"

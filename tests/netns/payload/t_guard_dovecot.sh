@@ -32,56 +32,9 @@ services = (
 );
 P
 
+# STARTTLS offered, plaintext logins accepted: the guard is what keeps them out
 D=$T/dovecot
-mkdir -p "$D/run" "$D/state" "$D/home/bob"
-chown nobody:nogroup "$D/home/bob"
-echo 'bob:{PLAIN}secret::::::' >"$D/users"
-cat >"$D/dovecot.conf" <<DC
-base_dir = $D/run
-state_dir = $D/state
-log_path = $D/log
-instance_name = tlswall-payload-$$
-protocols = imap pop3 sieve
-listen = *, ::
-ssl = yes
-ssl_cert = <$T/cert.pem
-ssl_key = <$T/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_verbose = yes
-auth_failure_delay = 0
-mail_location = maildir:~/Maildir
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $D/users
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$D/home/%u
-}
-service imap-login {
-  inet_listener imap {
-    port = 143
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = 110
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service managesieve-login {
-  inet_listener sieve {
-    port = 4190
-  }
-}
-DC
-serve dovecot -F -c "$D/dovecot.conf"
+tw_dovecot "$H" "$D" "$ID" yes yes
 listening t 143 110 4190
 
 # logins: the logins dovecot logged; mismatches: the wrong passwords it saw; idle: the connections it closed saying
@@ -145,6 +98,9 @@ refused sieve "ManageSieve AUTHENTICATE"
 # dovecot's own word: each of the 11 refused connections closed without an attempt to log in
 wait_for 5 idle_is $((idle_before + 11)) ||
 	tw_fail "dovecot should have logged 11 more connections with no auth attempts, not $(($(idle) - idle_before))"
+# NOOP carries no credentials: the guard lets it through and dovecot answers
+wire dialog $H6 143 1 '^\* OK' "a1 NOOP" '^a1 ' >w.out 2>&1
+grep -q '^reply a1 OK' w.out || tw_fail "IMAP NOOP under the guard: $(cat w.out)"
 
 # the documented limit: a tag of 17 characters is not looked at
 imap $H4 "abcdefghijklmnopq LOGIN bob secret" '^abcdefghijklmnopq '
@@ -158,27 +114,27 @@ grep -q '^reply a1 OK .*Logged in' w.out || tw_fail "a plaintext login over loop
 wait_for 5 logins_are 4 || tw_fail "dovecot should have logged the loopback login: $(grep 'Login:' "$D/log")"
 
 # after the upgrade, logins work: openssl s_client does STARTTLS/STLS and the handshake, then logs in inside TLS
-at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls imap -connect "$(hp $H4 143)" >s.out 2>&1 <<'IMAP'
+at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls imap -connect "$(hostport $H4 143)" >s.out 2>&1 <<'IMAP'
 a1 LOGIN bob secret
 a2 LOGOUT
 IMAP
 grep -q '^a1 OK .*Logged in' s.out || tw_fail "IMAP login after STARTTLS: $(cat s.out)"
-at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls pop3 -connect "$(hp $H6 110)" >s.out 2>&1 <<'POP3'
+at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls pop3 -connect "$(hostport $H6 110)" >s.out 2>&1 <<'POP3'
 USER bob
 PASS secret
 QUIT
 POP3
 grep -q '^+OK Logged in' s.out || tw_fail "POP3 login after STLS: $(cat s.out)"
-at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls sieve -connect "$(hp $H4 4190)" \
+at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls sieve -connect "$(hostport $H4 4190)" \
 	>s.out 2>&1 <<'SIEVE'
 AUTHENTICATE "PLAIN" "AGJvYgBzZWNyZXQ="
 LOGOUT
 SIEVE
 grep -q '^OK "Logged in."' s.out || tw_fail "ManageSieve login after STARTTLS: $(cat s.out)"
 # curl: STARTTLS required, then LIST (IMAP) and LIST (POP3)
-at_client curl -sS -g -k --ssl-reqd --connect-timeout 3 -m 10 -u bob:secret "imap://$(hp $H6 143)/" >c.out 2>&1
+at_client curl -sS -g -k --ssl-reqd --connect-timeout 3 -m 10 -u bob:secret "imap://$(hostport $H6 143)/" >c.out 2>&1
 grep -q 'INBOX' c.out || tw_fail "curl --ssl-reqd imap://: $(cat c.out)"
-at_client curl -sS -g -k --ssl-reqd --connect-timeout 3 -m 10 -u bob:secret "pop3://$(hp $H4 110)/" >c.out 2>&1
+at_client curl -sS -g -k --ssl-reqd --connect-timeout 3 -m 10 -u bob:secret "pop3://$(hostport $H4 110)/" >c.out 2>&1
 rc=$?
 [ $rc -eq 0 ] || tw_fail "curl --ssl-reqd pop3://: exit $rc: $(cat c.out)"
 wait_for 5 logins_are 9 ||

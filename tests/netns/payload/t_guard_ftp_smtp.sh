@@ -26,59 +26,10 @@ services = (
 P
 
 # vsftpd, one dual-stack socket, plaintext logins allowed (the guard is what keeps them out)
-mkdir -p vsftpd/empty
-cat >vsftpd/vsftpd.conf <<FTP
-listen=NO
-listen_ipv6=YES
-listen_port=21
-background=NO
-anonymous_enable=NO
-local_enable=YES
-ssl_enable=YES
-ssl_tlsv1=YES
-ssl_sslv2=NO
-ssl_sslv3=NO
-rsa_cert_file=$T/cert.pem
-rsa_private_key_file=$T/key.pem
-force_local_logins_ssl=NO
-force_local_data_ssl=NO
-secure_chroot_dir=$T/vsftpd/empty
-seccomp_sandbox=NO
-xferlog_enable=NO
-pam_service_name=vsftpd
-FTP
-serve vsftpd "$T/vsftpd/vsftpd.conf"
+tw_vsftpd "$H" "$T/vsftpd" "$ID" yes yes ::
 # postfix: SMTP on 25 with STARTTLS offered, no SASL
-mkdir -p postfix/spool postfix/data
-chown postfix postfix/data
-cat >postfix/main.cf <<PF
-compatibility_level = 3.6
-queue_directory = $T/postfix/spool
-data_directory = $T/postfix/data
-maillog_file = $T/postfix/log
-maillog_file_prefixes = $T
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = host.test
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-inet_interfaces = all
-inet_protocols = all
-smtpd_tls_cert_file = $T/cert.pem
-smtpd_tls_key_file = $T/key.pem
-smtpd_tls_security_level = may
-PF
-cat >postfix/master.cf <<'PF'
-smtp       inet  n  -  n  -  -  smtpd
-postlog    unix-dgram n - n - 1 postlogd
-tlsmgr     unix  -  -  n  1000? 1 tlsmgr
-anvil      unix  -  -  n  -  1  anvil
-PF
-at_host postfix -c "$T/postfix" check >/dev/null 2>&1
-serve /usr/lib/postfix/sbin/master -c "$T/postfix" -d
-serve python3 "$here/../audit-servers.py" cert.pem key.pem nntp:119 >nntp.log 2>&1
+tw_postfix "$H" "$T/postfix" "$ID" yes smtp
+serve python3 "$here/../audit-servers.py" "$ID.pem" "$ID.key" nntp:119 >nntp.log 2>&1
 listening t 21 25 119
 
 ftp() { wire dialog "$1" 21 1 '^220 ' "FEAT" '^211 ' "$2" '^[0-9]{3} ' >w.out 2>&1; }
@@ -123,12 +74,12 @@ nntp $H6 "AUTHINFO USER bob"
 refused nntp "nntp AUTHINFO"
 
 # upgraded: the same commands inside TLS are answered
-at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls ftp -connect "$(hp $H4 21)" >s.out 2>&1 <<'FTP'
+at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls ftp -connect "$(hostport $H4 21)" >s.out 2>&1 <<'FTP'
 USER bob
 QUIT
 FTP
 grep -q '^331 ' s.out || tw_fail "ftp USER after AUTH TLS: $(cat s.out)"
-at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls smtp -connect "$(hp $H6 25)" >s.out 2>&1 <<'SMTP'
+at_client timeout 15 openssl s_client -quiet -crlf -ign_eof -starttls smtp -connect "$(hostport $H6 25)" >s.out 2>&1 <<'SMTP'
 EHLO client.test
 AUTH PLAIN AGJvYgBzZWNyZXQ=
 QUIT

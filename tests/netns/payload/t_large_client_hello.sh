@@ -12,7 +12,7 @@ version = 1;
 require_tls = true;
 services = ( { service = "https"; } );
 P
-serve openssl s_server -quiet -www -accept 443 -cert cert.pem -key key.pem </dev/null >s443.log 2>&1
+tw_s_server "$H" 443 "$ID" -www
 listening t 443
 apply checked
 
@@ -34,7 +34,7 @@ table inet probe {
 	}
 }
 NFT
-	out=$(at_client timeout 10 openssl s_client -brief -alpn "$alpn" -connect "$(hp "$1" 443)" </dev/null 2>&1)
+	out=$(at_client timeout 10 openssl s_client -brief -alpn "$alpn" -connect "$(hostport "$1" 443)" </dev/null 2>&1)
 	printf '%s\n' "$out" | grep -q '^CONNECTION ESTABLISHED' ||
 		tw_fail "large ClientHello to $1 at MTU $2: $(printf '%s\n' "$out" | tail -n 2)"
 	full=$(at_host nft list chain inet probe in | sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')

@@ -14,7 +14,7 @@ version = 1;
 require_tls = true;
 services = ( { service = "imaps"; } );
 P
-tw_bg ip netns exec "$H" python3 "$here/wire.py" echo cert.pem key.pem 993 >echo.log 2>&1
+serve python3 "$here/wire.py" echo "$ID.pem" "$ID.key" 993 >echo.log 2>&1
 listening t 993
 apply open
 

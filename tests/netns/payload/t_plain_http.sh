@@ -30,14 +30,14 @@ listening t 443
 requests() { grep -c "^\(::ffff:\)\?$1 .*\"GET / HTTP/1.1\"" http.log; }
 
 apply open
-at_client curl -sS -g --connect-timeout 3 -m 5 "http://$(hp $H4 443)/" >c.out 2>&1
+at_client curl -sS -g --connect-timeout 3 -m 5 "http://$(hostport $H4 443)/" >c.out 2>&1
 grep -q 'plain page' c.out || tw_fail "curl http:// to 443 without the check: $(cat c.out)"
 [ "$(requests $C4)" = 1 ] || tw_fail "http.server should have logged one request from $C4: $(cat http.log)"
 
 apply checked
 # loopback first, while nothing else can move the counter
 for a in $H4 127.0.0.1 ::1; do
-	at_host curl -sS -g --connect-timeout 3 -m 5 "http://$(hp "$a" 443)/" >c.out 2>&1
+	at_host curl -sS -g --connect-timeout 3 -m 5 "http://$(hostport "$a" 443)/" >c.out 2>&1
 	grep -q 'plain page' c.out || tw_fail "curl http:// to $a over loopback with require_tls: $(cat c.out)"
 done
 [ "$(requests $H4)" = 1 ] || tw_fail "http.server should have logged one request from $H4 itself: $(cat http.log)"
@@ -48,7 +48,7 @@ line_is b.out 1 sent "one request, reset at once"
 expect_dropped https 1 "a request sent once"
 
 for a in $H4 $H6; do
-	at_client curl -sS -g --connect-timeout 3 -m 2 "http://$(hp "$a" 443)/" >c.out 2>&1
+	at_client curl -sS -g --connect-timeout 3 -m 2 "http://$(hostport "$a" 443)/" >c.out 2>&1
 	rc=$?
 	[ $rc -eq 28 ] || tw_fail "curl http:// to $a port 443 with require_tls: exit $rc, expected 28 (timeout): $(cat c.out)"
 	grep -q '0 bytes received' c.out || tw_fail "curl http:// to $a port 443 got a response: $(cat c.out)"

@@ -21,23 +21,7 @@ require_tls = true;
 services = ( { service = "https"; }, { service = "domain-s"; }, { service = "coaps"; } );
 P
 
-mkdir -p caddy
-cat >caddy/Caddyfile <<CADDY
-{
-	admin off
-	auto_https off
-	storage file_system $T/caddy/data
-	servers {
-		protocols h1 h2 h3
-	}
-}
-https://:443 {
-	tls $T/cert.pem $T/key.pem
-	respond "ok from caddy"
-}
-CADDY
-HOME=$T/caddy XDG_DATA_HOME=$T/caddy XDG_CONFIG_HOME=$T/caddy serve caddy run --config caddy/Caddyfile \
-	--adapter caddyfile >caddy/log 2>&1
+tw_caddy "$H" "$T/caddy" "$ID"
 caddy_pid=$!
 listening t 443
 listening u 443
@@ -75,7 +59,7 @@ expect_dropped https 3 "QUIC after the drops"
 
 # ---- a recorder on 443, 853 and 5684 in caddy's place: what arrives, byte for byte
 kill "$caddy_pid" && wait "$caddy_pid" 2>/dev/null
-tw_bg ip netns exec "$H" python3 "$here/wire.py" record 443 853 5684 >rec.log 2>&1
+serve python3 "$here/wire.py" record 443 853 5684 >rec.log 2>&1
 listening u 443 853 5684
 # long QUIC header: form bit, then the version, then connection IDs; padded like an Initial
 long() { printf 'c0%s0811223344556677880800000000000000000044%s' "$1" "$(printf '%02400d' 0)"; }

@@ -18,10 +18,9 @@ require_tls = true;
 services = ( { service = "https"; }, { service = "imaps"; }, { service = "pop3s"; } );
 P
 
-serve openssl s_server -quiet -www -accept 443 -cert cert.pem -key key.pem </dev/null >s443.log 2>&1
-for p in 993 995; do
-	serve openssl s_server -quiet -accept "$p" -cert cert.pem -key key.pem </dev/null >"s$p.log" 2>&1
-done
+tw_s_server "$H" 443 "$ID" -www
+tw_s_server "$H" 993 "$ID"
+tw_s_server "$H" 995 "$ID"
 listening t 443 993 995
 
 # plaintext ADDR PORT: a plaintext line to ADDR PORT, after which wire.py waits 1.5 s for an answer
@@ -36,12 +35,12 @@ grep -q '^closed' pt.out || tw_fail "plaintext to 993 without the check: expecte
 apply checked
 for a in $H4 $H6; do
 	for p in 443 993 995; do
-		out=$(at_client timeout 10 openssl s_client -brief -connect "$(hp "$a" "$p")" </dev/null 2>&1)
+		out=$(at_client timeout 10 openssl s_client -brief -connect "$(hostport "$a" "$p")" </dev/null 2>&1)
 		printf '%s\n' "$out" | grep -q '^CONNECTION ESTABLISHED' ||
 			tw_fail "s_client to $a port $p with require_tls: $(printf '%s\n' "$out" | tail -n 2)"
 	done
-	at_client curl -sSk -g --connect-timeout 3 -m 10 "https://$(hp "$a" 443)/" >curl.out 2>&1
-	grep -q 's_server' curl.out || tw_fail "curl https://$(hp "$a" 443)/ with require_tls: $(head -n 3 curl.out)"
+	at_client curl -sSk -g --connect-timeout 3 -m 10 "https://$(hostport "$a" 443)/" >curl.out 2>&1
+	grep -q 's_server' curl.out || tw_fail "curl https://$(hostport "$a" 443)/ with require_tls: $(head -n 3 curl.out)"
 done
 for s in https imaps pop3s; do expect_dropped "$s" 0 "TLS clients only"; done
 
@@ -60,7 +59,7 @@ wire burst $H6 995 "USER alice" >b.out 2>&1
 line_is b.out 1 sent "burst to 995"
 expect_dropped pop3s 1 "one plaintext segment to 995"
 # and the TLS services still work
-out=$(at_client timeout 10 openssl s_client -brief -connect "$(hp $H4 993)" </dev/null 2>&1)
+out=$(at_client timeout 10 openssl s_client -brief -connect "$(hostport $H4 993)" </dev/null 2>&1)
 printf '%s\n' "$out" | grep -q '^CONNECTION ESTABLISHED' || tw_fail "s_client to 993 after the drops: $out"
 expect_dropped https 0 "443 untouched"
 tw_done
