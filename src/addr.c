@@ -57,6 +57,19 @@ static struct ip6 ip6_host_mask(unsigned len)
 	return m;
 }
 
+/* An IPv6 CIDR as the range it covers; host_bits says the address had bits set past the prefix. */
+static void set_cidr6(struct addr_entry *out, const uint8_t addr[16], unsigned plen)
+{
+	struct ip6 ip, host = ip6_host_mask(plen);
+
+	ip6_from_bytes(&ip, addr);
+	out->host_bits = (ip.hi & host.hi) || (ip.lo & host.lo);
+	out->r6.first.hi = ip.hi & ~host.hi;
+	out->r6.first.lo = ip.lo & ~host.lo;
+	out->r6.last.hi = out->r6.first.hi | host.hi;
+	out->r6.last.lo = out->r6.first.lo | host.lo;
+}
+
 static bool parse_one(const char *s, size_t len, enum addr_family *fam, uint8_t bytes[16])
 {
 	char buf[INET6_ADDRSTRLEN + 1];
@@ -208,7 +221,6 @@ static bool parse_v6_fast(const char *s, size_t len, struct addr_entry *out)
 	}
 	{
 		uint8_t b[16] = { 0 };
-		struct ip6 ip, host;
 		int tail = gap < 0 ? 0 : n - gap;
 
 		for (int i = 0; i < n - tail; i++) {
@@ -221,13 +233,7 @@ static bool parse_v6_fast(const char *s, size_t len, struct addr_entry *out)
 		}
 		memset(out, 0, sizeof(*out));
 		out->family = ADDR_V6;
-		ip6_from_bytes(&ip, b);
-		host = ip6_host_mask(plen);
-		out->host_bits = (ip.hi & host.hi) || (ip.lo & host.lo);
-		out->r6.first.hi = ip.hi & ~host.hi;
-		out->r6.first.lo = ip.lo & ~host.lo;
-		out->r6.last.hi = out->r6.first.hi | host.hi;
-		out->r6.last.lo = out->r6.first.lo | host.lo;
+		set_cidr6(out, b, plen);
 	}
 	return true;
 }
@@ -291,19 +297,12 @@ bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **
 		out->r4.last = out->r4.first | host;
 	} else {
 		unsigned plen = 128;
-		struct ip6 ip, host;
 
 		if (slash && !parse_prefix_len(slash + 1, len - (size_t)(slash - s) - 1, 128, &plen)) {
 			*why = "IPv6 prefix length must be 0-128";
 			return false;
 		}
-		ip6_from_bytes(&ip, a);
-		host = ip6_host_mask(plen);
-		out->host_bits = (ip.hi & host.hi) || (ip.lo & host.lo);
-		out->r6.first.hi = ip.hi & ~host.hi;
-		out->r6.first.lo = ip.lo & ~host.lo;
-		out->r6.last.hi = out->r6.first.hi | host.hi;
-		out->r6.last.lo = out->r6.first.lo | host.lo;
+		set_cidr6(out, a, plen);
 	}
 	return true;
 }

@@ -141,18 +141,17 @@ bool state_lock(struct state *st, unsigned timeout_s, char **error)
 	return false;
 }
 
-bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error)
+/* Writes name whole or not at all: a temporary file (tmp, which must not exist), renamed over it. durable: synced,
+ * and the directory after the rename, so that a crash brings back either the old file or the new one, never less. */
+static bool write_whole(struct state *st, const char *name, const char *tmp, const char *data, size_t len,
+			bool durable, char **error)
 {
-	char *tmp = x_asprintf("%s.tmp", name);
 	size_t done = 0;
 	bool ok = false;
-	int fd;
+	int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-	unlinkat(st->dirfd, tmp, 0);
-	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*error = x_asprintf("cannot create %s/%s: %s", st->dir, tmp, strerror(errno));
-		free(tmp);
 		return false;
 	}
 	while (done < len) {
@@ -168,7 +167,7 @@ bool state_write(struct state *st, const char *name, const char *data, size_t le
 		done += (size_t)n;
 		test_hook_write_delay();
 	}
-	if (fsync(fd) != 0) {
+	if (durable && fsync(fd) != 0) {
 		*error = x_asprintf("cannot sync %s/%s: %s", st->dir, tmp, strerror(errno));
 		goto out;
 	}
@@ -177,41 +176,34 @@ bool state_write(struct state *st, const char *name, const char *data, size_t le
 		goto out;
 	}
 	/* the rename itself must reach the disk, or a crash could bring back the old name */
-	fsync(st->dirfd);
+	if (durable)
+		fsync(st->dirfd);
 	ok = true;
 out:
 	close(fd);
 	if (!ok)
 		unlinkat(st->dirfd, tmp, 0);
+	return ok;
+}
+
+bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error)
+{
+	char *tmp = x_asprintf("%s.tmp", name);
+	bool ok;
+
+	unlinkat(st->dirfd, tmp, 0);
+	ok = write_whole(st, name, tmp, data, len, true, error);
 	free(tmp);
 	return ok;
 }
 
 bool state_write_cache(struct state *st, const char *name, const char *data, size_t len)
 {
-	char *tmp = x_asprintf("%s.tmp.%ld", name, (long)getpid());
-	size_t done = 0;
-	bool ok = false;
-	int fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* a cache is only worth the time it saves: no sync, and a file per writer, so that two never meet */
+	char *tmp = x_asprintf("%s.tmp.%ld", name, (long)getpid()), *error = NULL;
+	bool ok = write_whole(st, name, tmp, data, len, false, &error);
 
-	if (fd < 0) {
-		free(tmp);
-		return false;
-	}
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done > 65536 ? 65536 : len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		done += (size_t)n;
-	}
-	ok = renameat(st->dirfd, tmp, st->dirfd, name) == 0;
-out:
-	close(fd);
-	if (!ok)
-		unlinkat(st->dirfd, tmp, 0);
+	free(error);
 	free(tmp);
 	return ok;
 }
