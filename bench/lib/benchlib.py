@@ -1,6 +1,6 @@
 """Shared helpers for the tlswall benchmarks (bench/measure/*.py). Standard library only.
 
-Safety: every measurement process calls enter_fresh_netns() before it touches netfilter; that moves the process
+Safety: every measurement process calls Netns.fresh() before it touches netfilter; that moves the process
 into a new, anonymous network namespace (unshare(CLONE_NEWNET)) and refuses to go on if it still sees the
 namespace it started in or the one PID 1 uses. Anonymous namespaces disappear with the last process or file
 descriptor that refers to them, so nothing is left behind however the run ends.
@@ -8,9 +8,10 @@ descriptor that refers to them, so nothing is left behind however the run ends.
 
 import ctypes
 import datetime
+import json
 import os
 import platform
-import resource
+import re
 import shutil
 import signal
 import statistics
@@ -286,3 +287,153 @@ def private_tmpdir(prefix):
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
+
+
+# ---- what every measurement script does ----------------------------------------------------------------------------
+
+MIN_RUNS = 5
+
+
+def common_args(ap, sizes="", help=None):
+    """Add to the argument parser ap the options bench/run.sh passes to every measurement (--tlswall --results
+    --runs --sizes --repo) and --timeout. sizes: the default of --sizes; help: other help texts, by option."""
+    texts = {"--tlswall": "the tlswall binary to measure",
+             "--results": "directory for NAME.md and NAME.json",
+             "--sizes": "comma-separated list sizes",
+             "--runs": f"rounds per figure (median), at least {MIN_RUNS}",
+             "--timeout": "time limit for any one command, seconds",
+             "--repo": "source tree, to record its git revision"}
+    texts.update(help or {})
+    ap.add_argument("--tlswall", required=True, help=texts["--tlswall"])
+    ap.add_argument("--results", required=True, help=texts["--results"])
+    ap.add_argument("--sizes", default=sizes, help=texts["--sizes"])
+    ap.add_argument("--runs", type=int, default=MIN_RUNS, help=texts["--runs"])
+    ap.add_argument("--timeout", type=float, default=300, help=texts["--timeout"])
+    ap.add_argument("--repo", default=None, help=texts["--repo"])
+    return ap
+
+
+def parse_args(ap):
+    """ap's arguments, with --runs raised to at least MIN_RUNS."""
+    a = ap.parse_args()
+    a.runs = max(a.runs, MIN_RUNS)
+    return a
+
+
+def parse_sizes(text):
+    """--sizes: numbers separated by commas or spaces (run.sh passes BENCH_SIZES as it is)."""
+    return [int(s) for s in text.replace(" ", ",").split(",") if s]
+
+
+class Processes:
+    """The processes a measurement starts and leaves running (servers, namespace holders): each is ended by its PID
+    in stop_all(), which run_measurement() calls whatever happens."""
+
+    def __init__(self, sh_timeout=60):
+        self.procs = []
+        self.sh_timeout = sh_timeout
+
+    def start(self, argv, **kw):
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs = []
+
+    def sh(self, *argv, stdin=None):
+        """Run a set-up command (ip, nsenter, sysctl...) to its end; its output, or BenchError with its stderr."""
+        r = subprocess.run(list(argv), capture_output=True, text=True, timeout=self.sh_timeout, input=stdin)
+        if r.returncode:
+            raise BenchError(f"{' '.join(argv)}: {r.stderr.strip()}")
+        return r.stdout
+
+    def hold_namespace(self, what="a namespace"):
+        """A process (`unshare --net sleep`) holding a network namespace of its own until stop_all(). Returns the
+        nsenter prefix that runs a command in that namespace, and the process's PID (for `ip link ... netns PID`).
+        what: the namespace, for the error when it does not come up."""
+        p = self.start(["unshare", "--net", "--", "sleep", "3600"])
+        ns = f"/proc/{p.pid}/ns/net"
+        for _ in range(100):       # until unshare has moved it out of this process's namespace
+            try:
+                if os.readlink(ns) != os.readlink("/proc/self/ns/net"):
+                    return ["nsenter", f"--net={ns}", "--"], p.pid
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise BenchError(f"{what} did not come up")
+
+
+class Measurement(Processes):
+    """What a measurement holds: its arguments (a), its private directory (work), the tlswall binary, its network
+    namespaces (ns, settling `settle` seconds at each release) and a Runner bound to them; run(*argv) times one
+    command. A subclass adds measure(), report(info) and raw(info) for run_measurement()."""
+
+    def __init__(self, a, work, settle=0.5, sh_timeout=60):
+        super().__init__(sh_timeout=sh_timeout)
+        self.a = a
+        self.work = work
+        self.tlswall = os.path.abspath(a.tlswall)
+        self.ns = Netns(settle=settle)
+        self.runner = Runner(work, timeout=a.timeout, netns=self.ns)
+
+    def run(self, *argv, **kw):
+        return self.runner.run(list(argv), **kw)
+
+
+CONNRATE_REPORT = re.compile(r"connections (\d+) errors (\d+) seconds ([\d.]+) rate ([\d.]+)")
+
+
+def find_connrate(option, tlswall):
+    """bench/connrate.c's binary (packet path client and server): the --connrate option, else $BENCH_CONNRATE (run.sh
+    builds it), else the one next to tlswall."""
+    path = os.path.abspath(option or os.environ.get("BENCH_CONNRATE") or
+                           os.path.join(os.path.dirname(tlswall), "connrate"))
+    if not os.access(path, os.X_OK):
+        raise BenchError(f"{path}: not built (bench/run.sh builds it from bench/connrate.c)")
+    return path
+
+
+def connrate_counts(out):
+    """What `connrate connect` printed: (connections, failed connects, connections per second)."""
+    m = CONNRATE_REPORT.search(out)
+    if not m:
+        raise BenchError(f"connrate: unexpected output {out!r}")
+    return int(m.group(1)), int(m.group(2)), float(m.group(4))
+
+
+def run_measurement(name, args, make, after=None):
+    """The main() of measurement NAME: bench = make(args, WORK), with WORK a private temporary directory, then
+    bench.measure(); writes args.results/NAME.md from bench.report(info) (also printed) and NAME.json from
+    bench.raw(info), then calls after(bench) when given. SIGTERM and SIGINT unwind through the clean-up: the
+    processes a Processes bench started are ended and WORK is removed. Returns the exit status."""
+    install_term_handler()
+    work = private_tmpdir("tlswall-bench-")
+    bench = None
+    try:
+        bench = make(args, work)
+        bench.measure()
+        info = machine_info(bench.tlswall, args.repo)
+        md = bench.report(info)
+        path = write_result(args.results, f"{name}.md", md)
+        write_result(args.results, f"{name}.json", json.dumps(bench.raw(info), indent=1) + "\n")
+        print(md)
+        log(f"{name}: wrote {path}")
+        if after:
+            after(bench)
+    except (BenchError, subprocess.SubprocessError, OSError) as e:
+        log(f"{name}: error: {e}")
+        return 1
+    finally:
+        if isinstance(bench, Processes):
+            bench.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0

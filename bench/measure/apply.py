@@ -15,9 +15,7 @@ one before touching netfilter.
 """
 
 import argparse
-import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -31,20 +29,16 @@ MIN_RUNS = 15
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tlswall", required=True, help="the tlswall binary to measure")
-    ap.add_argument("--results", required=True, help="directory for apply.md and apply.json")
-    ap.add_argument("--sizes", default="10,1000", help="comma-separated sizes (services = addresses = N)")
-    ap.add_argument("--runs", type=int, default=15, help="rounds per figure (median), at least 5")
+    B.common_args(ap, sizes="10,1000", help={"--results": "directory for apply.md and apply.json",
+                                               "--sizes": "comma-separated sizes (services = addresses = N)"})
     ap.add_argument("--settle", type=float, default=0.2, help="seconds to let old namespaces go between cells")
-    ap.add_argument("--timeout", type=float, default=300, help="time limit for any one command, seconds")
-    ap.add_argument("--repo", default=None, help="source tree, to record its git revision")
     a = ap.parse_args()
     if a.runs < 5:
         ap.error("--runs must be at least 5")
     # its cells are a few ms, most of it the RCU wait at socket close (see bench/README.md): at least 15 rounds,
     # which cost seconds here, so that BENCH_STRICT does not trip on that noise
     a.runs = max(a.runs, MIN_RUNS)
-    sizes = [int(s) for s in a.sizes.replace(" ", ",").split(",") if s]
+    sizes = B.parse_sizes(a.sizes)
     # N services as well as N addresses: the sizes above 1,000 are measure/scale.py's (block lists up to 1M)
     a.sizes = [n for n in sizes if n <= MAX_SIZE]
     if len(a.sizes) < len(sizes):
@@ -65,6 +59,12 @@ class ApplyBench:
         self.samples = {}   # (size, op, tool) -> [Result]
         self.gen = {}       # size -> [Result]
         self.meta = {}      # size -> dict
+        self.slower = []    # the cells where tlswall is slower than nft -f (report())
+
+    def measure(self):
+        self.ns.fresh()
+        for n in self.a.sizes:
+            self.size(n)
 
     # the command each tool uses to load a policy
     def load_argv(self, tool, pol):
@@ -131,7 +131,8 @@ class ApplyBench:
     def report(self, info):
         med = lambda rs, f="wall": B.median([getattr(r, f) for r in rs])  # noqa: E731
         cpu = lambda rs: B.median([r.user + r.sys for r in rs])  # noqa: E731
-        rows, cpu_rows, detail, gen_rows, slower, notes = [], [], [], [], [], []
+        rows, cpu_rows, detail, gen_rows, notes = [], [], [], [], []
+        self.slower = []
         for n in self.a.sizes:
             for op in ("first apply", "replace"):
                 ts, fs = self.samples[(n, op, "tlswall")], self.samples[(n, op, "nft")]
@@ -139,7 +140,7 @@ class ApplyBench:
                 ratio = t / f
                 verdict = "ok" if ratio <= 1.0 else "SLOWER"
                 if verdict != "ok":
-                    slower.append(f"{n} {op}")
+                    self.slower.append(f"{n} {op}")
                 rows.append([f"{n:,}", op, B.fmt_ms(t), B.fmt_ms(f), f"{ratio:.2f}", verdict])
                 if verdict != "ok":
                     spread = max(B.iqr([r.wall for r in ts]), B.iqr([r.wall for r in fs]))
@@ -210,7 +211,7 @@ class ApplyBench:
             "times are the command's own (wait4 rusage); every figure is a median over the runs.",
             "",
         ]
-        return "\n".join(out), slower
+        return "\n".join(out)
 
     def raw(self, info):
         return {
@@ -228,31 +229,16 @@ class ApplyBench:
 
 def main():
     a = parse_args()
-    B.install_term_handler()
-    work = B.private_tmpdir("tlswall-bench-")
     if not a.sizes:
         B.log(f"apply: no size up to {MAX_SIZE:,}: nothing to do")
-        shutil.rmtree(work, ignore_errors=True)
         return 0
-    try:
-        bench = ApplyBench(a, work)
-        bench.ns.fresh()
-        for n in a.sizes:
-            bench.size(n)
-        info = B.machine_info(bench.tlswall, a.repo)
-        md, slower = bench.report(info)
-        path = B.write_result(a.results, "apply.md", md)
-        B.write_result(a.results, "apply.json", json.dumps(bench.raw(info), indent=1) + "\n")
-        print(md)
-        B.log(f"apply: wrote {path}")
-        if slower:
-            B.log("apply: tlswall is SLOWER than nft -f at: " + ", ".join(slower))
-    except B.BenchError as e:
-        B.log(f"apply: error: {e}")
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return B.run_measurement("apply", a, ApplyBench, after=report_slower)
+
+
+def report_slower(bench):
+    """The line bench/run.sh looks for (BENCH_STRICT)."""
+    if bench.slower:
+        B.log("apply: tlswall is SLOWER than nft -f at: " + ", ".join(bench.slower))
 
 
 if __name__ == "__main__":

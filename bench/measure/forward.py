@@ -22,13 +22,9 @@ Writes RESULTS/forward.md and .json.
 """
 
 import argparse
-import json
 import os
-import re
-import shutil
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import benchlib as B  # noqa: E402
@@ -55,35 +51,20 @@ DNAT = f"""table ip bench_publish {{
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tlswall", required=True)
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--sizes", default="", help="ignored")
-    ap.add_argument("--runs", type=int, default=5, help="rounds (at least 5)")
+    B.common_args(ap, help={"--sizes": "ignored", "--runs": "rounds (at least 5)"})
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_FORWARD_SECONDS", "3")))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--connrate", default=None,
                     help="the connrate binary (default: $BENCH_CONNRATE, set by run.sh, else next to tlswall)")
-    ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--repo", default=None)
-    a = ap.parse_args()
-    a.runs = max(a.runs, 5)
-    return a
+    return B.parse_args(ap)
 
 
-class Forward:
+class Forward(B.Measurement):
     def __init__(self, a, work):
-        self.a = a
-        self.work = work
-        self.tlswall = os.path.abspath(a.tlswall)
-        self.connrate = os.path.abspath(a.connrate or os.environ.get("BENCH_CONNRATE") or
-                                        os.path.join(os.path.dirname(self.tlswall), "connrate"))
-        if not os.access(self.connrate, os.X_OK):
-            raise B.BenchError(f"{self.connrate}: not built (bench/run.sh builds it from bench/connrate.c)")
-        self.ns = B.Netns(settle=0.5)
-        self.runner = B.Runner(work, timeout=a.timeout, netns=self.ns)
+        super().__init__(a, work)
+        self.connrate = B.find_connrate(a.connrate, self.tlswall)
         self.rates = {c: [] for c in CONFIGS}
         self.errors = {c: [] for c in CONFIGS}
-        self.procs = []
         self.state = os.path.join(work, "state")
         os.mkdir(self.state, 0o700)
         self.env = dict(os.environ, TLSWALL_STATE_DIR=self.state)
@@ -95,41 +76,6 @@ class Forward:
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(text)
         return path
-
-    def start(self, argv, **kw):
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
-        self.procs.append(p)
-        return p
-
-    def stop_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs = []
-
-    def sh(self, *argv, stdin=None):
-        r = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, input=stdin)
-        if r.returncode:
-            raise B.BenchError(f"{' '.join(argv)}: {r.stderr.strip()}")
-        return r.stdout
-
-    def holder(self):
-        """A process in a namespace of its own; returns the nsenter prefix and its pid."""
-        p = self.start(["unshare", "--net", "--", "sleep", "3600"])
-        ns = f"/proc/{p.pid}/ns/net"
-        for _ in range(100):
-            try:
-                if os.readlink(ns) != os.readlink("/proc/self/ns/net"):
-                    return ["nsenter", f"--net={ns}", "--"], p.pid
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise B.BenchError("a namespace did not come up")
 
     def link(self, name, peer, pid, here, there, gateway):
         prefix = ["nsenter", f"--net=/proc/{pid}/ns/net", "--"]
@@ -144,8 +90,8 @@ class Forward:
     def setup(self):
         self.ns.fresh()
         self.sh("ip", "link", "set", "lo", "up")
-        self.client, cpid = self.holder()
-        self.container, kpid = self.holder()
+        self.client, cpid = self.hold_namespace()
+        self.container, kpid = self.hold_namespace()
         self.link("bench-c", "eth0", cpid, HOST, CLIENT, HOST)
         self.link("bench-k", "eth0", kpid, BRIDGE, CONTAINER, BRIDGE)
         self.sh("sysctl", "-qw", "net.ipv4.ip_forward=1")
@@ -165,10 +111,7 @@ class Forward:
     def connect(self, seconds, port=PORT, workers=None):
         out = self.sh(*self.client, self.connrate, "connect", HOST, str(port), str(seconds),
                       str(workers or self.a.workers), "-")
-        m = re.search(r"connections (\d+) errors (\d+) seconds ([\d.]+) rate ([\d.]+)", out)
-        if not m:
-            raise B.BenchError(f"connrate: unexpected output {out!r}")
-        return int(m.group(1)), int(m.group(2)), float(m.group(4))
+        return B.connrate_counts(out)
 
     def check_in_force(self):
         """Port 80 is published too, and the policy does not open it: it gets through only without the chain."""
@@ -254,27 +197,7 @@ class Forward:
 
 
 def main():
-    a = parse_args()
-    B.install_term_handler()
-    work = B.private_tmpdir("tlswall-bench-")
-    bench = None
-    try:
-        bench = Forward(a, work)
-        bench.measure()
-        info = B.machine_info(bench.tlswall, a.repo)
-        md = bench.report(info)
-        path = B.write_result(a.results, "forward.md", md)
-        B.write_result(a.results, "forward.json", json.dumps(bench.raw(info), indent=1) + "\n")
-        print(md)
-        B.log(f"forward: wrote {path}")
-    except (B.BenchError, subprocess.SubprocessError, OSError) as e:
-        B.log(f"forward: error: {e}")
-        return 1
-    finally:
-        if bench:
-            bench.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return B.run_measurement("forward", parse_args(), Forward)
 
 
 if __name__ == "__main__":

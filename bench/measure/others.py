@@ -22,7 +22,6 @@ here, is reported as such. Writes RESULTS/others.md and .json.
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -39,19 +38,13 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tlswall", required=True)
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--sizes", default="1000,100000")
-    ap.add_argument("--runs", type=int, default=5)
+    B.common_args(ap, sizes="1000,100000")
     ap.add_argument("--tools", default=os.environ.get("BENCH_TOOLS", "/var/tmp/tlswall-bench-tools"),
                     help="where run.sh unpacked ferm and firewalld (env BENCH_TOOLS)")
     ap.add_argument("--tool-timeout", type=float, default=float(os.environ.get("BENCH_OTHERS_TIMEOUT", "150")),
                     help="time limit for one ferm or firewalld load (env BENCH_OTHERS_TIMEOUT)")
-    ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--repo", default=None)
-    a = ap.parse_args()
-    a.runs = max(a.runs, 5)
-    a.sizes = [n for n in (int(s) for s in a.sizes.replace(" ", ",").split(",") if s) if n in SIZES]
+    a = B.parse_args(ap)
+    a.sizes = [n for n in B.parse_sizes(a.sizes) if n in SIZES]
     return a
 
 
@@ -96,17 +89,12 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 """
 
 
-class Others:
+class Others(B.Measurement):
     def __init__(self, a, work):
-        self.a = a
-        self.work = work
-        self.tlswall = os.path.abspath(a.tlswall)
-        self.ns = B.Netns(settle=0.5)
-        self.runner = B.Runner(work, timeout=a.timeout, netns=self.ns)
+        super().__init__(a, work)
         self.samples = {}            # (size, tool, op) -> [Result]
         self.status = {}             # tool -> text (why it did not run), or None
         self.notes = []
-        self.procs = []
         self.nstate = 0
         t = os.path.abspath(a.tools)
         self.ferm = os.path.join(t, "usr/sbin/ferm")
@@ -114,9 +102,6 @@ class Others:
         self.firewall_cmd = os.path.join(t, "usr/bin/firewall-cmd")
         self.fw_defaults = os.path.join(t, "usr/lib/firewalld")
         self.pythonpath = os.path.join(t, "usr/lib/python3/dist-packages")
-
-    def run(self, *argv, **kw):
-        return self.runner.run(list(argv), **kw)
 
     def add(self, key, r):
         self.samples.setdefault(key, []).append(r)
@@ -182,9 +167,8 @@ class Others:
         cfg = os.path.join(self.work, "bus.conf")
         with open(cfg, "w") as f:
             f.write(BUS_CONF.format(path=sock))
-        p = subprocess.Popen(["dbus-daemon", "--nofork", "--nopidfile", f"--config-file={cfg}"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.procs.append(p)
+        self.start(["dbus-daemon", "--nofork", "--nopidfile", f"--config-file={cfg}"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(200):
             if os.path.exists(sock):
                 break
@@ -274,6 +258,7 @@ class Others:
 
     def measure(self):
         a = self.a
+        self.check_tools()
         self.checked = set()
         if self.status.get("firewalld") is None:
             self.start_bus()
@@ -324,13 +309,6 @@ class Others:
                         self.status[tool] = f"failed: {e}"
                     finally:
                         self.ns.release(0.3 + 2.0 * n / 1e6)
-
-    def stop_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait(timeout=10)
-        self.procs = []
 
     # ---- report --------------------------------------------------------------------------------------------------
 
@@ -398,30 +376,10 @@ class Others:
 
 def main():
     a = parse_args()
-    B.install_term_handler()
-    work = B.private_tmpdir("tlswall-bench-")
-    bench = None
-    try:
-        if not a.sizes:
-            B.log("others: no size of 1000 or 100000 in --sizes; nothing to do")
-            return 0
-        bench = Others(a, work)
-        bench.check_tools()
-        bench.measure()
-        info = B.machine_info(bench.tlswall, a.repo)
-        md = bench.report(info)
-        path = B.write_result(a.results, "others.md", md)
-        B.write_result(a.results, "others.json", json.dumps(bench.raw(info), indent=1) + "\n")
-        print(md)
-        B.log(f"others: wrote {path}")
-    except (B.BenchError, subprocess.SubprocessError, OSError) as e:
-        B.log(f"others: error: {e}")
-        return 1
-    finally:
-        if bench:
-            bench.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    if not a.sizes:
+        B.log("others: no size of 1000 or 100000 in --sizes; nothing to do")
+        return 0
+    return B.run_measurement("others", a, Others)
 
 
 if __name__ == "__main__":

@@ -33,11 +33,8 @@ loaded (and succeed without one), so the rules are known to be in force. Writes 
 import argparse
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import benchlib as B  # noqa: E402
@@ -66,10 +63,7 @@ def row(config, mode):
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tlswall", required=True)
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--sizes", default="", help="ignored (the list size is --networks)")
-    ap.add_argument("--runs", type=int, default=5)
+    B.common_args(ap, help={"--sizes": "ignored (the list size is --networks)"})
     ap.add_argument("--networks", type=int, default=int(os.environ.get("BENCH_PACKET_NETWORKS", "100000")))
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_PACKET_SECONDS", "5")))
     ap.add_argument("--workers", type=int, default=2)
@@ -77,11 +71,7 @@ def parse_args():
     ap.add_argument("--pair-seconds", type=float, default=1.0)
     ap.add_argument("--connrate", default=None,
                     help="the connrate binary (default: $BENCH_CONNRATE, set by run.sh, else next to tlswall)")
-    ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--repo", default=None)
-    a = ap.parse_args()
-    a.runs = max(a.runs, 5)
-    return a
+    return B.parse_args(ap)
 
 
 def rewrite_lists(script, v4_lines, v6_lines, sets=""):
@@ -134,25 +124,14 @@ def one_rule_each(script, entries):
     return text
 
 
-class Packet:
+class Packet(B.Measurement):
     def __init__(self, a, work):
-        self.a = a
-        self.work = work
-        self.tlswall = os.path.abspath(a.tlswall)
-        self.connrate = os.path.abspath(a.connrate or os.environ.get("BENCH_CONNRATE") or
-                                        os.path.join(os.path.dirname(self.tlswall), "connrate"))
-        if not os.access(self.connrate, os.X_OK):
-            raise B.BenchError(f"{self.connrate}: not built (bench/run.sh builds it from bench/connrate.c)")
-        self.ns = B.Netns(settle=0.5)
-        self.runner = B.Runner(work, timeout=a.timeout, netns=self.ns)
+        super().__init__(a, work, sh_timeout=30)
+        self.connrate = B.find_connrate(a.connrate, self.tlswall)
         self.rates = {r: [] for r in ROWS}
         self.errors = {r: [] for r in ROWS}
         self.load_time = {c: [] for c in CONFIGS}
-        self.procs = []
         self.nstate = 0
-
-    def run(self, *argv, **kw):
-        return self.runner.run(list(argv), **kw)
 
     def prepare(self):
         n = self.a.networks
@@ -185,45 +164,12 @@ class Packet:
 
     # ---- namespaces ----------------------------------------------------------------------------------------------
 
-    def start(self, argv, **kw):
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
-        self.procs.append(p)
-        return p
-
-    def stop_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs = []
-
-    def sh(self, *argv):
-        r = subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
-        if r.returncode:
-            raise B.BenchError(f"{' '.join(argv)}: {r.stderr.strip()}")
-        return r.stdout
-
     def setup(self):
         """A fresh host namespace (this process) and client namespace, joined by a veth pair."""
         self.ns.fresh()
-        holder = self.start(["unshare", "--net", "--", "sleep", "3600"])
-        cns = f"/proc/{holder.pid}/ns/net"
-        for _ in range(100):       # wait until the holder is in its own namespace
-            try:
-                if os.readlink(cns) != os.readlink("/proc/self/ns/net"):
-                    break
-            except OSError:
-                pass
-            time.sleep(0.02)
-        else:
-            raise B.BenchError("the client namespace did not come up")
-        self.client_ns = ["nsenter", f"--net={cns}", "--"]
+        self.client_ns, client_pid = self.hold_namespace("the client namespace")
         self.sh("ip", "link", "set", "lo", "up")
-        self.sh("ip", "link", "add", "bench-h", "type", "veth", "peer", "name", "bench-c", "netns", str(holder.pid))
+        self.sh("ip", "link", "add", "bench-h", "type", "veth", "peer", "name", "bench-c", "netns", str(client_pid))
         self.sh("ip", "addr", "add", f"{HOST}/24", "dev", "bench-h")
         self.sh("ip", "link", "set", "bench-h", "up")
         self.sh("ip", "route", "add", self.blocked_net, "dev", "bench-h")
@@ -260,10 +206,7 @@ class Packet:
         if payload:
             argv.append(payload)
         out = self.sh(*argv)
-        m = re.search(r"connections (\d+) errors (\d+) seconds ([\d.]+) rate ([\d.]+)", out)
-        if not m:
-            raise B.BenchError(f"connrate: unexpected output {out!r}")
-        return int(m.group(1)), int(m.group(2)), float(m.group(4))
+        return B.connrate_counts(out)
 
     def plaintext_dropped(self):
         """What require_tls refused on 443 so far (tlswall show --json, the https service's plaintext_dropped)."""
@@ -277,6 +220,11 @@ class Packet:
         return svc[0]["plaintext_dropped"]["packets"]
 
     def measure(self):
+        self.prepare()
+        self.measure_runs()
+        self.measure_pairs()
+
+    def measure_runs(self):
         a = self.a
         for i in range(a.runs):
             order = CONFIGS if i % 2 == 0 else CONFIGS[::-1]
@@ -415,29 +363,7 @@ class Packet:
 
 
 def main():
-    a = parse_args()
-    B.install_term_handler()
-    work = B.private_tmpdir("tlswall-bench-")
-    bench = None
-    try:
-        bench = Packet(a, work)
-        bench.prepare()
-        bench.measure()
-        bench.measure_pairs()
-        info = B.machine_info(bench.tlswall, a.repo)
-        md = bench.report(info)
-        path = B.write_result(a.results, "packet.md", md)
-        B.write_result(a.results, "packet.json", json.dumps(bench.raw(info), indent=1) + "\n")
-        print(md)
-        B.log(f"packet: wrote {path}")
-    except (B.BenchError, subprocess.SubprocessError, OSError) as e:
-        B.log(f"packet: error: {e}")
-        return 1
-    finally:
-        if bench:
-            bench.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return B.run_measurement("packet", parse_args(), Packet)
 
 
 if __name__ == "__main__":

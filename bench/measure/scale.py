@@ -26,7 +26,6 @@ RESULTS/scale.md and RESULTS/scale.json; bench/lib/summary.py reads the latter f
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -42,22 +41,18 @@ BIG = 1_000_000
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tlswall", required=True)
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--sizes", default="10,1000,100000,1000000")
-    ap.add_argument("--runs", type=int, default=5, help="rounds per figure below 1M (median), at least 5")
+    B.common_args(ap, sizes="10,1000,100000,1000000",
+                  help={"--runs": "rounds per figure below 1M (median), at least 5",
+                        "--timeout": "time limit for any other command"})
     ap.add_argument("--runs-big", type=int, default=int(os.environ.get("BENCH_RUNS_1M", "3")),
                     help="rounds per figure at 1M and above, at least 3 (env BENCH_RUNS_1M)")
     ap.add_argument("--nft-timeout", type=float, default=float(os.environ.get("BENCH_NFT_TIMEOUT", "120")),
                     help="time limit for one nft command or one dumping tlswall diff (env BENCH_NFT_TIMEOUT)")
     ap.add_argument("--element-timeout", type=float, default=float(os.environ.get("BENCH_ELEMENT_TIMEOUT", "30")),
                     help="time limit for one `nft add/delete element` (env BENCH_ELEMENT_TIMEOUT)")
-    ap.add_argument("--timeout", type=float, default=300, help="time limit for any other command")
-    ap.add_argument("--repo", default=None)
-    a = ap.parse_args()
-    a.runs = max(a.runs, 5)
+    a = B.parse_args(ap)
     a.runs_big = max(min(a.runs_big, a.runs), 3)
-    a.sizes = [int(s) for s in a.sizes.replace(" ", ",").split(",") if s]
+    a.sizes = B.parse_sizes(a.sizes)
     return a
 
 
@@ -156,13 +151,9 @@ LOAD_PHASES = ("before commit", "commit (sendmsg)", "after")
 
 # ---- the measurement -----------------------------------------------------------------------------------------------
 
-class Scale:
+class Scale(B.Measurement):
     def __init__(self, args, work):
-        self.a = args
-        self.work = work
-        self.tlswall = os.path.abspath(args.tlswall)
-        self.ns = B.Netns(settle=0.5)
-        self.runner = B.Runner(work, timeout=args.timeout, netns=self.ns)
+        super().__init__(args, work)
         self.samples = {}        # (size, op, tool) -> [Result]
         self.phases = {}         # (size, op) -> [dict]
         self.meta = {}           # size -> dict
@@ -171,8 +162,10 @@ class Scale:
         self.kcommit = {}        # (size, layout) -> (delete s, add s)
         self.commit1 = os.environ.get("BENCH_COMMIT1")
 
-    def run(self, *argv, **kw):
-        return self.runner.run(list(argv), **kw)
+    def measure(self):
+        self.ns.fresh()
+        for n in self.a.sizes:
+            self.size(n)
 
     def fresh_state(self):
         """A new, empty tlswall state directory (one per scenario) and the environment naming it."""
@@ -601,26 +594,7 @@ class Scale:
 
 
 def main():
-    a = parse_args()
-    B.install_term_handler()
-    work = B.private_tmpdir("tlswall-bench-")
-    try:
-        bench = Scale(a, work)
-        bench.ns.fresh()
-        for n in a.sizes:
-            bench.size(n)
-        info = B.machine_info(bench.tlswall, a.repo)
-        md = bench.report(info)
-        path = B.write_result(a.results, "scale.md", md)
-        B.write_result(a.results, "scale.json", json.dumps(bench.raw(info), indent=1) + "\n")
-        print(md)
-        B.log(f"scale: wrote {path}")
-    except B.BenchError as e:
-        B.log(f"scale: error: {e}")
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return B.run_measurement("scale", parse_args(), Scale)
 
 
 if __name__ == "__main__":

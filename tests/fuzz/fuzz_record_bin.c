@@ -6,28 +6,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlswall/emit_nft.h"
 #include "tlswall/record_bin.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/snapshot.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char *print(const struct rs_table *t)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (t)
-		emit_nft_table(t, 0, f);
-	fclose(f);
-	return buf;
-}
+#include "table_fuzz.h"
 
 /* What the binary form insists on and a JSON snapshot does not check: set names that differ (elements are filed under
  * their set's name), every set's elements strictly increasing, each range first <= last. */
@@ -61,8 +47,8 @@ static void round_trip(const struct rs_table *t, const struct snapshot_info *inf
 
 	if (left_out || !record_bin_decode(bin, len, NULL, &again, &info2, NULL, NULL, &error))
 		abort();
-	a = print(t);
-	b = print(again);
+	a = table_text(t);
+	b = table_text(again);
 	if (strcmp(a, b) != 0)
 		abort();
 	/* based on a table equal to it (the one just read back), it lists no set and reads back whole with that base */
@@ -75,7 +61,7 @@ static void round_trip(const struct rs_table *t, const struct snapshot_info *inf
 		if (record_bin_delta_bytes(t, again) != 0 ||
 		    !record_bin_decode(based, blen, again, &based_back, &info3, NULL, NULL, &error))
 			abort();
-		c = print(based_back);
+		c = table_text(based_back);
 		if (strcmp(a, c) != 0)
 			abort();
 		free(c);
@@ -96,7 +82,7 @@ static void round_trip(const struct rs_table *t, const struct snapshot_info *inf
 	if (len > 8) {
 		bin[8 + at % (len - 8)] ^= 0x5a;
 		if (record_bin_decode(bin, len, NULL, &again, &info2, NULL, NULL, &error)) {
-			char *c = print(again);
+			char *c = table_text(again);
 
 			/* a change the format cannot see (the zero padding) must at least not change the table */
 			if (strcmp(a, c) != 0)

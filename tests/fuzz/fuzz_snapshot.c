@@ -2,27 +2,13 @@
  * decodes must encode back to one that decodes to the same table, printed identically. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlswall/emit_nft.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/snapshot.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char *print(const struct rs_table *t)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (t)
-		emit_nft_table(t, 0, f);
-	fclose(f);
-	return buf;
-}
+#include "table_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* a decoded snapshot is restorable, so nothing is left out of its copy */
 		if (left_out || !snapshot_decode(copy, &again, &info2, &e2))
 			abort();
-		a = print(t);
-		b = print(again);
+		a = table_text(t);
+		b = table_text(again);
 		if (strcmp(a, b) != 0 || strcmp(info.table, info2.table) != 0)
 			abort();
 		free(a);

@@ -12,8 +12,9 @@ TW_TMP=$(mktemp -d)
 TW_LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 [ -f "$TW_LIB_DIR/probe.py" ] || TW_LIB_DIR=$(dirname "$TW_LIB_DIR")
 # what tlswall reads from its environment is set by each test, per command: not inherited from the shell that runs
-# the test (an SSH session there would be judged by the lockout guard; a state directory there, written)
-unset SSH_CONNECTION TLSWALL_STATE_DIR TLSWALL_TEST_HANG_AFTER_COMMIT TLSWALL_TEST_WRITE_DELAY_MS \
+# the test (an SSH session there would be judged by the lockout guard; a state directory there, written; sudo's
+# user, named in the audit trail)
+unset SSH_CONNECTION SUDO_USER TLSWALL_STATE_DIR TLSWALL_TEST_HANG_AFTER_COMMIT TLSWALL_TEST_WRITE_DELAY_MS \
 	TLSWALL_TEST_PAUSE_FILE TLSWALL_TEST_FAULT_AT
 
 # Rollback timers are detached (their own session, reparented away from the test) and outlive apply by design: at

@@ -15,32 +15,17 @@
 #  6. --output: an atomic replace (a reader never sees half a file), mode 0644, no temporary file left behind; a
 #     directory that does not exist is a clear error
 # Usage: sh t_metrics.sh TLSWALL TEST_TLSWALL
-. "$(dirname "$0")/lib.sh"
-tw_require_root
-tw_need python3 promtool timeout pgrep
-bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+. "$(dirname "$0")/state_lib.sh"
+tw_need promtool
 # $TBIN: the sanitizer build, which runs metrics
 tw_test_bin "$@"
-unset SSH_CONNECTION TLSWALL_STATE_DIR
-T=$TW_TMP
-S=$T/state
-kill_timers() {
-	for pid in $(pgrep -f -- "--state-dir $S rollback-timer" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-}
-trap 'kill_timers; tw_cleanup' EXIT
-trap 'exit 129' HUP PIPE
 
-tw_netns host; H=$TW_NS
-tw_netns client; C=$TW_NS
+tw_pair host client 10.98.0.1 10.98.0.2
+N=$H
 for ns in "$H" "$C"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
-ip -n "$H" link add tw-h type veth peer name tw-c netns "$C" || exit 1
-ip -n "$H" addr add 10.98.0.1/24 dev tw-h
-ip -n "$C" addr add 10.98.0.2/24 dev tw-c
-ip -n "$H" link set tw-h up
-ip -n "$C" link set tw-c up
 
 P=$T/m.conf
-cat >"$P" <<'EOF'
+tw_policy "$P" <<'EOF'
 version = 1;
 policy = "reject";
 sets = { lan = [ "10.98.0.0/24" ]; };
@@ -52,9 +37,6 @@ services = (
 );
 exemptions = ( { name = "ssh"; port = 22; proto = "tcp"; from = [ "@lan" ]; reason = "management"; } );
 EOF
-chmod 600 "$P"
-tl() { timeout 60 ip netns exec "$H" "$bin" --state-dir "$S" "$@"; }
-ttl() { timeout 60 ip netns exec "$H" "$TBIN" --state-dir "$S" "$@"; }
 # metrics FILE [ARGS...]: the metrics of policy $P (or ARGS' -f) into FILE, which promtool must accept
 metrics() {
 	_out=$1
@@ -195,14 +177,14 @@ for s in 'tlswall_service_accepted_packets_total{table="tlswall",service="https"
 	[ "$(value "$T/1.prom" "$s")" -gt 0 ] 2>/dev/null || tw_fail "1: $s is not above 0: $(grep -v '^#' "$T/1.prom")"
 done
 want "$T/1.prom" 'tlswall_service_accepted_packets_total{table="tlswall",service="https",kind="service"}' 3 "1: three connections to https"
-sha=$("$bin" -f "$P" generate | python3 "$(dirname "$0")/table_sha256.py")
+sha=$(sha "$P")
 want "$T/1.prom" "tlswall_policy_info{policy=\"$P\",table=\"tlswall\",sha256=\"$sha\"}" 1 "1: the policy's hash"
 want "$T/1.prom" "tlswall_policy_valid{policy=\"$P\"}" 1 "1"
 want "$T/1.prom" 'tlswall_ruleset_readable' 1 "1"
 want "$T/1.prom" 'tlswall_table_present{table="tlswall"}' 1 "1"
 want "$T/1.prom" 'tlswall_table_dormant{table="tlswall"}' 0 "1"
 want "$T/1.prom" "tlswall_table_matches_policy{table=\"tlswall\",policy=\"$P\"}" 1 "1"
-gen=$(ip netns exec "$H" "$bin" show | sed -n 's/^# table inet tlswall, ruleset generation \([0-9]*\)$/\1/p')
+gen=$(generation)
 want "$T/1.prom" 'tlswall_ruleset_generation' "$gen" "1: the generation show reads"
 want "$T/1.prom" 'tlswall_confirmation_pending' 0 "1"
 want "$T/1.prom" 'tlswall_last_known_good_present' 1 "1"

@@ -3,28 +3,19 @@
 # a pending confirmation (its deadline is pending.json's, its timer the one apply named, alive, then killed); confirmed;
 # a dormant table; a missing one; a damaged confirmation; a state directory that cannot be used. Every field is checked
 # against what the kernel and the state directory hold. Usage: sh t_status_json.sh TLSWALL TEST_TLSWALL
-. "$(dirname "$0")/lib.sh"
-tw_require_root
-tw_need python3 timeout pgrep
-bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+. "$(dirname "$0")/state_lib.sh"
 tw_test_bin "$@"
-unset SSH_CONNECTION TLSWALL_STATE_DIR
-T=$TW_TMP
-S=$T/state
-kill_timers() {
-	for pid in $(pgrep -f -- "--state-dir $S rollback-timer" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-}
-trap 'kill_timers; tw_cleanup' EXIT
-trap 'exit 129' HUP PIPE
 tw_netns status; N=$TW_NS
-tl() { timeout 60 ip netns exec "$N" "$bin" --state-dir "$S" "$@"; }
 A=$T/a.conf
 B=$T/b.conf
-printf 'version = 1;\nservices = ( { service = "https"; } );\n' >"$A"
-printf 'version = 1;\nservices = ( { service = "https"; }, { service = "imaps"; } );\n' >"$B"
-chmod 600 "$A" "$B"
-# the ruleset hash as tlswall(8) defines it, computed by a script of the test's own
-sha() { "$bin" -f "$1" generate | python3 "$(dirname "$0")/table_sha256.py"; }
+tw_policy "$A" <<'P'
+version = 1;
+services = ( { service = "https"; } );
+P
+tw_policy "$B" <<'P'
+version = 1;
+services = ( { service = "https"; }, { service = "imaps"; } );
+P
 HA=$(sha "$A")
 HB=$(sha "$B")
 
@@ -32,7 +23,7 @@ HB=$(sha "$B")
 # (python statements; `fail(msg)` reports)
 check() {
 	_what=$1 _rc=$2
-	timeout 60 ip netns exec "$N" "$TBIN" --state-dir "$S" status --json >"$T/s.json" 2>"$T/s.err"
+	ttl status --json >"$T/s.json" 2>"$T/s.err"
 	expect_rc "$_rc" $? "$_what: status --json" "$T/s.err"
 	[ -s "$T/s.err" ] && tw_fail "$_what: status --json wrote to standard error: $(cat "$T/s.err")"
 	python3 - "$T/s.json" "$3" >"$T/py.out" 2>&1 <<'PY' || tw_fail "$_what: $(cat "$T/py.out")"

@@ -5,18 +5,8 @@
 # generation (as show reports it), the change and who made it. The messages are read from a /dev/log of the
 # test's own: a unix datagram socket, laid over /dev in a private mount namespace (the host's /dev is untouched).
 # events.log holds the same lines: one path. Usage: sh t_trail.sh TLSWALL [TEST_TLSWALL]
-. "$(dirname "$0")/lib.sh"
-tw_require_root
-tw_need python3 unshare timeout pgrep
-bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-unset SSH_CONNECTION TLSWALL_STATE_DIR SUDO_USER
-T=$TW_TMP
-S=$T/state
-kill_timers() {
-	for pid in $(pgrep -f -- "--state-dir $S rollback-timer" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-}
-trap 'kill_timers; tw_cleanup' EXIT
-trap 'exit 129' HUP PIPE
+. "$(dirname "$0")/state_lib.sh"
+tw_need unshare
 
 # ---- the syslog daemon: one line per datagram (a newline inside one would be shown as \n)
 cat >"$T/syslogd.py" <<'PY'
@@ -58,24 +48,21 @@ tl() { TW_LOGNS=$T timeout 60 unshare -m sh "$T/logns.sh" ip netns exec "$N" "$b
 A=$T/a.conf
 B=$T/b.conf
 BROKEN=$T/broken.conf
-cat >"$A" <<'P'
+tw_policy "$A" <<'P'
 version = 1;
 sets = { office = [ "192.0.2.0/24" ]; };
 services = ( { service = "https"; } );
 exemptions = ( { name = "ssh"; port = 22; proto = "tcp"; from = [ "@office" ]; reason = "management"; } );
 P
-cat >"$B" <<'P'
+tw_policy "$B" <<'P'
 version = 1;
 services = ( { service = "https"; }, { service = "imaps"; } );
 P
 printf 'version = 1;\nservices = ( { service = "http"; } );\n' >"$BROKEN"
-chmod 600 "$A" "$B" "$BROKEN"
-# the ruleset hash as tlswall(8) defines it, computed by a script of the test's own
-sha() { "$bin" -f "$1" generate | python3 "$(dirname "$0")/table_sha256.py"; }
+chmod 600 "$BROKEN"
 HA=$(sha "$A")
 HB=$(sha "$B")
 [ ${#HA} -eq 64 ] && [ "$HA" != "$HB" ] || tw_fail "the reference hashes are wrong: $HA $HB"
-generation() { ip netns exec "$N" "$bin" show | sed -n 's/^# table inet tlswall, ruleset generation \([0-9]*\)$/\1/p'; }
 # who the kernel says is logged in (pam_loginuid), as by= names it
 login=$(cat /proc/self/loginuid 2>/dev/null || echo 4294967295)
 if [ "$login" = 4294967295 ]; then
@@ -165,5 +152,5 @@ cmp -s "$T/events.txt" "$T/messages.txt" ||
 # nothing leaked into the host's mount namespace
 [ "$(readlink /dev/log 2>/dev/null)" = "$T/log.sock" ] && tw_fail "the test's /dev/log is the host's"
 mountpoint -q "$T/realdev" && tw_fail "the host's /dev is mounted on $T/realdev outside the test's namespace"
-kill_timers
+tw_kill_timers
 tw_done

@@ -22,10 +22,14 @@
 #include "tlswall/state.h"
 #include "tlswall/util.h"
 
+/* A state directory of its own (which holds the cache) with the list file in it, and what the test's loads gave: the
+ * ranges of each (freed at teardown) and the diagnostics of the last */
 struct fixture {
 	char dir[64];
 	char list[96];
 	struct state *st;
+	char *loaded[4];
+	size_t nloaded, ndiags;
 };
 
 static int setup(void **state)
@@ -60,6 +64,8 @@ static int teardown(void **state)
 		closedir(d);
 	rmdir(f->dir);
 	state_close(f->st);
+	for (size_t i = 0; i < f->nloaded; i++)
+		free(f->loaded[i]);
 	free(f);
 	return 0;
 }
@@ -86,43 +92,43 @@ static int caches(const struct fixture *f)
 	return n;
 }
 
-/* loads f->list as set "s" of a fresh policy: its IPv4 ranges as "first-last,..." (host order, hex) */
-static char *load(struct fixture *f, struct state *cache, size_t *ndiags)
+/* loads f->list as set "s" of a fresh policy, with the cache in f's state directory: its IPv4 ranges as
+ * "first-last,..." (host order, hex) and the number of IPv6 ones; its diagnostics counted in f->ndiags */
+static const char *load(struct fixture *f)
 {
 	struct policy *p = policy_alloc("policy.conf");
 	struct diag_list *diags = diag_list_alloc();
 	struct named_set *s = policy_add_set(p);
 	struct sbuf sb = { 0 };
 
+	assert_true(f->nloaded < sizeof(f->loaded) / sizeof(f->loaded[0]));
+
 	s->name = x_strdup("s");
 	s->file = x_strdup(f->list);
 	s->path = x_strdup(f->list);
 	s->loc = s->file_loc = policy_loc(p, "policy.conf", 1);
-	listfile_load_sets_cached(p, TRUST_WARN, cache, diags);
+	listfile_load_sets_cached(p, TRUST_WARN, f->st, diags);
 	for (size_t i = 0; i < s->addrs.n4; i++)
 		sbuf_addf(&sb, "%x-%x,", s->addrs.v4[i].first, s->addrs.v4[i].last);
 	sbuf_addf(&sb, "v6:%zu", s->addrs.n6);
-	*ndiags = diag_count(diags);
+	f->ndiags = diag_count(diags);
 	diag_list_free(diags);
 	policy_free(p);
+	f->loaded[f->nloaded++] = sb.buf;
 	return sb.buf;
 }
 
 static void test_cached_and_reused(void **state)
 {
 	struct fixture *f = *state;
-	size_t nd;
-	char *a, *b;
+	const char *a;
 
 	write_list(f->list, "10.0.1.0/24\n10.0.0.0/24\n2001:db8::/32\n");
-	a = load(f, f->st, &nd);
-	assert_int_equal(nd, 0);
+	a = load(f);
+	assert_int_equal(f->ndiags, 0);
 	assert_string_equal(a, "a000000-a0001ff,v6:1");
 	assert_int_equal(caches(f), 1);
-	b = load(f, f->st, &nd);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
+	assert_string_equal(a, load(f));
 }
 
 /* same size, same modification time, other bytes: the content hash tells */
@@ -131,38 +137,31 @@ static void test_content_change_seen(void **state)
 	struct fixture *f = *state;
 	struct stat st;
 	struct timespec times[2];
-	size_t nd;
-	char *a, *b;
+	const char *a, *b;
 
 	write_list(f->list, "10.0.0.0/24\n");
-	a = load(f, f->st, &nd);
+	a = load(f);
 	assert_int_equal(stat(f->list, &st), 0);
 	write_list(f->list, "10.0.9.0/24\n");
 	times[0] = st.st_atim;
 	times[1] = st.st_mtim;
 	assert_int_equal(utimensat(AT_FDCWD, f->list, times, 0), 0);
-	b = load(f, f->st, &nd);
+	b = load(f);
 	assert_string_equal(a, "a000000-a0000ff,v6:0");
 	assert_string_equal(b, "a000900-a0009ff,v6:0");
-	free(a);
-	free(b);
 }
 
 /* a list with a warning is parsed every time, so that the warning is given every time */
 static void test_diagnostics_not_cached(void **state)
 {
 	struct fixture *f = *state;
-	size_t nd;
-	char *a, *b;
 
 	write_list(f->list, "10.0.0.1/24\n");
-	a = load(f, f->st, &nd);
-	assert_int_equal(nd, 1);
+	load(f);
+	assert_int_equal(f->ndiags, 1);
 	assert_int_equal(caches(f), 0);
-	b = load(f, f->st, &nd);
-	assert_int_equal(nd, 1);
-	free(a);
-	free(b);
+	load(f);
+	assert_int_equal(f->ndiags, 1);
 }
 
 /* a cache file damaged in any byte is not believed */
@@ -172,11 +171,10 @@ static void test_damaged_cache_ignored(void **state)
 	DIR *d;
 	struct dirent *e;
 	char path[512] = "";
-	size_t nd;
-	char *a, *b;
+	const char *a;
 
 	write_list(f->list, "10.0.0.0/24\n10.0.2.0/24\n");
-	a = load(f, f->st, &nd);
+	a = load(f);
 	d = opendir(f->dir);
 	while ((e = readdir(d)))
 		if (strncmp(e->d_name, "list-", 5) == 0)
@@ -192,10 +190,7 @@ static void test_damaged_cache_ignored(void **state)
 		assert_int_equal(pwrite(fd, &c, 1, end - 3), 1);
 		close(fd);
 	}
-	b = load(f, f->st, &nd);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
+	assert_string_equal(a, load(f));
 }
 
 int main(void)

@@ -3,6 +3,7 @@
  * touches only the shard that overflowed, the names and their parsers, the view that joins the shards again (with
  * counters summed), what a packet meets (the evaluator through the dispatch map), and the binary snapshot form. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -96,6 +97,70 @@ static size_t count_shards(const struct rs_table *t)
 	return n;
 }
 
+/* a set's name: true for a shard of an IPv4 list, with its first address in *cut */
+static bool shard_cut(const char *name, uint32_t *cut)
+{
+	char *list;
+	unsigned char c[16];
+	size_t klen;
+
+	if (!shard_parse_set(name, &list, c, &klen))
+		return false;
+	free(list);
+	*cut = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3];
+	return true;
+}
+
+/* want and got print the same (counters included) */
+static void assert_same_text(const struct rs_table *want, const struct rs_table *got)
+{
+	char *a = text(want), *b = text(got);
+
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
+/* bin (based on base, or whole for NULL) decodes to a table that prints as want */
+static void assert_decodes_to(const char *bin, size_t len, struct rs_table *base, const struct rs_table *want)
+{
+	struct rs_table *back = NULL;
+	struct snapshot_info got;
+	char *error = NULL;
+
+	assert_true(record_bin_decode(bin, len, base, &back, &got, NULL, NULL, &error));
+	assert_same_text(want, back);
+	rs_table_free(back);
+	snapshot_info_release(&got);
+}
+
+/* The fixture of most tests: the list of 20,000 /24s (l) and its layout in shards (t), made afresh for each test */
+struct sharded {
+	struct rs_table *l, *t;
+};
+
+static int sharded_setup(void **state)
+{
+	struct sharded *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->l = logical(20000, 0, 0);
+	f->t = shard_layout(f->l, NULL);
+	*state = f;
+	return 0;
+}
+
+static int sharded_teardown(void **state)
+{
+	struct sharded *f = *state;
+
+	rs_table_free(f->l);
+	rs_table_free(f->t);
+	free(f);
+	return 0;
+}
+
 static void test_threshold(void **state)
 {
 	struct rs_table *at = logical(SHARD_THRESHOLD, 0, 0), *over = logical(SHARD_THRESHOLD + 1, 0, 0);
@@ -121,36 +186,29 @@ static void test_threshold(void **state)
 /* the shards seen whole are the logical table, and the dispatch reaches the rule's own statement */
 static void test_collapse_is_logical(void **state)
 {
-	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *back;
-	char *a, *b;
+	struct sharded *f = *state;
+	struct rs_table *l = f->l, *t = f->t, *back;
 
-	(void)state;
 	assert_int_equal(count_shards(t), 5);
 	assert_non_null(rs_table_find_set(t, "bl.v4.in.input"));
 	assert_non_null(rs_table_find_set(t, "bl.v4.in.svc.x"));
 	assert_non_null(rs_table_find_chain(t, "bl.v4.s00000000.in.svc.x"));
 	back = shard_collapse(t);
 	assert_non_null(back);
-	a = text(l);
-	b = text(back);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
+	assert_same_text(l, back);
 	assert_null(shard_collapse(l));
 	rs_table_free(back);
-	rs_table_free(t);
-	rs_table_free(l);
 }
 
 /* counters of the shard chains are the list rule's */
 static void test_collapse_sums_counters(void **state)
 {
-	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *back;
+	struct sharded *f = *state;
+	struct rs_table *t = f->t, *back;
 	const struct rs_chain *input;
 	uint64_t p = 0, by = 0;
 	size_t shards = 0;
 
-	(void)state;
 	for (size_t i = 0; i < t->nchains; i++) {
 		char *list, *owner;
 
@@ -176,24 +234,17 @@ static void test_collapse_sums_counters(void **state)
 	assert_int_equal(p, 2 * shards);
 	assert_int_equal(by, 100 * shards);
 	rs_table_free(back);
-	rs_table_free(t);
-	rs_table_free(l);
 }
 
 /* laid out again from itself: the same table; one element less: one shard changes, as a delta */
 static void test_boundaries_kept(void **state)
 {
-	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *again = shard_layout(l, t);
+	struct sharded *f = *state;
+	struct rs_table *l = f->l, *t = f->t, *again = shard_layout(l, t);
 	struct rs_table *less = logical(19999, 0, 0), *t2 = shard_layout(less, t), *fresh = shard_layout(less, NULL);
 	struct diff d, df;
-	char *a, *b;
 
-	(void)state;
-	a = text(t);
-	b = text(again);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
+	assert_same_text(t, again);
 	diff_tables(t2, t, &d);
 	assert_false(d.structural);
 	assert_int_equal(d.n, 1);
@@ -205,8 +256,6 @@ static void test_boundaries_kept(void **state)
 	assert_true(df.structural);
 	diff_release(&d);
 	diff_release(&df);
-	rs_table_free(l);
-	rs_table_free(t);
 	rs_table_free(again);
 	rs_table_free(less);
 	rs_table_free(t2);
@@ -216,55 +265,23 @@ static void test_boundaries_kept(void **state)
 /* a shard that overflows is split inside itself; the other boundaries stay */
 static void test_split_touches_one_shard(void **state)
 {
-	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL);
+	struct sharded *f = *state;
+	struct rs_table *t = f->t;
 	struct rs_table *crowded = logical(20000, 0x10000101u, 9000), *t2 = shard_layout(crowded, t);
 	size_t before = count_shards(t), after = count_shards(t2);
+	uint32_t c, second = UINT32_MAX;
 
-	(void)state;
 	assert_true(after > before);
-	for (size_t i = 0; i < t->nsets; i++) {
-		char *list;
-		unsigned char cut[16];
-		size_t klen;
-
-		if (shard_parse_set(t->sets[i]->name, &list, cut, &klen)) {
+	for (size_t i = 0; i < t->nsets; i++)
+		if (shard_cut(t->sets[i]->name, &c))
 			assert_non_null(rs_table_find_set(t2, t->sets[i]->name));
-			free(list);
-		}
-	}
 	/* only the first shard (where the crowd is) gained cuts: every new one is inside it, below the second old cut */
-	{
-		uint32_t second = UINT32_MAX;
-
-		for (size_t i = 0; i < t->nsets; i++) {
-			char *list;
-			unsigned char cut[16];
-			size_t klen;
-
-			if (shard_parse_set(t->sets[i]->name, &list, cut, &klen)) {
-				uint32_t c = (uint32_t)cut[0] << 24 | (uint32_t)cut[1] << 16 | (uint32_t)cut[2] << 8 | cut[3];
-
-				if (c && c < second)
-					second = c;
-				free(list);
-			}
-		}
-		for (size_t i = 0; i < t2->nsets; i++) {
-			char *list;
-			unsigned char cut[16];
-			size_t klen;
-
-			if (shard_parse_set(t2->sets[i]->name, &list, cut, &klen)) {
-				uint32_t c = (uint32_t)cut[0] << 24 | (uint32_t)cut[1] << 16 | (uint32_t)cut[2] << 8 | cut[3];
-
-				if (!rs_table_find_set(t, t2->sets[i]->name))
-					assert_true(c > 0 && c < second);
-				free(list);
-			}
-		}
-	}
-	rs_table_free(l);
-	rs_table_free(t);
+	for (size_t i = 0; i < t->nsets; i++)
+		if (shard_cut(t->sets[i]->name, &c) && c && c < second)
+			second = c;
+	for (size_t i = 0; i < t2->nsets; i++)
+		if (shard_cut(t2->sets[i]->name, &c) && !rs_table_find_set(t, t2->sets[i]->name))
+			assert_true(c > 0 && c < second);
 	rs_table_free(crowded);
 	rs_table_free(t2);
 }
@@ -312,7 +329,8 @@ static void test_names(void **state)
 /* the lockout guard's evaluator answers through the dispatch map exactly as through one set */
 static void test_evaluate_through_dispatch(void **state)
 {
-	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL);
+	struct sharded *f = *state;
+	struct rs_table *l = f->l, *t = f->t;
 	static const uint32_t probes[] = { 0x10000000u, 0x100000ffu, 0x10000100u, 0x10004c00u, 0x1000fffeu,
 					   0x11388000u, 0x0fffffffu, 0xc0000201u };
 
@@ -334,31 +352,22 @@ static void test_evaluate_through_dispatch(void **state)
 		assert_int_equal(evaluate(l, rs_table_find_chain(l, "input"), &p, &why), want);
 		assert_int_equal(evaluate(t, rs_table_find_chain(t, "input"), &p, &why), want);
 	}
-	rs_table_free(l);
-	rs_table_free(t);
 }
 
 /* the binary form: a sharded table back whole; cut short or changed, refused */
 static void test_binary_form(void **state)
 {
-	struct rs_table *l = logical(20000, 0, 0), *t = shard_layout(l, NULL), *back = NULL;
+	struct sharded *f = *state;
+	struct rs_table *t = f->t, *back = NULL;
 	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=1", 0, NULL }, got;
 	size_t len, left_out;
-	char *bin = record_bin_encode(t, &info, NULL, 0, &len, &left_out), *error = NULL, *a, *b, *stamp;
+	char *bin = record_bin_encode(t, &info, NULL, 0, &len, &left_out), *error = NULL, *stamp;
 
-	(void)state;
 	assert_true(record_bin_is(bin, len));
 	stamp = record_bin_stamp(bin, len);
 	assert_string_equal(stamp, "generation=1");
 	free(stamp);
-	assert_true(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
-	a = text(t);
-	b = text(back);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	rs_table_free(back);
-	snapshot_info_release(&got);
+	assert_decodes_to(bin, len, NULL, t);
 	assert_false(record_bin_decode(bin, len - 8, NULL, &back, &got, NULL, NULL, &error));
 	assert_null(back);
 	free(error);
@@ -368,33 +377,24 @@ static void test_binary_form(void **state)
 	assert_non_null(strstr(error, "checksum"));
 	free(error);
 	free(bin);
-	rs_table_free(l);
-	rs_table_free(t);
 }
 
 /* based on another table, a snapshot holds only the shards that differ, and needs that table to be read */
 static void test_based_form(void **state)
 {
-	struct rs_table *l0 = logical(20000, 0, 0), *t0 = shard_layout(l0, NULL);
+	struct sharded *f = *state;
+	struct rs_table *l0 = f->l, *t0 = f->t;
 	struct rs_table *l1 = logical(19999, 0, 0), *t1 = shard_layout(l1, t0), *back = NULL;
 	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=2", 0, NULL }, got;
 	size_t whole, len, left_out;
 	char *full = record_bin_encode(t1, &info, NULL, 0, &whole, &left_out);
-	char *bin = record_bin_encode(t1, &info, t0, 42, &len, &left_out), *error = NULL, *a, *b;
+	char *bin = record_bin_encode(t1, &info, t0, 42, &len, &left_out), *error = NULL;
 
-	(void)state;
 	free(full);
 	assert_true(len < whole / 4);
 	assert_true(record_bin_delta_bytes(t1, t0) > 0 && record_bin_delta_bytes(t1, t0) <= 8 * SHARD_SPLIT);
 	assert_int_equal(record_bin_base_sum(bin, len), 42);
-	assert_true(record_bin_decode(bin, len, t0, &back, &got, NULL, NULL, &error));
-	a = text(t1);
-	b = text(back);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-	rs_table_free(back);
-	snapshot_info_release(&got);
+	assert_decodes_to(bin, len, t0, t1);
 	/* without its base, or with one that lacks its sets, it is refused */
 	assert_false(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
 	free(error);
@@ -403,24 +403,24 @@ static void test_based_form(void **state)
 	assert_null(back);
 	free(error);
 	free(bin);
-	rs_table_free(l0);
-	rs_table_free(t0);
 	rs_table_free(l1);
 	rs_table_free(t1);
 }
+
+#define SHARDED(test) cmocka_unit_test_setup_teardown(test, sharded_setup, sharded_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threshold),
-		cmocka_unit_test(test_collapse_is_logical),
-		cmocka_unit_test(test_collapse_sums_counters),
-		cmocka_unit_test(test_boundaries_kept),
-		cmocka_unit_test(test_split_touches_one_shard),
+		SHARDED(test_collapse_is_logical),
+		SHARDED(test_collapse_sums_counters),
+		SHARDED(test_boundaries_kept),
+		SHARDED(test_split_touches_one_shard),
 		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_evaluate_through_dispatch),
-		cmocka_unit_test(test_binary_form),
-		cmocka_unit_test(test_based_form),
+		SHARDED(test_evaluate_through_dispatch),
+		SHARDED(test_binary_form),
+		SHARDED(test_based_form),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
