@@ -272,17 +272,6 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, b
 	return cut && !force ? 1 : 0;
 }
 
-/* Whether port ("443/tcp") is an entry of the ", "-separated list (not merely inside one, as in "8443/tcp"). */
-static bool listed(const struct sbuf *list, const char *port)
-{
-	size_t n = strlen(port);
-
-	for (const char *p = list->buf; p && (p = strstr(p, port)); p += n)
-		if ((p == list->buf || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 static const char *family_name(uint8_t f)
 {
 	return f == FAMILY_IPV4 ? "ip" : f == FAMILY_IPV6 ? "ip6" : "inet";
@@ -359,8 +348,7 @@ int guard_coexistence(const struct rs_table *planned, struct diag_list *diags)
 					continue;
 				into = v == EVAL_DROP ? &drops : &maybe;
 				snprintf(port, sizeof(port), "%u/%s", probe[k].dport, probe[k].l4proto == 6 ? "tcp" : "udp");
-				if (!listed(into, port))
-					sbuf_addf(into, "%s%s", into->len ? ", " : "", port);
+				sbuf_add_item(into, port);
 			}
 			if (drops.len) {
 				diag_warning(diags, NULL, 0,

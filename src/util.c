@@ -258,6 +258,18 @@ char *sbuf_detach(struct sbuf *sb)
 	return p;
 }
 
+void sbuf_add_item(struct sbuf *sb, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = sb->buf; p && (p = strstr(p, item)); p += n)
+		if ((p == sb->buf || (p - sb->buf >= 2 && p[-2] == ',' && p[-1] == ' ')) && (p[n] == ',' || p[n] == '\0'))
+			return;
+	if (sb->len)
+		sbuf_puts(sb, ", ");
+	sbuf_puts(sb, item);
+}
+
 void sbuf_release(struct sbuf *sb)
 {
 	free(sb->buf);

@@ -40,6 +40,9 @@ void sbuf_add(struct sbuf *sb, const char *s, size_t n);
 void sbuf_puts(struct sbuf *sb, const char *s);
 void sbuf_putc(struct sbuf *sb, char c);
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...) TW_PRINTF(2, 3);
+/* Adds item to the ", "-separated list in sb unless it is an entry already (a whole entry: "443/tcp" is not one of
+ * "8443/tcp"). */
+void sbuf_add_item(struct sbuf *sb, const char *item);
 /* Text from files and the kernel as it may reach a terminal: control characters (C0, DEL, C1), bidirectional
  * overrides, line separators and bytes that are not UTF-8 are written as \t, \n, \r, \xNN or \uNNNN, so no
  * input can clear the screen, move the cursor, retitle the window or reorder what is shown. Anything else,

@@ -56,6 +56,22 @@ static void test_levenshtein_properties(void **state)
 		}
 }
 
+/* An item is added once, and only a whole entry counts as one: "443/tcp" is not inside "8443/tcp" for this. */
+static void test_sbuf_add_item(void **state)
+{
+	struct sbuf sb = { 0 };
+
+	(void)state;
+	sbuf_add_item(&sb, "8443/tcp");
+	sbuf_add_item(&sb, "443/tcp");
+	sbuf_add_item(&sb, "443/tcp");
+	sbuf_add_item(&sb, "8443/tcp");
+	sbuf_add_item(&sb, "43/tcp");
+	sbuf_add_item(&sb, "443/tcpx");
+	assert_string_equal(sb.buf, "8443/tcp, 443/tcp, 43/tcp, 443/tcpx");
+	sbuf_release(&sb);
+}
+
 static void test_sbuf(void **state)
 {
 	struct sbuf sb = { 0 };
@@ -205,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_sbuf_add_item),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_fprintf_printable),
