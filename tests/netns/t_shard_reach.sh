@@ -27,6 +27,12 @@ ip -n "$H" route add default dev tw-h
 ip -n "$H" -6 route add default dev tw-h
 ip -n "$C" route add 10.99.0.1/32 dev tw-c 2>/dev/null
 ip -n "$C" -6 route add fd00:99::1/128 dev tw-c 2>/dev/null
+# The client knows the host's link address for good: its neighbour solicitations would otherwise take the source
+# address of whichever connection asked first, and one from inside the deny list is dropped by the host like the
+# rest of that address's traffic, failing every connection that waits on the same neighbour entry.
+mac=$(ip netns exec "$H" cat /sys/class/net/tw-h/address) || exit 1
+ip -n "$C" neigh replace fd00:99::1 lladdr "$mac" dev tw-c nud permanent || exit 1
+ip -n "$C" neigh replace 10.99.0.1 lladdr "$mac" dev tw-c nud permanent || exit 1
 
 # every other /24 of 32.0.0.0-32.71.x.x and every other /64 of 2001:db8::, so that the address before each element
 # is outside the list; 9,000 of each, above the sharding threshold
