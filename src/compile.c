@@ -286,18 +286,19 @@ static void pass_input(struct compiler *c)
 	input->policy = RS_DROP;
 	input->src_file = rs_table_file(c->t, p->path);
 
-	/* before established traffic leaves: a new connection to a port whose payload is checked, and one whose check
-	 * is still pending (compile_payload.c) */
+	/* before established traffic leaves: a connection whose check is still pending, and a new connection to a port
+	 * whose payload is checked (compile_payload.c). Pending first: the check chain sets the bit on a new
+	 * connection's first packet, which would otherwise meet the check a second time at the next rule. */
 	if (c->payload) {
 		struct rs_match *m;
 
 		r = input_rule(input);
-		rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
-		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
-		r = input_rule(input);
 		m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
 		m->mask = 1u << p->ct_mark_bit;
 		rs_match_add_num(m, 1u << p->ct_mark_bit);
+		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
+		r = input_rule(input);
+		rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
 		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
 	}
 

@@ -3,8 +3,9 @@
  * transport header).
  *
  * A connection is checked from its first packet until its payload passes, and only then: its ct mark bit
- * (ct_mark_bit) says "check pending". The input chain's first two rules send a new connection's packets, and every
- * packet of a pending one, to a port whose payload is checked, through one verdict map, to the port's check chain.
+ * (ct_mark_bit) says "check pending". The input chain's first two rules send every packet of a pending connection,
+ * and a new connection's packets, to a port whose payload is checked, through one verdict map, to the port's check
+ * chain.
  * A check chain sets the bit on a new connection, lets through what carries no payload (the handshake's ACKs: the
  * payload load fails, so no rule matches), clears the bit when the payload passes (so its later packets never reach
  * a check again), and sends a payload that fails to the service's plaintext chain, which counts it, logs it if the

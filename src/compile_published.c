@@ -89,22 +89,22 @@ void pass_published(struct compiler *c)
 		return;
 	mark_local(c, local);
 	forward = base_chain(c, COMPILE_FORWARD_CHAIN, RS_HOOK_FORWARD, 0);
-	/* payload checks first, as in the input chain: a new forwarded connection to a checked port, and one whose
-	 * check is pending */
+	/* payload checks first, as in the input chain: a forwarded connection whose check is pending, and a new one to
+	 * a checked port (pending first, so that a new connection's first packet meets its check once) */
 	for (size_t i = 0; c->payload && i < ARRAY_SIZE(protos); i++) {
 		char *name = x_asprintf("%s.%s.%s", COMPILE_PUBLISHED_PREFIX, COMPILE_PAYLOAD_MAP, l4proto_name(protos[i]));
 
 		if (port_map(c, c->payload, protos[i], name)) {
 			r = rs_chain_add_rule(forward);
+			m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
+			m->mask = local | pending;
+			rs_match_add_num(m, local | pending);
+			lookup_original_port(r, protos[i], name);
+			r = rs_chain_add_rule(forward);
 			rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
 			m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
 			m->mask = local;
 			rs_match_add_num(m, local);
-			lookup_original_port(r, protos[i], name);
-			r = rs_chain_add_rule(forward);
-			m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
-			m->mask = local | pending;
-			rs_match_add_num(m, local | pending);
 			lookup_original_port(r, protos[i], name);
 		}
 		free(name);
