@@ -290,12 +290,8 @@ static void pass_input(struct compiler *c)
 	 * whose payload is checked (compile_payload.c). Pending first: the check chain sets the bit on a new
 	 * connection's first packet, which would otherwise meet the check a second time at the next rule. */
 	if (c->payload) {
-		struct rs_match *m;
-
 		r = input_rule(input);
-		m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
-		m->mask = 1u << p->ct_mark_bit;
-		rs_match_add_num(m, 1u << p->ct_mark_bit);
+		compiler_match_pending(r, 1u << p->ct_mark_bit, 1u << p->ct_mark_bit);
 		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
 		r = input_rule(input);
 		rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);

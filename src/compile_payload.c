@@ -41,6 +41,19 @@ static void payload(struct rs_rule *r, unsigned byte, unsigned bytes, uint32_t m
 	rs_match_add_num(m, value);
 }
 
+void compiler_match_pending(struct rs_rule *r, uint32_t mask, uint32_t value)
+{
+	struct rs_match *m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
+
+	m->mask = mask;
+	rs_match_add_num(m, value);
+	/* The handshake's ACK, and a FIN or RST before any data, would pass the check anyway (its loads fail): they skip
+	 * the map lookup and the check chain instead. */
+	m = rs_rule_match(r, RS_SEL_IH, RS_OP_PRESENT);
+	m->offset = 0;
+	m->length = 8;
+}
+
 /* the payload passed: the check is no longer pending */
 static void clear_and_return(struct rs_rule *r, uint32_t bit)
 {

@@ -96,9 +96,7 @@ void pass_published(struct compiler *c)
 
 		if (port_map(c, c->payload, protos[i], name)) {
 			r = rs_chain_add_rule(forward);
-			m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
-			m->mask = local | pending;
-			rs_match_add_num(m, local | pending);
+			compiler_match_pending(r, local | pending, local | pending);
 			lookup_original_port(r, protos[i], name);
 			r = rs_chain_add_rule(forward);
 			rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);

@@ -31,6 +31,9 @@ void compiler_refuse(struct compiler *c, struct rs_chain *chain);
 
 /* Pass: what the kernel checks in what clients send to the ports that ask for it. */
 void pass_payload_checks(struct compiler *c);
+/* The packets of a connection whose check is still pending that carry a payload, the only ones its check has to
+ * see: ct mark & mask == value, and the first byte after the transport header present (compile_payload.c). */
+void compiler_match_pending(struct rs_rule *r, uint32_t mask, uint32_t value);
 /* Pass: connections forwarded through ports published on this host's addresses. */
 void pass_published(struct compiler *c);
 

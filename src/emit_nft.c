@@ -16,6 +16,9 @@ static void put_match(struct sbuf *sb, const struct rs_match *m)
 	case RS_OP_VMAP:
 		sbuf_addf(sb, " vmap @%s", m->set);
 		return;
+	case RS_OP_PRESENT:
+		sbuf_puts(sb, " >= 0x0");
+		return;
 	case RS_OP_NEQ:
 		if (m->mask)
 			sbuf_addf(sb, " & 0x%x", m->mask);

@@ -104,6 +104,8 @@ static int match(const struct rs_table *t, const struct rs_match *m, const struc
 	known = field(sel, p, &v);
 	if (known <= 0)
 		return known;
+	if (m->op == RS_OP_PRESENT)
+		return 1;
 	if (m->op == RS_OP_FLAGS)
 		return (v & m->vals[0].num) != 0;
 	if (m->mask)

@@ -269,7 +269,16 @@ static bool decode_cmp(struct rule_reader *rr, const struct nftnl_expr *x)
 	struct rs_value v;
 	struct rs_match *m;
 
-	if (!r || !b || (op != NFT_CMP_EQ && op != NFT_CMP_NEQ))
+	if (!r || !b)
+		return false;
+	if (op == NFT_CMP_GTE && r->sel->source == SEL_RAW_PAYLOAD && !r->mask && len == width_of(r) &&
+	    len <= sizeof(zero) && memcmp(b, &zero, len) == 0) {
+		/* ">= 0" holds for any bytes: the packet has them */
+		note_context(rr, new_match(rr, r, RS_OP_PRESENT));
+		r->sel = NULL;
+		return true;
+	}
+	if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ)
 		return false;
 	if (r->mask && op == NFT_CMP_NEQ && len == width_of(r) && len <= 4 && memcmp(b, &zero, len) == 0) {
 		/* (value & bits) != 0: any of the bits, as "ct state established,related" */

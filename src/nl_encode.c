@@ -747,6 +747,11 @@ static int encode_match(struct rule_builder *rb, const struct rs_match *m)
 	case RS_OP_VMAP:
 		lookup(rb, m->set, set_id_of(rb->e, m->set), m->op == RS_OP_VMAP);
 		return 0;
+	case RS_OP_PRESENT:
+		/* whatever the bytes are: the load is what matters */
+		memset(bytes, 0, sizeof(bytes));
+		cmp(rb, NFT_CMP_GTE, bytes, width);
+		return 0;
 	case RS_OP_FLAGS:
 		/* any of the bits: (value & bits) != 0 */
 		number_bytes(sel, width, m->vals[0].num, bytes);

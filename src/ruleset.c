@@ -495,6 +495,7 @@ static const char *const verdict_names[] = {
 };
 static const char *const op_names[] = {
 	[RS_OP_EQ] = "==", [RS_OP_NEQ] = "!=", [RS_OP_FLAGS] = "flags", [RS_OP_SET] = "set", [RS_OP_VMAP] = "vmap",
+	[RS_OP_PRESENT] = "present",
 };
 static const char *const rate_unit_names[] = {
 	[RS_PER_SECOND] = "second", [RS_PER_MINUTE] = "minute", [RS_PER_HOUR] = "hour", [RS_PER_DAY] = "day",

@@ -323,6 +323,8 @@ static bool decode_match(struct rs_rule *r, json_t *j)
 		return false;
 	if ((op == RS_OP_EQ || op == RS_OP_NEQ || op == RS_OP_FLAGS) && m->nvals == 0)
 		return false;
+	if (op == RS_OP_PRESENT && (m->nvals || sel->source != SEL_RAW_PAYLOAD))
+		return false;
 	return sel->source != SEL_RAW_PAYLOAD || (m->length && m->length <= 32 && m->length % 8 == 0 && m->offset % 8 == 0);
 }
 

@@ -243,8 +243,8 @@ def main():
         paired = f"; paired, {statistics.median(pairs):.3f}" if pairs else ""
         judged = statistics.median(pairs) if pairs else r
         note = (f"{statistics.median(on):,.0f} connections/s with require_tls, {statistics.median(off):,.0f} "
-                f"without. Each packet of a new connection, or one whose check is pending, costs one more map lookup "
-                f"(protocol and port) and, on 443, a jump to the check chain, whose rules read the payload; the ratio of the "
+                f"without. A connection's SYN and its first data segment each cost one more map lookup (protocol and "
+                f"port) and a jump to the check chain, whose rules read the payload; the ratio of the "
                 f"rounds, each measured back to back, ranged over {rounds[0]:.3f}-{rounds[-1]:.3f}, so a shortfall "
                 "this small can be noise; the verdict takes the paired median, the steadier figure: see packet.md.")
         target(label, ">= 0.97", f"{r:.3f} ({statistics.median(on):,.0f} / {statistics.median(off):,.0f} per s"

@@ -68,8 +68,8 @@ def parse_args():
     ap.add_argument("--networks", type=int, default=int(os.environ.get("BENCH_PACKET_NETWORKS", "100000")))
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_PACKET_SECONDS", "5")))
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PACKET_PAIRS", "10")))
-    ap.add_argument("--pair-seconds", type=float, default=1.0)
+    ap.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PACKET_PAIRS", "12")))
+    ap.add_argument("--pair-seconds", type=float, default=float(os.environ.get("BENCH_PACKET_PAIR_SECONDS", "3")))
     ap.add_argument("--connrate", default=None,
                     help="the connrate binary (default: $BENCH_CONNRATE, set by run.sh, else next to tlswall)")
     return B.parse_args(ap)
@@ -370,11 +370,11 @@ class Packet(B.Measurement):
                        ["l", "r", "r", "r", "r", "r", "l"]),
             "",
             "The check costs the same for every connection and involves no userspace: the input chain's first two "
-            "rules (`ct state new`, and the `ct mark` bit that says the check is pending: one map lookup on "
-            "protocol and port) send the packets of a new or pending connection to the port's check chain, which "
-            "sets the bit on the SYN. A packet without payload (the SYN, the handshake's ACK, the RST) passes its "
-            "rules with a failed payload load; the segment that carries the ClientHello record clears the bit, and "
-            "the connection's later packets skip the lookup.",
+            "rules (the `ct mark` bit that says the check is pending, for packets that carry a payload; then "
+            "`ct state new`: one map lookup on protocol and port) send the SYN and the first data segment to the "
+            "port's check chain. The check sets the bit on the SYN, whose payload load fails; the packets between "
+            "carry no payload and skip the lookup; the segment that carries the ClientHello record clears the bit, "
+            "and the connection's later packets never reach the check.",
             "",
         ])
         return md

@@ -99,6 +99,8 @@ enum rs_op {
 	RS_OP_FLAGS,   /* (value & mask) != 0: "ct state established,related" */
 	RS_OP_SET,     /* lookup in a named set: "ip saddr @office.v4" */
 	RS_OP_VMAP,    /* verdict map lookup: "meta l4proto . th dport vmap @services" */
+	RS_OP_PRESENT, /* the packet has the bytes a raw payload selector names: "@ih,0,8 >= 0x0" (a load past the
+			* packet's end ends the rule, so this matches exactly the packets that carry a payload) */
 };
 
 struct rs_match {

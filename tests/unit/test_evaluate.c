@@ -666,6 +666,22 @@ static void test_ct_state_not_established(void **state)
 	assert_trace(why, in, r);
 }
 
+/* A TCP connection's first packet (a SYN) carries no payload: "@ih,0,8 >= 0x0" does not hold for it. */
+static void test_payload_present_not_on_syn(void **state)
+{
+	struct rs_table *t = *state;
+	struct rs_chain *in = base_chain(t, "in", RS_ACCEPT);
+	struct rs_rule *r = rs_chain_add_rule(in);
+	struct rs_match *m;
+	struct eval_trace why;
+
+	m = rs_rule_match(r, RS_SEL_IH, RS_OP_PRESENT);
+	m->length = 8;
+	rs_rule_verdict(r, RS_DROP, NULL);
+	assert_verdict(eval_base(t, "in", 22, &why), EVAL_ACCEPT);
+	assert_trace(why, in, NULL);
+}
+
 /* Past its rate a limit does not match, so an accept behind a limit is not certain: a guard must not count on it. */
 static void test_limit_accept_uncertain(void **state)
 {
@@ -762,6 +778,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ct_state_not_new, table_alloc, table_free),
 		cmocka_unit_test_setup_teardown(test_ct_state_not_established, table_alloc, table_free),
 		cmocka_unit_test_setup_teardown(test_limit_accept_uncertain, table_alloc, table_free),
+		cmocka_unit_test_setup_teardown(test_payload_present_not_on_syn, table_alloc, table_free),
 		cmocka_unit_test(test_require_tls_unchecked_port),
 		cmocka_unit_test(test_require_tls_tcp_attempt),
 	};

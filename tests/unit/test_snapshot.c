@@ -361,6 +361,21 @@ static size_t count_stmts(const struct rs_table *t, enum rs_stmt_kind kind, enum
 	return n;
 }
 
+/* Matches of op in t. */
+static size_t count_ops(const struct rs_table *t, enum rs_op op)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nchains; i++)
+		for (size_t j = 0; j < t->chains[i]->nrules; j++)
+			for (size_t k = 0; k < t->chains[i]->rules[j]->nstmts; k++) {
+				const struct rs_stmt *st = &t->chains[i]->rules[j]->stmts[k];
+
+				n += st->kind == RS_STMT_MATCH && st->u.match.op == op;
+			}
+	return n;
+}
+
 static void test_round_trip_payload_checks(void **state)
 {
 	struct built b = built_alloc(payload_policy);
@@ -375,6 +390,7 @@ static void test_round_trip_payload_checks(void **state)
 	assert_true(count_stmts(b.t, RS_STMT_CT_MARK_CLEAR, 0) > 0);
 	assert_true(count_stmts(b.t, RS_STMT_MATCH, RS_SEL_IH) > 0);
 	assert_true(count_stmts(b.t, RS_STMT_MATCH, RS_SEL_CT_MARK) > 0);
+	assert_true(count_ops(b.t, RS_OP_PRESENT) > 0);
 	text = snapshot_encode(b.t, &info, &left_out);
 	assert_int_equal(left_out, 0);
 	t = decode_ok(text, &got);
@@ -426,6 +442,7 @@ static void test_damaged_payload_checks(void **state)
 		{ "payload wider than a register", "match", "@ih", "length", "40" },
 		{ "payload not whole bytes", "match", "@ih", "length", "12" },
 		{ "payload off a byte boundary", "match", "@ih", "offset", "4" },
+		{ "\"present\" on a field that is not a raw payload", "match", "ct mark", "op", "\"present\"" },
 	};
 	struct built b = built_alloc(payload_policy);
 	struct snapshot_info info = info_of("tlswall", "p.conf", NULL, 0, NULL);
