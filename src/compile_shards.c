@@ -407,23 +407,9 @@ struct rs_table *shard_layout(const struct rs_table *logical, const struct rs_ta
 
 /* ---- names ---- */
 
-static const char hexdigits[] = "0123456789abcdef";
-
-static char *hex_of(const unsigned char *key, size_t klen)
-{
-	char *s = x_malloc(2 * klen + 1);
-
-	for (size_t i = 0; i < klen; i++) {
-		s[2 * i] = hexdigits[key[i] >> 4];
-		s[2 * i + 1] = hexdigits[key[i] & 15];
-	}
-	s[2 * klen] = '\0';
-	return s;
-}
-
 char *shard_set_name(const char *list, const unsigned char *cut, size_t keylen)
 {
-	char *hex = hex_of(cut, keylen);
+	char *hex = hex_dup(cut, keylen);
 	char *name = x_asprintf("%s.s%s", list, hex);
 
 	free(hex);
@@ -437,32 +423,20 @@ char *shard_map_name(const char *list, const char *chain)
 
 char *shard_chain_name(const char *list, const unsigned char *cut, size_t keylen, const char *chain)
 {
-	char *hex = hex_of(cut, keylen);
+	char *hex = hex_dup(cut, keylen);
 	char *name = x_asprintf("%s.s%s.in.%s", list, hex, chain);
 
 	free(hex);
 	return name;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* At p: "v4.s" and 8 hex digits, or "v6.s" and 32; the key length, or 0. */
 static size_t parse_cut(const char *p, unsigned char *cut)
 {
 	size_t klen = strncmp(p, "v4.s", 4) == 0 ? 4 : strncmp(p, "v6.s", 4) == 0 ? 16 : 0;
+	unsigned char ignored[16];
 
-	for (size_t i = 0; klen && i < 2 * klen; i++) {
-		int v = hexval(p[4 + i]);
-
-		if (v < 0)
-			return 0;
-		if (cut)
-			cut[i / 2] = (unsigned char)(i % 2 ? (cut[i / 2] | v) : v << 4);
-	}
-	return klen;
+	return klen && hex_decode(p + 4, klen, cut ? cut : ignored) ? klen : 0;
 }
 
 /* The list part of name: everything up to the first ".v4." or ".v6." that the rest fits; its length, or 0. */

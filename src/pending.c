@@ -12,7 +12,6 @@
 
 static void random_token(char out[33])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[16] = { 0 };
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
@@ -24,11 +23,7 @@ static void random_token(char out[33])
 	}
 	if (fd >= 0)
 		close(fd);
-	for (int i = 0; i < 16; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[32] = '\0';
+	hex_encode(raw, sizeof(raw), out);
 }
 
 void pending_new(struct pending *p, const char *policy, const char *table, unsigned seconds)

@@ -8,37 +8,6 @@
 #include "tlswall/snapshot.h"
 #include "tlswall/util.h"
 
-/* Elements travel as one hex string per set: a million IPv4 ranges are 16 MB of text, not a million JSON objects. */
-static char *to_hex(const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *s = x_malloc(2 * n + 1);
-
-	for (size_t i = 0; i < n; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[2 * n] = '\0';
-	return s;
-}
-
-static int nibble(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static bool from_hex(const char *s, size_t len, uint8_t *out)
-{
-	for (size_t i = 0; i < len; i++) {
-		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
-
 /* Names and comments are whatever the kernel holds: a string that is not UTF-8, which JSON cannot carry, is saved as
  * {"hex": "..."} so that restoring gives back the same bytes, and no object is lost for it. NULL is null. */
 static json_t *saved_text(const char *s)
@@ -51,7 +20,7 @@ static json_t *saved_text(const char *s)
 	j = json_string(s);
 	if (j)
 		return j;
-	hex = to_hex((const uint8_t *)s, strlen(s));
+	hex = hex_dup((const uint8_t *)s, strlen(s));
 	j = x_nonnull(json_pack("{s:s}", "hex", hex));
 	free(hex);
 	return j;
@@ -84,11 +53,12 @@ static const char *name_field(json_t *j, const char *const *v1, size_t nv1)
 	return i >= 0 && (size_t)i < nv1 ? v1[i] : NULL;
 }
 
+/* Elements travel as one hex string per set: a million IPv4 ranges are 16 MB of text, not a million JSON objects. */
 static json_t *encode_set(const struct rs_set *s)
 {
 	json_t *j = json_pack("{s:o, s:s, s:b, s:b, s:o}", "name", saved_text(s->name), "key", set_key_of(s->key)->name, "interval",
 			      s->interval, "vmap", s->vmap, "comment", saved_text(s->comment));
-	char *hex = to_hex(s->elems, s->nelem * rs_set_stride(s));
+	char *hex = hex_dup(s->elems, s->nelem * rs_set_stride(s));
 
 	json_object_set_new(j, "count", json_integer((json_int_t)s->nelem));
 	json_object_set_new(j, "elements", json_string(hex));
@@ -235,7 +205,7 @@ static char *dup_or_null(json_t *j)
 	if (!hex || strlen(hex) != 2 * n)
 		return NULL;
 	s = x_malloc(n + 1);
-	if (!from_hex(hex, n, (uint8_t *)s) || memchr(s, '\0', n)) {
+	if (!hex_decode(hex, n, (uint8_t *)s) || memchr(s, '\0', n)) {
 		free(s);
 		return NULL;
 	}
@@ -276,7 +246,7 @@ static bool decode_set(struct rs_table *t, json_t *j)
 	s->elems = x_malloc(bytes ? bytes : 1);
 	s->capelem = (size_t)count;
 	s->nelem = (size_t)count;
-	if (!from_hex(hex, bytes, s->elems))
+	if (!hex_decode(hex, bytes, s->elems))
 		return false;
 	if (s->vmap) {
 		s->data = x_calloc((size_t)count, sizeof(*s->data));

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,13 @@ static ssize_t digest_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
+_Static_assert(TABLE_HASH_LEN == 2 * SHA256_DIGEST_LENGTH + 1, "a hex SHA-256 and its NUL");
+
 /* The table as generate prints it, but for the elements of address sets, which go in afterwards as the bytes the
  * model holds: printing a million ranges as text would cost a commit a third of its time, and the audit trail
  * hashes every commit. Verdict maps (a few elements) stay in the text. */
 void table_sha256(const struct rs_table *t, char out[TABLE_HASH_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
 	cookie_io_functions_t io = { .write = digest_write };
 	struct rs_table shell;
 	struct rs_set *sets, **set_ptrs;
@@ -61,9 +63,5 @@ void table_sha256(const struct rs_table *t, char out[TABLE_HASH_LEN])
 	EVP_MD_CTX_free(ctx);
 	free(set_ptrs);
 	free(sets);
-	for (unsigned i = 0; i < len && 2 * i + 2 < TABLE_HASH_LEN; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-		out[2 * i + 2] = '\0';
-	}
+	hex_encode(md, len, out); /* a SHA-256 digest: 32 bytes, TABLE_HASH_LEN - 1 digits */
 }

@@ -258,6 +258,46 @@ char *sbuf_detach(struct sbuf *sb)
 	return p;
 }
 
+void hex_encode(const void *bytes, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = bytes;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool hex_decode(const char *s, size_t n, void *out)
+{
+	unsigned char *b = out;
+
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_value(s[2 * i]), lo;
+
+		/* the second digit is not looked at past a NUL that ends s early */
+		if (hi < 0 || (lo = hex_value(s[2 * i + 1])) < 0)
+			return false;
+		b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+char *hex_dup(const void *bytes, size_t n)
+{
+	char *s = x_malloc(2 * n + 1);
+
+	hex_encode(bytes, n, s);
+	return s;
+}
+
 void sbuf_add_item(struct sbuf *sb, const char *item)
 {
 	size_t n = strlen(item);

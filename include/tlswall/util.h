@@ -58,6 +58,12 @@ bool printable_text(const char *s);
 /* The length of the valid UTF-8 sequence at s (at most n bytes), with its code point in *cp; 0 when the bytes there
  * are not one (overlong, surrogate, beyond U+10FFFF, cut short). */
 size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
+/* n bytes as 2n lower-case hex digits and a NUL, into out (2n + 1 bytes). */
+void hex_encode(const void *bytes, size_t n, char *out);
+/* The same, as a new string. */
+char *hex_dup(const void *bytes, size_t n);
+/* n bytes from the 2n lower-case hex digits at s (what hex_encode writes), into out; false at any other character. */
+bool hex_decode(const char *s, size_t n, void *out);
 /* Hands the buffer to the caller (never NULL) and leaves sb empty. */
 char *sbuf_detach(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);

@@ -56,6 +56,26 @@ static void test_levenshtein_properties(void **state)
 		}
 }
 
+/* Bytes to lower-case hex and back; anything but lower-case hex digits is refused, a string cut short too. */
+static void test_hex(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0x7f, 0x80, 0xab, 0xff };
+	unsigned char back[sizeof(bytes)];
+	char text[2 * sizeof(bytes) + 1];
+	char *dup = hex_dup(bytes, sizeof(bytes));
+
+	(void)state;
+	hex_encode(bytes, sizeof(bytes), text);
+	assert_string_equal(text, "007f80abff");
+	assert_string_equal(dup, text);
+	assert_true(hex_decode(text, sizeof(bytes), back));
+	assert_memory_equal(back, bytes, sizeof(bytes));
+	assert_false(hex_decode("007F80abff", sizeof(bytes), back));
+	assert_false(hex_decode("007f80abfg", sizeof(bytes), back));
+	assert_false(hex_decode("007f", sizeof(bytes), back));
+	free(dup);
+}
+
 /* An item is added once, and only a whole entry counts as one: "443/tcp" is not inside "8443/tcp" for this. */
 static void test_sbuf_add_item(void **state)
 {
@@ -222,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_sbuf_add_item),
+		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_printable),
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_fprintf_printable),
