@@ -16,8 +16,12 @@ trap 'rm -rf "$work"' EXIT INT TERM
 src=$work/tlswall-$version
 mkdir "$src"
 if [ -d "$root/.git" ] || [ -f "$root/.git" ]; then
-	(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' |
-		tar --null -T - -cf -) | tar -C "$src" -xf -
+	# A checkout owned by another user (cloned as a user, built with sudo) is one git refuses to read as root unless
+	# told it is safe; and a failed listing must stop here, not make an empty package tree.
+	git -C "$root" -c safe.directory="$root" ls-files -z --cached --others --exclude-standard >"$work/files" ||
+		{ echo "tlswall: cannot list the files of the checkout $root" >&2; exit 1; }
+	(cd "$root" && xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' <"$work/files" | tar --null -T - -cf -) |
+		tar -C "$src" -xf -
 else
 	(cd "$root" && tar --exclude=./build --exclude='./build-*' -cf - .) | tar -C "$src" -xf -
 fi
