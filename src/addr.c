@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,21 +7,32 @@
 #include "tlswall/addr.h"
 #include "tlswall/util.h"
 
+/* Network order is big-endian: a byte swap of each half (one instruction) on the little-endian hosts tlswall runs on,
+ * where a byte loop was a twentieth of a million-range apply. */
+static uint64_t from_be64(const uint8_t *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, 8);
+	return be64toh(v);
+}
+
+static void to_be64(uint64_t v, uint8_t *b)
+{
+	v = htobe64(v);
+	memcpy(b, &v, 8);
+}
+
 void ip6_from_bytes(struct ip6 *ip, const uint8_t b[16])
 {
-	ip->hi = ip->lo = 0;
-	for (int i = 0; i < 8; i++) {
-		ip->hi = ip->hi << 8 | b[i];
-		ip->lo = ip->lo << 8 | b[i + 8];
-	}
+	ip->hi = from_be64(b);
+	ip->lo = from_be64(b + 8);
 }
 
 void ip6_to_bytes(const struct ip6 *ip, uint8_t b[16])
 {
-	for (int i = 0; i < 8; i++) {
-		b[7 - i] = (uint8_t)(ip->hi >> (8 * i));
-		b[15 - i] = (uint8_t)(ip->lo >> (8 * i));
-	}
+	to_be64(ip->hi, b);
+	to_be64(ip->lo, b + 8);
 }
 
 static int ip6_cmp(const struct ip6 *a, const struct ip6 *b)

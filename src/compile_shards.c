@@ -269,17 +269,29 @@ static void add_shards(struct rs_table *t, const struct rs_set *s, const struct 
 	for (size_t k = 0; k < c->n; k++) {
 		char *name = shard_set_name(s->name, c->v[k], klen);
 		struct rs_set *shard = rs_table_copy_set(t, s, name, false);
+		const uint8_t *run;
 		uint8_t end[KEY_MAX];
 
 		free(name);
 		shard_end(c, k, klen, end);
-		shard->capelem = to[k] - from[k] ? to[k] - from[k] : 1;
-		shard->elems = x_reallocarray(NULL, shard->capelem, rs_set_stride(s));
 		shard->nelem = to[k] - from[k];
-		if (!shard->nelem)
+		if (!shard->nelem) {
+			shard->capelem = 1;
+			shard->elems = x_reallocarray(NULL, 1, rs_set_stride(s));
 			continue;
-		/* the run as it is, then its ends cut at the shard's bounds */
-		memcpy(shard->elems, first_of(s, from[k]), shard->nelem * rs_set_stride(s));
+		}
+		run = first_of(s, from[k]);
+		/* The run as it is: a view of s's elements, not a copy (ruleset.h). Only a shard whose end ranges
+		 * reach past its bounds (a range across a cut, split in two) is a copy, with those ends cut. */
+		if (memcmp(run, c->v[k], klen) >= 0 && memcmp(run + shard->nelem * 2 * klen - klen, end, klen) <= 0) {
+			shard->elems = (uint8_t *)run; /* borrowed: never written */
+			shard->elems_borrowed = true;
+			shard->capelem = shard->nelem;
+			continue;
+		}
+		shard->capelem = shard->nelem;
+		shard->elems = x_reallocarray(NULL, shard->capelem, rs_set_stride(s));
+		memcpy(shard->elems, run, shard->nelem * rs_set_stride(s));
 		if (memcmp(shard->elems, c->v[k], klen) < 0)
 			memcpy(shard->elems, c->v[k], klen);
 		if (memcmp(shard->elems + shard->nelem * 2 * klen - klen, end, klen) > 0)

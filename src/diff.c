@@ -77,9 +77,10 @@ static void diff_elems(struct diff *d, const struct rs_set *p, const struct rs_s
 	size_t *added = NULL, *removed = NULL;
 	struct change *c;
 
-	/* most shards of a long list are unchanged: one memcmp says so */
+	/* most shards of a long list are unchanged: equal digests (ruleset.h), or one memcmp, say so */
 	if (p && l && !p->vmap && !l->vmap && p->nelem == l->nelem && p->key == l->key && p->interval == l->interval &&
-	    (!p->nelem || memcmp(p->elems, l->elems, p->nelem * rs_set_stride(p)) == 0))
+	    ((p->digest_known && l->digest_known && memcmp(p->digest, l->digest, RS_DIGEST_LEN) == 0) || !p->nelem ||
+	     memcmp(p->elems, l->elems, p->nelem * rs_set_stride(p)) == 0))
 		return;
 	while (i < (p ? p->nelem : 0) || j < (l ? l->nelem : 0)) {
 		int cmp = !l || j >= l->nelem ? -1 : !p || i >= p->nelem ? 1 : cmp_elem(p, i, l, j);
@@ -153,8 +154,9 @@ void diff_tables(const struct rs_table *planned, const struct rs_table *live, st
 	if (planned->dormant != live->dormant)
 		add(d, CHANGE_TABLE_FLAGS, planned->name);
 
-	for (size_t i = 0; i < planned->nsets; i++) {
-		const struct rs_set *p = planned->sets[i], *l = rs_table_find_set(live, p->name);
+	/* one cursor per walk: both tables list their objects in the same order (rs_table_find_set_from) */
+	for (size_t i = 0, at = 0; i < planned->nsets; i++) {
+		const struct rs_set *p = planned->sets[i], *l = rs_table_find_set_from(live, p->name, &at);
 		char *why;
 
 		if (!l) {
@@ -170,14 +172,14 @@ void diff_tables(const struct rs_table *planned, const struct rs_table *live, st
 			diff_elems(d, p, l);
 		}
 	}
-	for (size_t i = 0; i < live->nsets; i++)
-		if (!rs_table_find_set(planned, live->sets[i]->name)) {
+	for (size_t i = 0, at = 0; i < live->nsets; i++)
+		if (!rs_table_find_set_from(planned, live->sets[i]->name, &at)) {
 			add(d, CHANGE_SET_DEL, live->sets[i]->name)->live_set = live->sets[i];
 			diff_elems(d, NULL, live->sets[i]);
 		}
 
-	for (size_t i = 0; i < planned->nchains; i++) {
-		const struct rs_chain *p = planned->chains[i], *l = rs_table_find_chain(live, p->name);
+	for (size_t i = 0, at = 0; i < planned->nchains; i++) {
+		const struct rs_chain *p = planned->chains[i], *l = rs_table_find_chain_from(live, p->name, &at);
 		char *why;
 
 		if (!l) {
@@ -189,8 +191,8 @@ void diff_tables(const struct rs_table *planned, const struct rs_table *live, st
 			add(d, CHANGE_CHAIN_ALTER, p->name)->detail = why;
 		diff_rules(d, p, l);
 	}
-	for (size_t i = 0; i < live->nchains; i++)
-		if (!rs_table_find_chain(planned, live->chains[i]->name)) {
+	for (size_t i = 0, at = 0; i < live->nchains; i++)
+		if (!rs_table_find_chain_from(planned, live->chains[i]->name, &at)) {
 			add(d, CHANGE_CHAIN_DEL, live->chains[i]->name);
 			diff_rules(d, NULL, live->chains[i]);
 		}

@@ -9,6 +9,7 @@
 #include "tlswall/diag.h"
 #include "tlswall/hash.h"
 #include "tlswall/listfile.h"
+#include "tlswall/mapping.h"
 #include "tlswall/policy.h"
 #include "tlswall/state.h"
 #include "tlswall/util.h"
@@ -103,7 +104,7 @@ next:;
  * read reports nothing, as parsing it again would not. */
 
 #define CACHE_MAGIC "TLSWALLL"
-#define CACHE_VERSION 2
+#define CACHE_VERSION 3
 
 struct cache_head {
 	char magic[8];
@@ -138,30 +139,16 @@ static uint64_t cache_sum(const char *path, const void *v4, size_t a4, const voi
 	return a ^ (b << 21 | b >> 43) ^ (c << 42 | c >> 22);
 }
 
-static bool read_all(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		got += (size_t)r;
-	}
-	return true;
-}
-
 /* The ranges cached for this very content of path, into out; false when there is no such cache. */
 static bool cache_load(struct state *cache, const char *path, const struct stat *st, uint64_t content,
 		       struct addr_list *out)
 {
-	char *name = cache_name(path), *cpath = NULL;
+	char *name = cache_name(path);
 	struct cache_head want, h;
 	struct addr_list l = { 0 };
-	size_t pathlen = strlen(path);
+	size_t pathlen = strlen(path), a4, a6;
+	struct mapping m = { 0 };
+	const char *v4, *v6;
 	struct stat cst;
 	bool ok = false;
 	int fd = state_open_file(cache, name);
@@ -169,27 +156,28 @@ static bool cache_load(struct state *cache, const char *path, const struct stat 
 	free(name);
 	if (fd < 0)
 		return false;
-	cache_head_of(&want, path, st, content);
-	if (fstat(fd, &cst) != 0 || !read_all(fd, &h, sizeof(h)))
+	if (fstat(fd, &cst) != 0 || (size_t)cst.st_size < sizeof(h) || !mapping_open(&m, fd, (size_t)cst.st_size))
 		goto out;
+	memcpy(&h, m.data, sizeof(h));
+	cache_head_of(&want, path, st, content);
 	want.n4 = h.n4;
 	want.n6 = h.n6;
 	want.checksum = h.checksum;
-	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > (uint64_t)cst.st_size / sizeof(*l.v4) ||
-	    h.n6 > (uint64_t)cst.st_size / sizeof(*l.v6) ||
-	    (uint64_t)cst.st_size != sizeof(h) + pathlen + h.n4 * sizeof(*l.v4) + h.n6 * sizeof(*l.v6))
+	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > m.len / sizeof(*l.v4) || h.n6 > m.len / sizeof(*l.v6) ||
+	    m.len != sizeof(h) + pathlen + h.n4 * sizeof(*l.v4) + h.n6 * sizeof(*l.v6))
 		goto out;
-	cpath = x_malloc(pathlen + 1);
+	a4 = h.n4 * sizeof(*l.v4);
+	a6 = h.n6 * sizeof(*l.v6);
+	v4 = m.data + sizeof(h) + pathlen;
+	v6 = v4 + a4;
+	if (memcmp(m.data + sizeof(h), path, pathlen) != 0 || cache_sum(path, v4, a4, v6, a6) != h.checksum)
+		goto out;
+	l.cap4 = l.n4 = h.n4;
+	l.cap6 = l.n6 = h.n6;
 	l.v4 = x_reallocarray(NULL, h.n4 ? h.n4 : 1, sizeof(*l.v4));
 	l.v6 = x_reallocarray(NULL, h.n6 ? h.n6 : 1, sizeof(*l.v6));
-	l.cap4 = h.n4 ? h.n4 : 1;
-	l.cap6 = h.n6 ? h.n6 : 1;
-	if (!read_all(fd, cpath, pathlen) || memcmp(cpath, path, pathlen) != 0 ||
-	    !read_all(fd, l.v4, h.n4 * sizeof(*l.v4)) || !read_all(fd, l.v6, h.n6 * sizeof(*l.v6)) ||
-	    cache_sum(path, l.v4, h.n4 * sizeof(*l.v4), l.v6, h.n6 * sizeof(*l.v6)) != h.checksum)
-		goto out;
-	l.n4 = h.n4;
-	l.n6 = h.n6;
+	memcpy(l.v4, v4, a4);
+	memcpy(l.v6, v6, a6);
 	/* out is the set's list, empty: it takes the arrays as they are */
 	if (out->n4 || out->n6) {
 		addr_list_append(out, &l);
@@ -201,7 +189,7 @@ static bool cache_load(struct state *cache, const char *path, const struct stat 
 	ok = true;
 out:
 	addr_list_release(&l);
-	free(cpath);
+	mapping_release(&m);
 	close(fd);
 	return ok;
 }
@@ -229,13 +217,45 @@ static void cache_save(struct state *cache, const char *path, const struct stat 
 	free(data);
 }
 
+/* A list file's text, mapped, and what reading it gives. */
+struct list_read {
+	const char *path;
+	struct mapping text;
+	const struct stat *st;
+	struct state *cache;
+	struct addr_list *out;
+	struct diag_list *diags;
+	const char *io_error;
+	uint64_t content;
+	bool ok, save;
+};
+
+/* Everything that reads the mapped text, so that a file truncated meanwhile stops it cleanly (mapping.h). */
+static void read_text(void *arg)
+{
+	struct list_read *r = arg;
+	size_t diags_before = diag_count(r->diags);
+
+	if (r->text.len && memchr(r->text.data, '\0', r->text.len)) {
+		r->io_error = "it contains NUL bytes, so it is not a text list of addresses";
+		return;
+	}
+	if (r->cache) {
+		r->content = hash64(r->text.data, r->text.len);
+		if (cache_load(r->cache, r->path, r->st, r->content, r->out)) {
+			r->ok = true;
+			return;
+		}
+	}
+	r->ok = listfile_parse(r->text.data, r->text.len, r->path, r->out, r->diags);
+	r->save = r->cache && r->ok && diag_count(r->diags) == diags_before;
+}
+
 static bool read_list(const char *path, struct addr_list *out, enum trust_mode trust, struct state *cache,
 		      struct diag_list *diags, const char **io_error)
 {
-	struct stat st, before;
-	char *buf = NULL;
-	size_t len = 0;
-	bool ok = false;
+	struct list_read r = { .path = path, .cache = cache, .out = out, .diags = diags };
+	struct stat st, now;
 	int fd;
 
 	*io_error = NULL;
@@ -253,53 +273,28 @@ static bool read_list(const char *path, struct addr_list *out, enum trust_mode t
 		*io_error = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
 		goto out;
 	}
-	before = st;
 	trust_check_fd(fd, path, trust, diags);
-	buf = x_malloc((size_t)st.st_size + 1);
-	for (;;) {
-		ssize_t n;
-
-		if (len == (size_t)st.st_size) {
-			/* the file may have grown since fstat */
-			st.st_size = (off_t)(len * 2 + 4096);
-			buf = x_reallocarray(buf, (size_t)st.st_size + 1, 1);
-		}
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*io_error = strerror(errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (memchr(buf, '\0', len)) {
-		*io_error = "it contains NUL bytes, so it is not a text list of addresses";
+	if (!mapping_open(&r.text, fd, (size_t)st.st_size)) {
+		*io_error = strerror(errno);
 		goto out;
 	}
-	if (cache) {
-		uint64_t content = hash64(buf, len);
-		size_t diags_before = diag_count(diags);
-
-		/* the content read is the one stat described, or neither is trusted to name the other */
-		if ((size_t)before.st_size != len) {
-			ok = listfile_parse(buf, len, path, out, diags);
-		} else if (cache_load(cache, path, &before, content, out)) {
-			ok = true;
-		} else {
-			ok = listfile_parse(buf, len, path, out, diags);
-			if (ok && diag_count(diags) == diags_before)
-				cache_save(cache, path, &before, content, out);
-		}
+	r.st = &st;
+	/* A file rewritten in place while it is read is neither parsed in part nor cached: truncated under the
+	 * mapping (SIGBUS), or of another size or modification time once read, it is refused for this run. */
+	if (!mapping_read_guarded(read_text, &r) || fstat(fd, &now) != 0 || now.st_size != st.st_size ||
+	    now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
+		addr_list_release(out);
+		*io_error = "it changed while tlswall read it; try again once it is written";
+		r.ok = false;
 		goto out;
 	}
-	ok = listfile_parse(buf, len, path, out, diags);
+	*io_error = r.io_error;
+	if (r.save)
+		cache_save(cache, path, &st, r.content, out);
 out:
-	free(buf);
+	mapping_release(&r.text);
 	close(fd);
-	return ok;
+	return r.ok;
 }
 
 bool listfile_read(const char *path, struct addr_list *out, enum trust_mode trust, struct diag_list *diags,

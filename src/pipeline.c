@@ -55,6 +55,8 @@ void pipeline_layout(struct pipeline *pl, const struct rs_table *live)
 	if (pl->table)
 		rs_table_free(pl->table);
 	pl->table = shard_layout_needed(pl->logical) ? shard_layout(pl->logical, live) : pl->logical;
+	/* what did not change is not hashed again (table_hash.h) */
+	rs_table_adopt_digests(pl->table, live);
 }
 
 void pipeline_release(struct pipeline *pl)

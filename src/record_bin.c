@@ -5,6 +5,7 @@
 #include "tlswall/record_bin.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/snapshot.h"
+#include "tlswall/table_hash.h"
 #include "tlswall/util.h"
 
 #define MAGIC "TLSWALLB"
@@ -34,9 +35,16 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static uint64_t checksum(const uint8_t *p, size_t n)
+static uint64_t checksum(unsigned version, const uint8_t *p, size_t n)
 {
-	return hash64(p, n);
+	return version == 2 ? hash64_serial(p, n) : hash64(p, n);
+}
+
+/* Bytes before a set's name in the element part: name length, bytes per element, count, and from format 3 on the
+ * SHA-256 of the elements (what the table hash takes for them, table_hash.h). */
+static size_t entry_head(unsigned version)
+{
+	return version == 2 ? 16 : 16 + RS_DIGEST_LEN;
 }
 
 /* Sets whose elements go in the element part: every set but maps (their verdicts stay in the JSON part). */
@@ -48,7 +56,8 @@ static bool elements_apart(const struct rs_set *s)
 void record_bin_seal(char *data, size_t len)
 {
 	if (len >= HEADER)
-		put64((uint8_t *)data + 32, checksum((const uint8_t *)data + HEADER, len - HEADER));
+		put64((uint8_t *)data + 32, checksum(get32((const uint8_t *)data + 8), (const uint8_t *)data + HEADER,
+						     len - HEADER));
 }
 
 bool record_bin_is(const char *data, size_t len)
@@ -63,8 +72,11 @@ static bool same_as_base(const struct rs_set *s, const struct rs_table *base)
 
 	if (b == s)
 		return true;
-	return b && elements_apart(b) && b->key == s->key && b->interval == s->interval && b->nelem == s->nelem &&
-	       (!s->nelem || memcmp(b->elems, s->elems, s->nelem * rs_set_stride(s)) == 0);
+	if (!b || !elements_apart(b) || b->key != s->key || b->interval != s->interval || b->nelem != s->nelem)
+		return false;
+	if (b->digest_known && s->digest_known)
+		return memcmp(b->digest, s->digest, RS_DIGEST_LEN) == 0;
+	return !s->nelem || memcmp(b->elems, s->elems, s->nelem * rs_set_stride(s)) == 0;
 }
 
 size_t record_bin_delta_bytes(const struct rs_table *t, const struct rs_table *base)
@@ -95,7 +107,7 @@ char *record_bin_encode(const struct rs_table *t, const struct snapshot_info *in
 			bare[i].nelem = 0;
 			apart[i] = !same_as_base(t->sets[i], base);
 			if (apart[i])
-				bin_len += 16 + ALIGN8(strlen(t->sets[i]->name)) +
+				bin_len += entry_head(RECORD_BIN_VERSION) + ALIGN8(strlen(t->sets[i]->name)) +
 					   ALIGN8(t->sets[i]->nelem * rs_set_stride(t->sets[i]));
 		}
 		sets[i] = &bare[i];
@@ -126,7 +138,8 @@ char *record_bin_encode(const struct rs_table *t, const struct snapshot_info *in
 		put32(out + off, (uint32_t)nlen);
 		put32(out + off + 4, (uint32_t)rs_set_stride(s));
 		put64(out + off + 8, s->nelem);
-		off += 16;
+		table_hash_set(s, out + off + 16);
+		off += entry_head(RECORD_BIN_VERSION);
 		memcpy(out + off, s->name, nlen);
 		off += ALIGN8(nlen);
 		if (bytes)
@@ -153,15 +166,16 @@ char *record_bin_base_name(uint64_t sum)
 	return x_asprintf("base-%016llx.bin", (unsigned long long)sum);
 }
 
-/* The JSON part of a file whose header holds together (lengths within the file); NULL otherwise. */
+/* The JSON part of a file whose header holds together (a format read here, lengths within the file); NULL
+ * otherwise. */
 static const char *json_part(const uint8_t *p, size_t len, size_t *json_len, size_t *bin_len, char **error)
 {
 	if (len < HEADER || memcmp(p, MAGIC, 8) != 0) {
 		*error = x_strdup("not a binary tlswall snapshot");
 		return NULL;
 	}
-	if (get32(p + 8) != RECORD_BIN_VERSION) {
-		*error = x_asprintf("binary snapshot of format %u; this tlswall reads format %u", get32(p + 8),
+	if (get32(p + 8) != RECORD_BIN_VERSION && get32(p + 8) != 2) {
+		*error = x_asprintf("binary snapshot of format %u; this tlswall reads formats 2 and %u", get32(p + 8),
 				    RECORD_BIN_VERSION);
 		return NULL;
 	}
@@ -172,6 +186,19 @@ static const char *json_part(const uint8_t *p, size_t len, size_t *json_len, siz
 		return NULL;
 	}
 	return (const char *)p + HEADER;
+}
+
+/* json_part's checks and the checksum: a file whose every byte is the one written. */
+static const char *checked(const uint8_t *p, size_t len, size_t *json_len, char **error)
+{
+	size_t bin_len;
+	const char *part = json_part(p, len, json_len, &bin_len, error);
+
+	if (part && get64(p + 32) != checksum(get32(p + 8), p + HEADER, len - HEADER)) {
+		*error = x_strdup("binary snapshot is damaged (its checksum does not match)");
+		return NULL;
+	}
+	return part;
 }
 
 char *record_bin_stamp(const char *data, size_t len)
@@ -250,25 +277,126 @@ static bool in_order(const struct rs_set *s)
 	return true;
 }
 
-bool record_bin_decode(const char *data, size_t len, struct rs_table *base, struct rs_table **out,
+/* One set's entry in the element part, as the file holds it. */
+struct entry {
+	const char *name;
+	size_t nlen;
+	uint32_t stride;
+	uint64_t nelem;
+	const uint8_t *digest; /* NULL in format 2 */
+	const uint8_t *elems;
+};
+
+/* The entry at *off of the element part of the file p (len bytes, of format version), moving *off past it; false
+ * when the file ends inside it. */
+static bool next_entry(const uint8_t *p, size_t len, unsigned version, size_t *off, struct entry *e)
+{
+	size_t at = *off, head = entry_head(version);
+
+	if (len - at < head)
+		return false;
+	e->nlen = get32(p + at);
+	e->stride = get32(p + at + 4);
+	e->nelem = get64(p + at + 8);
+	e->digest = version == 2 ? NULL : p + at + 16;
+	at += head;
+	if (e->nlen > len - at || ALIGN8(e->nlen) > len - at)
+		return false;
+	e->name = (const char *)p + at;
+	at += ALIGN8(e->nlen);
+	if (e->nelem > (len - at) / (e->stride ? e->stride : 1) || ALIGN8(e->nelem * e->stride) > len - at)
+		return false;
+	e->elems = p + at;
+	*off = at + ALIGN8(e->nelem * e->stride);
+	return true;
+}
+
+/* s (empty) takes e's elements, which must be of its kind and in order: a copy, or with borrow a view of the file
+ * (ruleset.h: elems_borrowed). */
+static bool fill(struct rs_set *s, const struct entry *e, bool borrow)
+{
+	if (s->nelem || !elements_apart(s) || e->stride != rs_set_stride(s))
+		return false;
+	s->nelem = s->capelem = (size_t)e->nelem;
+	if (e->nelem && borrow) {
+		free(s->elems);
+		s->elems = (uint8_t *)e->elems; /* never written: the file is mapped read-only */
+		s->elems_borrowed = true;
+	} else if (e->nelem) {
+		s->elems = x_reallocarray(s->elems, (size_t)e->nelem, e->stride);
+		memcpy(s->elems, e->elems, (size_t)e->nelem * e->stride);
+	}
+	if (e->digest) {
+		memcpy(s->digest, e->digest, RS_DIGEST_LEN);
+		s->digest_known = true;
+	}
+	return in_order(s);
+}
+
+static bool named(const struct entry *e, const char *name)
+{
+	return strlen(name) == e->nlen && memcmp(e->name, name, e->nlen) == 0;
+}
+
+/* The sets of t that the file lists none of take their elements from the base's entries. The base's JSON part is
+ * never decoded: its element part alone says what each set held. */
+static bool fill_from_base(struct rs_table *t, const struct rs_set **filled, size_t nfilled, const uint8_t *b,
+			   size_t blen)
+{
+	size_t json_len, nentries = 0, cap = 0;
+	struct entry *entries = NULL;
+	char *error = NULL;
+	unsigned version;
+	bool ok = true;
+
+	if (!checked(b, blen, &json_len, &error) || (get32(b + 12) & FLAG_BASED)) {
+		free(error);
+		return false;
+	}
+	version = get32(b + 8);
+	for (size_t off = HEADER + ALIGN8(json_len); off < blen;) {
+		x_grow(&entries, &cap, nentries + 1, sizeof(*entries));
+		if (!next_entry(b, blen, version, &off, &entries[nentries++])) {
+			free(entries);
+			return false;
+		}
+	}
+	for (size_t i = 0, next = 0; ok && i < t->nsets; i++) {
+		struct rs_set *s = t->sets[i];
+		bool own = false;
+		size_t k;
+
+		for (k = 0; k < nfilled && !own; k++)
+			own = filled[k] == s;
+		if (own || !elements_apart(s))
+			continue;
+		/* the base lists its sets in the table's order: the next entry is the one, but for a changed layout */
+		for (k = 0; k < nentries && !named(&entries[(next + k) % nentries], s->name); k++)
+			;
+		ok = k < nentries && fill(s, &entries[(next + k) % nentries], true);
+		next = (next + k + 1) % (nentries ? nentries : 1);
+	}
+	free(entries);
+	return ok;
+}
+
+bool record_bin_decode(const char *data, size_t len, const char *base, size_t base_len, struct rs_table **out,
 		       struct snapshot_info *info, char ***listed, size_t *nlisted, char **error)
 {
 	const uint8_t *p = (const uint8_t *)data;
-	size_t json_len, bin_len, off, nfilled = 0;
+	size_t json_len, off, nfilled = 0;
 	const struct rs_set **filled = NULL;
 	const char *part;
+	unsigned version;
 	char *json;
 	bool ok, based;
 
 	*out = NULL;
 	memset(info, 0, sizeof(*info));
-	part = json_part(p, len, &json_len, &bin_len, error);
+	part = checked(p, len, &json_len, error);
 	if (!part)
 		return false;
-	if (get64(p + 32) != checksum(p + HEADER, len - HEADER)) {
-		*error = x_strdup("binary snapshot is damaged (its checksum does not match)");
-		return false;
-	}
+	version = get32(p + 8);
 	based = get32(p + 12) & FLAG_BASED;
 	if (based && !base) {
 		*error = x_strdup("binary snapshot is based on a file that cannot be read");
@@ -282,59 +410,26 @@ bool record_bin_decode(const char *data, size_t len, struct rs_table *base, stru
 	off = HEADER + ALIGN8(json_len);
 	filled = x_calloc(*out ? (*out)->nsets + 1 : 1, sizeof(*filled));
 	while (off < len) {
-		uint32_t nlen, stride;
-		uint64_t nelem;
-		struct rs_set *s;
+		struct entry e;
+		struct rs_set *s = NULL;
 		char *name;
 
-		if (len - off < 16)
+		if (!*out || !next_entry(p, len, version, &off, &e))
 			goto bad;
-		nlen = get32(p + off);
-		stride = get32(p + off + 4);
-		nelem = get64(p + off + 8);
-		off += 16;
-		if (nlen > len - off || ALIGN8((size_t)nlen) > len - off)
-			goto bad;
-		name = x_strndup((const char *)p + off, nlen);
-		s = *out ? rs_table_find_set(*out, name) : NULL;
+		name = x_strndup(e.name, e.nlen);
+		s = rs_table_find_set(*out, name);
 		free(name);
-		off += ALIGN8((size_t)nlen);
 		for (size_t k = 0; s && k < nfilled; k++)
 			if (filled[k] == s)
 				s = NULL; /* listed twice */
-		if (!s || s->nelem || !elements_apart(s) || stride != rs_set_stride(s) ||
-		    nelem > (len - off) / (stride ? stride : 1) || ALIGN8(nelem * stride) > len - off ||
-		    nfilled == (*out)->nsets)
+		if (!s || !fill(s, &e, false))
 			goto bad;
 		filled[nfilled++] = s;
-		s->nelem = s->capelem = (size_t)nelem;
-		if (nelem) {
-			s->elems = x_reallocarray(s->elems, (size_t)nelem, stride);
-			memcpy(s->elems, p + off, (size_t)nelem * stride);
-		}
-		off += ALIGN8((size_t)nelem * stride);
-		if (!in_order(s))
-			goto bad;
 	}
 	/* a based snapshot's other sets are its base's */
-	for (size_t i = 0; based && *out && i < (*out)->nsets; i++) {
-		struct rs_set *s = (*out)->sets[i];
-		const struct rs_set *b;
-		bool own = false;
-
-		for (size_t k = 0; k < nfilled && !own; k++)
-			own = filled[k] == s;
-		if (own || !elements_apart(s))
-			continue;
-		b = rs_table_find_set(base, s->name);
-		if (!b || !elements_apart(b) || b->key != s->key || b->interval != s->interval || b->nelem != b->capelem)
-			goto bad;
-		/* taken over, not copied: the base is read for this and thrown away */
-		free(s->elems);
-		s->elems = b->elems;
-		s->nelem = s->capelem = b->nelem;
-		((struct rs_set *)b)->elems = NULL;
-		((struct rs_set *)b)->nelem = ((struct rs_set *)b)->capelem = 0;
+	if (based && *out && !fill_from_base(*out, filled, nfilled, (const uint8_t *)base, base_len)) {
+		*error = x_strdup("binary snapshot does not match the base it names");
+		goto fail;
 	}
 	if (listed) {
 		*listed = x_calloc(nfilled ? nfilled : 1, sizeof(**listed));
@@ -346,6 +441,7 @@ bool record_bin_decode(const char *data, size_t len, struct rs_table *base, stru
 	return true;
 bad:
 	*error = x_strdup("binary snapshot is damaged: its elements do not match its sets");
+fail:
 	free(filled);
 	rs_table_free(*out);
 	*out = NULL;

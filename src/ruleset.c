@@ -20,12 +20,29 @@ const uint8_t *rs_set_elem(const struct rs_set *s, size_t i)
 	return s->elems + i * rs_set_stride(s);
 }
 
+/* A borrowed array becomes the set's own before anything writes to it. */
+static void own_elems(struct rs_set *s)
+{
+	uint8_t *copy;
+
+	if (!s->elems_borrowed)
+		return;
+	copy = x_reallocarray(NULL, s->nelem ? s->nelem : 1, rs_set_stride(s));
+	if (s->nelem)
+		memcpy(copy, s->elems, s->nelem * rs_set_stride(s));
+	s->elems = copy;
+	s->capelem = s->nelem ? s->nelem : 1;
+	s->elems_borrowed = false;
+}
+
 void rs_set_add(struct rs_set *s, const uint8_t *first, const uint8_t *last, const struct rs_verdict *data)
 {
 	size_t klen = rs_keylen(s->key), stride = rs_set_stride(s);
 	size_t cap = s->capelem;
 	uint8_t *e;
 
+	s->digest_known = false;
+	own_elems(s);
 	x_grow(&s->elems, &s->capelem, s->nelem + 1, stride);
 	if (s->vmap)
 		x_grow(&s->data, &cap, s->nelem + 1, sizeof(*s->data));
@@ -66,6 +83,8 @@ void rs_set_sort(struct rs_set *s)
 
 	if (s->nelem < 2)
 		return;
+	s->digest_known = false;
+	own_elems(s);
 	sort_keylen = rs_keylen(s->key);
 	if (!s->vmap) {
 		qsort(s->elems, s->nelem, stride, cmp_elem);
@@ -139,7 +158,8 @@ void rs_set_free(struct rs_set *s)
 		for (size_t i = 0; i < s->nelem; i++)
 			free(s->data[i].chain);
 	free(s->data);
-	free(s->elems);
+	if (!s->elems_borrowed)
+		free(s->elems);
 	free(s->name);
 	free(s->comment);
 	free(s->foreign_text);
@@ -207,6 +227,7 @@ void rs_table_free(struct rs_table *t)
 	free(t->chains);
 	free(t->name);
 	free(t->comment);
+	mapping_release(&t->held);
 	free(t);
 }
 
@@ -235,17 +256,60 @@ struct rs_chain *rs_table_add_chain(struct rs_table *t, const char *name)
 
 struct rs_set *rs_table_find_set(const struct rs_table *t, const char *name)
 {
-	for (size_t i = 0; i < t->nsets; i++)
-		if (strcmp(t->sets[i]->name, name) == 0)
+	size_t from = 0;
+
+	return rs_table_find_set_from(t, name, &from);
+}
+
+/* From *cursor on, round to where it started: lookups made in the table's own order find each name at the first
+ * compare, where a search from the start made reading a table of a thousand shards quadratic. */
+struct rs_set *rs_table_find_set_from(const struct rs_table *t, const char *name, size_t *cursor)
+{
+	for (size_t k = 0; k < t->nsets; k++) {
+		size_t i = (*cursor + k) % t->nsets;
+
+		if (strcmp(t->sets[i]->name, name) == 0) {
+			*cursor = i + 1;
 			return t->sets[i];
+		}
+	}
 	return NULL;
+}
+
+void rs_table_adopt_digests(struct rs_table *t, const struct rs_table *from)
+{
+	size_t cursor = 0;
+
+	for (size_t i = 0; from && i < t->nsets; i++) {
+		struct rs_set *s = t->sets[i];
+		const struct rs_set *f = rs_table_find_set_from(from, s->name, &cursor);
+
+		if (!s->digest_known && f && f->digest_known && !s->vmap && !f->vmap && f->key == s->key &&
+		    f->interval == s->interval && f->nelem == s->nelem &&
+		    (!s->nelem || memcmp(f->elems, s->elems, s->nelem * rs_set_stride(s)) == 0)) {
+			memcpy(s->digest, f->digest, RS_DIGEST_LEN);
+			s->digest_known = true;
+		}
+	}
 }
 
 struct rs_chain *rs_table_find_chain(const struct rs_table *t, const char *name)
 {
-	for (size_t i = 0; i < t->nchains; i++)
-		if (strcmp(t->chains[i]->name, name) == 0)
+	size_t from = 0;
+
+	return rs_table_find_chain_from(t, name, &from);
+}
+
+struct rs_chain *rs_table_find_chain_from(const struct rs_table *t, const char *name, size_t *cursor)
+{
+	for (size_t k = 0; k < t->nchains; k++) {
+		size_t i = (*cursor + k) % t->nchains;
+
+		if (strcmp(t->chains[i]->name, name) == 0) {
+			*cursor = i + 1;
 			return t->chains[i];
+		}
+	}
 	return NULL;
 }
 
@@ -389,6 +453,8 @@ struct rs_set *rs_table_copy_set(struct rs_table *t, const struct rs_set *s, con
 	copy->elems = x_reallocarray(NULL, s->nelem, stride);
 	memcpy(copy->elems, s->elems, s->nelem * stride);
 	copy->capelem = copy->nelem = s->nelem;
+	copy->digest_known = s->digest_known;
+	memcpy(copy->digest, s->digest, RS_DIGEST_LEN);
 	if (s->vmap) {
 		copy->data = x_reallocarray(NULL, s->nelem, sizeof(*copy->data));
 		for (size_t i = 0; i < s->nelem; i++) {

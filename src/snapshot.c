@@ -124,8 +124,8 @@ void snapshot_info_release(struct snapshot_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
-/* Whether every set rule r looks up is in the snapshot too. */
-static bool sets_present(const struct rs_table *t, const struct rs_rule *r)
+/* Whether every set rule r looks up is in the snapshot too (cursor: rs_table_find_set_from). */
+static bool sets_present(const struct rs_table *t, const struct rs_rule *r, size_t *cursor)
 {
 	for (size_t k = 0; k < r->nstmts; k++) {
 		const struct rs_stmt *st = &r->stmts[k];
@@ -133,14 +133,14 @@ static bool sets_present(const struct rs_table *t, const struct rs_rule *r)
 
 		if (st->kind != RS_STMT_MATCH || !st->u.match.set)
 			continue;
-		s = rs_table_find_set(t, st->u.match.set);
+		s = rs_table_find_set_from(t, st->u.match.set, cursor);
 		if (!s || s->foreign)
 			return false;
 	}
 	return true;
 }
 
-static json_t *encode_chain(const struct rs_table *t, const struct rs_chain *c, size_t *left_out)
+static json_t *encode_chain(const struct rs_table *t, const struct rs_chain *c, size_t *set_at, size_t *left_out)
 {
 	json_t *rules = json_array();
 
@@ -148,7 +148,7 @@ static json_t *encode_chain(const struct rs_table *t, const struct rs_chain *c, 
 		const struct rs_rule *r = c->rules[j];
 		json_t *stmts;
 
-		if (r->unreadable || !sets_present(t, r)) {
+		if (r->unreadable || !sets_present(t, r, set_at)) {
 			(*left_out)++;
 			continue;
 		}
@@ -175,12 +175,13 @@ char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info
 		json_object_set_new(root, "ruleset", json_null());
 	} else {
 		json_t *sets = json_array(), *chains = json_array();
+		size_t set_at = 0; /* rules name sets in the table's order: rs_table_find_set_from */
 
 		for (size_t i = 0; i < t->nsets; i++)
 			if (!t->sets[i]->foreign)
 				json_array_append_new(sets, encode_set(t->sets[i]));
 		for (size_t i = 0; i < t->nchains; i++)
-			json_array_append_new(chains, encode_chain(t, t->chains[i], left_out));
+			json_array_append_new(chains, encode_chain(t, t->chains[i], &set_at, left_out));
 		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", saved_text(t->comment),
 							       "sets", sets, "chains", chains));
 	}
@@ -345,19 +346,23 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
  * the restore. */
 static bool references_resolve(const struct rs_table *t)
 {
+	/* a map's verdicts and the rules name chains and sets mostly in the table's order: a cursor each */
+	size_t chain_at = 0, set_at = 0;
+
 	for (size_t i = 0; i < t->nsets; i++)
 		for (size_t k = 0; t->sets[i]->vmap && k < t->sets[i]->nelem; k++)
-			if (t->sets[i]->data[k].chain && !rs_table_find_chain(t, t->sets[i]->data[k].chain))
+			if (t->sets[i]->data[k].chain &&
+			    !rs_table_find_chain_from(t, t->sets[i]->data[k].chain, &chain_at))
 				return false;
 	for (size_t i = 0; i < t->nchains; i++)
 		for (size_t j = 0; j < t->chains[i]->nrules; j++) {
 			const struct rs_rule *r = t->chains[i]->rules[j];
 
-			if (!sets_present(t, r))
+			if (!sets_present(t, r, &set_at))
 				return false;
 			for (size_t k = 0; k < r->nstmts; k++)
 				if (r->stmts[k].kind == RS_STMT_VERDICT && r->stmts[k].u.verdict.chain &&
-				    !rs_table_find_chain(t, r->stmts[k].u.verdict.chain))
+				    !rs_table_find_chain_from(t, r->stmts[k].u.verdict.chain, &chain_at))
 					return false;
 		}
 	return true;

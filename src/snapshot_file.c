@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "tlswall/diag.h"
+#include "tlswall/mapping.h"
 #include "tlswall/netns.h"
 #include "tlswall/record_bin.h"
 #include "tlswall/ruleset.h"
@@ -70,38 +71,33 @@ bool snapshot_save_base(struct state *st, const struct rs_table *t, const char *
 	return ok;
 }
 
-struct rs_table *snapshot_load_base(struct state *st, uint64_t sum, char **error)
+/* The base of checksum sum, mapped; false with *error when it is missing or is not that file. */
+static bool map_base(struct state *st, uint64_t sum, struct mapping *m, char **error)
 {
-	char *name = record_bin_base_name(sum), *data = NULL, *why = NULL;
-	struct snapshot_info info;
-	struct rs_table *t = NULL;
-	size_t len;
+	char *name = record_bin_base_name(sum), *why = NULL;
+	bool ok = false;
 
-	if (!state_read(st, name, &data, &len, &why)) {
+	if (!state_map(st, name, m, &why)) {
 		*error = why;
-		why = NULL;
-	} else if (!data) {
+	} else if (!m->data) {
 		*error = x_asprintf("its base %s/%s is missing", state_dir(st), name);
-	} else if (!record_bin_is(data, len) || record_bin_sum(data, len) != sum || record_bin_base_sum(data, len)) {
+	} else if (!record_bin_is(m->data, m->len) || record_bin_sum(m->data, m->len) != sum ||
+		   record_bin_base_sum(m->data, m->len)) {
 		*error = x_asprintf("its base %s/%s is not the file it names", state_dir(st), name);
-	} else if (!record_bin_decode(data, len, NULL, &t, &info, NULL, NULL, &why)) {
-		*error = x_asprintf("its base %s/%s: %s", state_dir(st), name, why);
 	} else {
-		snapshot_info_release(&info);
-		if (!t)
-			*error = x_asprintf("its base %s/%s holds no table", state_dir(st), name);
+		ok = true;
 	}
-	free(why);
-	free(data);
+	if (!ok)
+		mapping_release(m);
 	free(name);
-	return t;
+	return ok;
 }
 
 bool snapshot_decode_any(struct state *st, const char *data, size_t len, struct rs_table **t,
 			 struct snapshot_info *info, uint64_t *base_sum, char ***listed, size_t *nlisted, char **error)
 {
 	uint64_t sum = record_bin_is(data, len) ? record_bin_base_sum(data, len) : 0;
-	struct rs_table *b = NULL;
+	struct mapping base = { 0 };
 	bool ok;
 
 	*t = NULL;
@@ -110,12 +106,24 @@ bool snapshot_decode_any(struct state *st, const char *data, size_t len, struct 
 		*base_sum = 0;
 	if (!record_bin_is(data, len))
 		return snapshot_decode(data, t, info, error);
-	if (sum && !(b = snapshot_load_base(st, sum, error)))
+	if (sum && !map_base(st, sum, &base, error))
 		return false;
-	ok = record_bin_decode(data, len, b, t, info, sum ? listed : NULL, nlisted, error);
+	ok = record_bin_decode(data, len, base.data, base.len, t, info, sum ? listed : NULL, nlisted, error);
+	if (!ok && sum) {
+		char *why = *error, *name = record_bin_base_name(sum);
+
+		*error = x_asprintf("%s (based on %s/%s)", why, state_dir(st), name);
+		free(name);
+		free(why);
+	}
 	if (ok && base_sum)
 		*base_sum = sum;
-	rs_table_free(b);
+	/* the table's sets point into the base: it holds the mapping */
+	if (ok && *t) {
+		(*t)->held = base;
+		memset(&base, 0, sizeof(base));
+	}
+	mapping_release(&base);
 	return ok;
 }
 

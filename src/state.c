@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tlswall/mapping.h"
 #include "tlswall/state.h"
 #include "tlswall/test_hooks.h"
 #include "tlswall/util.h"
@@ -261,6 +262,28 @@ int state_open_file(struct state *st, const char *name)
 		return -2;
 	}
 	return fd;
+}
+
+bool state_map(struct state *st, const char *name, struct mapping *m, char **error)
+{
+	int fd = state_open_file(st, name);
+	struct stat sb;
+	bool ok;
+
+	m->data = NULL;
+	m->len = 0;
+	if (fd == -1)
+		return true;
+	if (fd < 0) {
+		*error = x_asprintf("refusing %s/%s: not a regular file of uid %u with mode 0600", st->dir, name,
+				    (unsigned)geteuid());
+		return false;
+	}
+	ok = fstat(fd, &sb) == 0 && mapping_open(m, fd, (size_t)sb.st_size);
+	if (!ok)
+		*error = x_asprintf("cannot read %s/%s: %s", st->dir, name, strerror(errno));
+	close(fd);
+	return ok;
 }
 
 bool state_read_head(struct state *st, const char *name, char *buf, size_t n, size_t *got)

@@ -7,5 +7,8 @@
 #include <stdint.h>
 
 uint64_t hash64(const void *data, size_t len);
+/* The single-lane hash that binary snapshots of format 2 carry as their checksum: kept so that the snapshots an
+ * earlier tlswall saved (rollback's, last-known-good's) are still read. Nothing new is written with it. */
+uint64_t hash64_serial(const void *data, size_t len);
 
 #endif

@@ -9,11 +9,16 @@
  *     12      4     flags: 1 = based (see below)
  *     16      8     length of the JSON part
  *     24      8     length of the element part
- *     32      8     checksum of everything from offset 48 to the end
+ *     32      8     checksum of everything from offset 48 to the end (hash.h's hash64; format 2 had
+ *                   hash64_serial, and is still read)
  *     40      8     based: the checksum of the base file; else 0
  *     48            the JSON part, then zero bytes to a multiple of 8
  *                   the element part: for each set, u32 name length, u32 bytes per element, u64 elements, the
- *                   name, zero bytes to a multiple of 8, the elements, zero bytes to a multiple of 8
+ *                   SHA-256 of the elements (32 bytes, not in format 2), the name, zero bytes to a multiple of 8,
+ *                   the elements, zero bytes to a multiple of 8
+ *
+ * The SHA-256 of each set's elements is what the table hash takes for them (table_hash.h): a table read from a
+ * snapshot names itself without hashing a million ranges again.
  *
  * A based file lists in its element part only the sets whose elements differ from those of the set of the same name
  * in its base: a whole binary snapshot that is never rewritten, named by its checksum (record_bin_base_name()). So
@@ -31,7 +36,7 @@
 struct rs_table;
 struct snapshot_info;
 
-#define RECORD_BIN_VERSION 2
+#define RECORD_BIN_VERSION 3
 
 /* Whether data starts as a binary snapshot does (whatever follows). */
 bool record_bin_is(const char *data, size_t len);
@@ -51,10 +56,11 @@ char *record_bin_stamp(const char *data, size_t len);
 /* Sets the checksum of a binary snapshot of len bytes to what its content gives (the fuzzer uses it to reach what lies
  * behind the checksum). */
 void record_bin_seal(char *data, size_t len);
-/* base: the decoded base of a based snapshot (NULL for a whole one; a based one without it is refused), whose
- * elements the sets not listed in the file take over (base is left without them). listed (NULL: not wanted)
- * receives the names of the sets the file lists itself, *nlisted of them (to free). */
-bool record_bin_decode(const char *data, size_t len, struct rs_table *base, struct rs_table **out,
+/* base: the bytes of the whole binary snapshot a based one is based on (NULL for a whole one; a based one without it
+ * is refused). Its header and checksum are checked, its JSON part is not decoded: its element part gives the sets
+ * the file does not list their elements, as views of base (ruleset.h: elems_borrowed), which must outlive *out. listed (NULL: not wanted) receives the names of the sets the file lists
+ * itself, *nlisted of them (to free). */
+bool record_bin_decode(const char *data, size_t len, const char *base, size_t base_len, struct rs_table **out,
 		       struct snapshot_info *info, char ***listed, size_t *nlisted, char **error);
 
 #endif

@@ -33,6 +33,10 @@ struct rs_verdict {
 };
 
 /* A named set or verdict map. Elements are packed for memory: a million IPv4 ranges take 8 MB. */
+#include "tlswall/mapping.h"
+
+#define RS_DIGEST_LEN 32
+
 struct rs_set {
 	char *name;
 	char *comment;
@@ -48,6 +52,15 @@ struct rs_set {
 	/* A set of a kind tlswall never makes (someone added it by hand): text describes it, elems stay empty. */
 	bool foreign;
 	char *foreign_text;
+	/* The SHA-256 of elems, when known without hashing them (read with them from a snapshot, or taken over from a
+	 * set with the same elements): what the table hash takes for them (table_hash.h). Whatever changes elems
+	 * clears digest_known. */
+	bool digest_known;
+	uint8_t digest[RS_DIGEST_LEN];
+	/* elems belong to something that outlives the set (the set a shard was cut from, the snapshot file its table
+	 * holds mapped): never freed nor written here; rs_set_add and rs_set_sort take a copy first. A million ranges
+	 * are not copied from one stage to the next. */
+	bool elems_borrowed;
 };
 
 size_t rs_set_stride(const struct rs_set *s);
@@ -220,6 +233,7 @@ struct rs_table {
 	struct rs_chain **chains;
 	size_t nchains, capchains;
 	uint64_t handle;
+	struct mapping held; /* a snapshot file some sets' elements point into (elems_borrowed); released last */
 };
 
 struct rs_table *rs_table_alloc(const char *name);
@@ -231,6 +245,13 @@ struct rs_set *rs_table_add_set(struct rs_table *t, const char *name, enum rs_ke
 struct rs_chain *rs_table_add_chain(struct rs_table *t, const char *name);
 struct rs_set *rs_table_find_set(const struct rs_table *t, const char *name);
 struct rs_chain *rs_table_find_chain(const struct rs_table *t, const char *name);
+/* The same, searching from *cursor on (and round), which is left just past what was found: a loop that looks names
+ * up in the table's own order passes one cursor and finds each at once. */
+struct rs_set *rs_table_find_set_from(const struct rs_table *t, const char *name, size_t *cursor);
+struct rs_chain *rs_table_find_chain_from(const struct rs_table *t, const char *name, size_t *cursor);
+/* Each set of t with the very elements of the set of its name in from takes that set's known digest: after it, the
+ * table hash of t hashes only the elements that changed. */
+void rs_table_adopt_digests(struct rs_table *t, const struct rs_table *from);
 
 struct rs_rule *rs_chain_add_rule(struct rs_chain *c);
 /* Statement builders; they return the statement so callers can fill in details. */

@@ -38,7 +38,8 @@ struct rs_table;
 #define SHARD_MERGE (SHARD_TARGET / 4)
 
 /* A copy of logical (as compile_policy makes it: one set per list) with every list longer than SHARD_THRESHOLD
- * laid out in shards, keeping the cuts prev (the live table, or NULL) has for it. Deterministic given both. */
+ * laid out in shards, keeping the cuts prev (the live table, or NULL) has for it. Deterministic given both. The
+ * shards' elements are mostly views of logical's (ruleset.h: elems_borrowed): logical must outlive the result. */
 struct rs_table *shard_layout(const struct rs_table *logical, const struct rs_table *prev);
 
 /* Whether any list of logical is long enough to be sharded. */

@@ -25,8 +25,6 @@ bool snapshot_save_based(struct state *st, const char *file, const struct rs_tab
 /* Saves t whole as a base (a file named by its checksum, *sum, never rewritten). */
 bool snapshot_save_base(struct state *st, const struct rs_table *t, const char *table_name, uint64_t *sum,
 			char **error);
-/* The base of checksum sum, decoded; NULL with *error when it is missing or is not that file. */
-struct rs_table *snapshot_load_base(struct state *st, uint64_t sum, char **error);
 /* Decodes a snapshot file's content, whatever its form (JSON, binary, binary based on a base file of st). For a based
  * one, *base_sum (NULL: not wanted) is its base's checksum (0: none) and *listed the names of the sets it holds
  * itself rather than takes from the base (*nlisted of them, to free). */

@@ -12,6 +12,7 @@
 #define TLSWALL_STATEDIR "/var/lib/tlswall"
 #endif
 
+struct mapping;
 struct state;
 
 /* dir NULL: $TLSWALL_STATE_DIR, else TLSWALL_STATEDIR. Creates the directory if missing. On failure returns NULL and
@@ -37,6 +38,9 @@ bool state_exists(struct state *st, const char *name);
 /* A state file opened for reading, with state_read's checks: the descriptor, -1 when it does not exist, -2 when it
  * is refused. */
 int state_open_file(struct state *st, const char *name);
+/* A state file mapped read-only (mapping.h), with state_read's checks: State files are only ever replaced by rename,
+ * never rewritten in place, so a mapping of one never shrinks. m->data is NULL when the file does not exist. */
+bool state_map(struct state *st, const char *name, struct mapping *m, char **error);
 /* The first n bytes (or fewer) of a state file, with state_read's checks; *got 0 and true when it does not exist. */
 bool state_read_head(struct state *st, const char *name, char *buf, size_t n, size_t *got);
 /* Calls each with the name of every file of the directory whose name starts with prefix. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The ruleset hash as tlswall(8) defines it, computed from `tlswall generate` on standard input, independently of
 tlswall's code: the table block as generate prints it with every address set's element lines taken out, followed,
-for each address set that has elements, in the table's order, by "elements of NAME: COUNT\\n" and the bytes of its
-elements (first and last address of each range, network order; first only for a set without flags interval)."""
+for each address set that has elements, in the table's order, by "elements of NAME: COUNT DIGEST\\n", DIGEST the
+SHA-256 in hex of the bytes of its elements (first and last address of each range, network order; first only for a
+set without flags interval)."""
 import hashlib
 import ipaddress
 import re
@@ -36,7 +37,7 @@ while i < len(lines):
                 net = ipaddress.ip_network(e)
                 first, last = net.network_address, net.broadcast_address
             blob += first.packed + (last.packed if kind[2] else b"")
-        tail.append(b"elements of %s: %d\n" % (kind[0].encode(), len(elems)) + blob)
+        tail.append(b"elements of %s: %d %s\n" % (kind[0].encode(), len(elems), hashlib.sha256(blob).hexdigest().encode()))
         i += 1
         continue
     shell.append(line)

@@ -15,6 +15,7 @@
 #include "tlswall/diff.h"
 #include "tlswall/emit_nft.h"
 #include "tlswall/evaluate.h"
+#include "tlswall/hash.h"
 #include "tlswall/record_bin.h"
 #include "tlswall/ruleset.h"
 #include "tlswall/shard.h"
@@ -121,14 +122,15 @@ static void assert_same_text(const struct rs_table *want, const struct rs_table 
 	free(b);
 }
 
-/* bin (based on base, or whole for NULL) decodes to a table that prints as want */
-static void assert_decodes_to(const char *bin, size_t len, struct rs_table *base, const struct rs_table *want)
+/* bin (based on the file base, or whole for NULL) decodes to a table that prints as want */
+static void assert_decodes_to(const char *bin, size_t len, const char *base, size_t base_len,
+			      const struct rs_table *want)
 {
 	struct rs_table *back = NULL;
 	struct snapshot_info got;
 	char *error = NULL;
 
-	assert_true(record_bin_decode(bin, len, base, &back, &got, NULL, NULL, &error));
+	assert_true(record_bin_decode(bin, len, base, base_len, &back, &got, NULL, NULL, &error));
 	assert_same_text(want, back);
 	rs_table_free(back);
 	snapshot_info_release(&got);
@@ -367,44 +369,115 @@ static void test_binary_form(void **state)
 	stamp = record_bin_stamp(bin, len);
 	assert_string_equal(stamp, "generation=1");
 	free(stamp);
-	assert_decodes_to(bin, len, NULL, t);
-	assert_false(record_bin_decode(bin, len - 8, NULL, &back, &got, NULL, NULL, &error));
+	assert_decodes_to(bin, len, NULL, 0, t);
+	assert_false(record_bin_decode(bin, len - 8, NULL, 0, &back, &got, NULL, NULL, &error));
 	assert_null(back);
 	free(error);
 	error = NULL;
 	bin[len - 100] ^= 1;
-	assert_false(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
+	assert_false(record_bin_decode(bin, len, NULL, 0, &back, &got, NULL, NULL, &error));
 	assert_non_null(strstr(error, "checksum"));
 	free(error);
 	free(bin);
 }
 
-/* based on another table, a snapshot holds only the shards that differ, and needs that table to be read */
+/* based on another table, a snapshot holds only the shards that differ, and needs that table's file to be read */
 static void test_based_form(void **state)
 {
 	struct sharded *f = *state;
 	struct rs_table *l0 = f->l, *t0 = f->t;
 	struct rs_table *l1 = logical(19999, 0, 0), *t1 = shard_layout(l1, t0), *back = NULL;
 	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=2", 0, NULL }, got;
-	size_t whole, len, left_out;
+	size_t whole, len, left_out, blen, olen;
 	char *full = record_bin_encode(t1, &info, NULL, 0, &whole, &left_out);
-	char *bin = record_bin_encode(t1, &info, t0, 42, &len, &left_out), *error = NULL;
+	char *base = record_bin_encode(t0, &info, NULL, 0, &blen, &left_out);
+	char *other = record_bin_encode(l0, &info, NULL, 0, &olen, &left_out);
+	char *bin = record_bin_encode(t1, &info, t0, record_bin_sum(base, blen), &len, &left_out), *error = NULL;
 
 	free(full);
 	assert_true(len < whole / 4);
 	assert_true(record_bin_delta_bytes(t1, t0) > 0 && record_bin_delta_bytes(t1, t0) <= 8 * SHARD_SPLIT);
-	assert_int_equal(record_bin_base_sum(bin, len), 42);
-	assert_decodes_to(bin, len, t0, t1);
-	/* without its base, or with one that lacks its sets, it is refused */
-	assert_false(record_bin_decode(bin, len, NULL, &back, &got, NULL, NULL, &error));
+	assert_int_equal(record_bin_base_sum(bin, len), record_bin_sum(base, blen));
+	assert_decodes_to(bin, len, base, blen, t1);
+	/* without its base, or with one that lacks its sets, or a damaged one, it is refused */
+	assert_false(record_bin_decode(bin, len, NULL, 0, &back, &got, NULL, NULL, &error));
 	free(error);
 	error = NULL;
-	assert_false(record_bin_decode(bin, len, l0, &back, &got, NULL, NULL, &error));
+	assert_false(record_bin_decode(bin, len, other, olen, &back, &got, NULL, NULL, &error));
+	assert_null(back);
+	assert_non_null(strstr(error, "does not match the base"));
+	free(error);
+	error = NULL;
+	base[blen - 8] ^= 1;
+	assert_false(record_bin_decode(bin, len, base, blen, &back, &got, NULL, NULL, &error));
 	assert_null(back);
 	free(error);
 	free(bin);
+	free(base);
+	free(other);
 	rs_table_free(l1);
 	rs_table_free(t1);
+}
+
+static uint64_t le(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The same file as format 2 wrote it: no digests in the element part, the single-lane checksum. */
+static char *as_format2(const char *bin, size_t len, size_t *out_len)
+{
+	const uint8_t *p = (const uint8_t *)bin;
+	uint64_t json_len = le(p + 16, 8);
+	size_t off = 48 + ((json_len + 7) & ~(uint64_t)7), o;
+	uint8_t *out = calloc(1, len);
+
+	memcpy(out, bin, off);
+	out[8] = 2;
+	for (o = off; off < len;) {
+		uint64_t nlen = le(p + off, 4), stride = le(p + off + 4, 4), nelem = le(p + off + 8, 8);
+		size_t body = ((nlen + 7) & ~7u) + ((nelem * stride + 7) & ~(uint64_t)7);
+
+		memcpy(out + o, p + off, 16);
+		memcpy(out + o + 16, p + off + 48, body);
+		o += 16 + body;
+		off += 48 + body;
+	}
+	put_le64(out + 24, o - 48 - ((json_len + 7) & ~(uint64_t)7));
+	put_le64(out + 32, hash64_serial(out + 48, o - 48));
+	*out_len = o;
+	return (char *)out;
+}
+
+/* snapshots an earlier tlswall saved (format 2) are still read, whole and as a base */
+static void test_format2_read(void **state)
+{
+	struct sharded *f = *state;
+	struct rs_table *t0 = f->t, *l1 = logical(19999, 0, 0), *t1 = shard_layout(l1, t0);
+	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=2", 0, NULL };
+	size_t blen, len2, len, left_out;
+	char *base = record_bin_encode(t0, &info, NULL, 0, &blen, &left_out);
+	char *old = as_format2(base, blen, &len2);
+	char *bin = record_bin_encode(t1, &info, t0, record_bin_sum(old, len2), &len, &left_out);
+
+	assert_true(len2 < blen);
+	assert_decodes_to(old, len2, NULL, 0, t0);
+	assert_decodes_to(bin, len, old, len2, t1);
+	free(bin);
+	free(old);
+	free(base);
+	rs_table_free(t1);
+	rs_table_free(l1);
 }
 
 #define SHARDED(test) cmocka_unit_test_setup_teardown(test, sharded_setup, sharded_teardown)
@@ -421,6 +494,7 @@ int main(void)
 		SHARDED(test_evaluate_through_dispatch),
 		SHARDED(test_binary_form),
 		SHARDED(test_based_form),
+		SHARDED(test_format2_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
