@@ -400,8 +400,30 @@ void addr_entry_format(const struct addr_entry *e, char *buf)
 		range6_format(&e->r6, buf);
 }
 
+/* Arrays read in place become the list's own before it changes them. */
+static void own_arrays(struct addr_list *list)
+{
+	struct range4 *v4;
+	struct range6 *v6;
+
+	if (!list->held.data)
+		return;
+	v4 = x_reallocarray(NULL, list->n4 ? list->n4 : 1, sizeof(*v4));
+	v6 = x_reallocarray(NULL, list->n6 ? list->n6 : 1, sizeof(*v6));
+	if (list->n4)
+		memcpy(v4, list->v4, list->n4 * sizeof(*v4));
+	if (list->n6)
+		memcpy(v6, list->v6, list->n6 * sizeof(*v6));
+	list->v4 = v4;
+	list->v6 = v6;
+	list->cap4 = list->n4 ? list->n4 : 1;
+	list->cap6 = list->n6 ? list->n6 : 1;
+	mapping_release(&list->held);
+}
+
 void addr_list_add(struct addr_list *list, const struct addr_entry *e)
 {
+	own_arrays(list);
 	if (e->family == ADDR_V4) {
 		x_grow(&list->v4, &list->cap4, list->n4 + 1, sizeof(*list->v4));
 		list->v4[list->n4++] = e->r4;
@@ -413,6 +435,7 @@ void addr_list_add(struct addr_list *list, const struct addr_entry *e)
 
 void addr_list_append(struct addr_list *dst, const struct addr_list *src)
 {
+	own_arrays(dst);
 	if (src->n4) {
 		x_grow(&dst->v4, &dst->cap4, dst->n4 + src->n4, sizeof(*dst->v4));
 		memcpy(dst->v4 + dst->n4, src->v4, src->n4 * sizeof(*src->v4));
@@ -509,6 +532,8 @@ void addr_list_normalize(struct addr_list *list)
 {
 	size_t out = 0;
 
+	own_arrays(list);
+
 	if (list->n4 > 1) {
 		if (!sorted(list->v4, list->n4, sizeof(*list->v4), cmp4))
 			radix4(list->v4, list->n4);
@@ -554,7 +579,11 @@ bool addr_list_equal(const struct addr_list *a, const struct addr_list *b)
 
 void addr_list_release(struct addr_list *list)
 {
-	free(list->v4);
-	free(list->v6);
+	if (list->held.data) {
+		mapping_release(&list->held);
+	} else {
+		free(list->v4);
+		free(list->v6);
+	}
 	memset(list, 0, sizeof(*list));
 }

@@ -111,6 +111,7 @@ struct cache_head {
 	uint32_t version, pathlen;
 	uint64_t dev, ino, size, mtime_s, mtime_ns, content, n4, n6, checksum;
 };
+_Static_assert(sizeof(struct cache_head) % 8 == 0, "the arrays after the head and the padded path start aligned");
 
 static char *cache_name(const char *path)
 {
@@ -139,7 +140,14 @@ static uint64_t cache_sum(const char *path, const void *v4, size_t a4, const voi
 	return a ^ (b << 21 | b >> 43) ^ (c << 42 | c >> 22);
 }
 
-/* The ranges cached for this very content of path, into out; false when there is no such cache. */
+/* The path, zero bytes after it to a multiple of 8: the arrays that follow start aligned for reading in place. */
+static size_t padded(size_t pathlen)
+{
+	return (pathlen + 7) & ~(size_t)7;
+}
+
+/* The ranges cached for this very content of path, into out; false when there is no such cache. The arrays are read
+ * in place (addr.h: held), not copied. */
 static bool cache_load(struct state *cache, const char *path, const struct stat *st, uint64_t content,
 		       struct addr_list *out)
 {
@@ -164,20 +172,20 @@ static bool cache_load(struct state *cache, const char *path, const struct stat 
 	want.n6 = h.n6;
 	want.checksum = h.checksum;
 	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > m.len / sizeof(*l.v4) || h.n6 > m.len / sizeof(*l.v6) ||
-	    m.len != sizeof(h) + pathlen + h.n4 * sizeof(*l.v4) + h.n6 * sizeof(*l.v6))
+	    m.len != sizeof(h) + padded(pathlen) + h.n4 * sizeof(*l.v4) + h.n6 * sizeof(*l.v6))
 		goto out;
 	a4 = h.n4 * sizeof(*l.v4);
 	a6 = h.n6 * sizeof(*l.v6);
-	v4 = m.data + sizeof(h) + pathlen;
+	v4 = m.data + sizeof(h) + padded(pathlen);
 	v6 = v4 + a4;
 	if (memcmp(m.data + sizeof(h), path, pathlen) != 0 || cache_sum(path, v4, a4, v6, a6) != h.checksum)
 		goto out;
 	l.cap4 = l.n4 = h.n4;
 	l.cap6 = l.n6 = h.n6;
-	l.v4 = x_reallocarray(NULL, h.n4 ? h.n4 : 1, sizeof(*l.v4));
-	l.v6 = x_reallocarray(NULL, h.n6 ? h.n6 : 1, sizeof(*l.v6));
-	memcpy(l.v4, v4, a4);
-	memcpy(l.v6, v6, a6);
+	l.v4 = (struct range4 *)(const void *)v4; /* read-only, never written (addr.h) */
+	l.v6 = (struct range6 *)(const void *)v6;
+	l.held = m;
+	memset(&m, 0, sizeof(m));
 	/* out is the set's list, empty: it takes the arrays as they are */
 	if (out->n4 || out->n6) {
 		addr_list_append(out, &l);
@@ -198,8 +206,8 @@ static void cache_save(struct state *cache, const char *path, const struct stat 
 		       const struct addr_list *l)
 {
 	size_t pathlen = strlen(path), a4 = l->n4 * sizeof(*l->v4), a6 = l->n6 * sizeof(*l->v6);
-	size_t len = sizeof(struct cache_head) + pathlen + a4 + a6;
-	char *data = x_malloc(len), *name = cache_name(path);
+	size_t at = sizeof(struct cache_head) + padded(pathlen), len = at + a4 + a6;
+	char *data = x_calloc(1, len), *name = cache_name(path);
 	struct cache_head h;
 
 	cache_head_of(&h, path, st, content);
@@ -209,9 +217,9 @@ static void cache_save(struct state *cache, const char *path, const struct stat 
 	memcpy(data, &h, sizeof(h));
 	memcpy(data + sizeof(h), path, pathlen);
 	if (a4)
-		memcpy(data + sizeof(h) + pathlen, l->v4, a4);
+		memcpy(data + at, l->v4, a4);
 	if (a6)
-		memcpy(data + sizeof(h) + pathlen + a4, l->v6, a6);
+		memcpy(data + at + a4, l->v6, a6);
 	state_write_cache(cache, name, data, len);
 	free(name);
 	free(data);

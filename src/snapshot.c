@@ -8,22 +8,98 @@
 #include "tlswall/snapshot.h"
 #include "tlswall/util.h"
 
+/* The encoder writes JSON text itself: building a jansson tree of the chains of a thousand shards and dumping it was
+ * an eighth of a one-element apply at a million ranges. The decoder reads the text with jansson. */
+
+/* A JSON string of s, which is valid UTF-8: quotes, backslashes and control characters escaped, the rest as it is. */
+static void put_string(struct sbuf *sb, const char *s)
+{
+	const char *run = s;
+
+	sbuf_putc(sb, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sbuf_add(sb, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\')
+			sbuf_addf(sb, "\\%c", c);
+		else if (c == '\n')
+			sbuf_puts(sb, "\\n");
+		else if (c == '\t')
+			sbuf_puts(sb, "\\t");
+		else
+			sbuf_addf(sb, "\\u%04x", c);
+	}
+	sbuf_add(sb, run, (size_t)(s - run));
+	sbuf_putc(sb, '"');
+}
+
+static bool utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), len;
+	unsigned cp;
+
+	for (size_t i = 0; i < n; i += len)
+		if (p[i] < 0x80)
+			len = 1;
+		else if (!(len = utf8_decode(p + i, n - i, &cp)))
+			return false;
+	return true;
+}
+
 /* Names and comments are whatever the kernel holds: a string that is not UTF-8, which JSON cannot carry, is saved as
  * {"hex": "..."} so that restoring gives back the same bytes, and no object is lost for it. NULL is null. */
-static json_t *saved_text(const char *s)
+static void put_text(struct sbuf *sb, const char *s)
 {
-	json_t *j;
 	char *hex;
 
-	if (!s)
-		return json_null();
-	j = json_string(s);
-	if (j)
-		return j;
+	if (!s) {
+		sbuf_puts(sb, "null");
+		return;
+	}
+	if (utf8(s)) {
+		put_string(sb, s);
+		return;
+	}
 	hex = hex_dup((const uint8_t *)s, strlen(s));
-	j = x_nonnull(json_pack("{s:s}", "hex", hex));
+	sbuf_addf(sb, "{\"hex\":\"%s\"}", hex);
 	free(hex);
-	return j;
+}
+
+/* ,"key": (the first key of an object goes without the comma) */
+static void put_key(struct sbuf *sb, const char *key)
+{
+	if (sb->len && sb->buf[sb->len - 1] != '{')
+		sbuf_putc(sb, ',');
+	sbuf_addf(sb, "\"%s\":", key);
+}
+
+static void put_text_field(struct sbuf *sb, const char *key, const char *s)
+{
+	put_key(sb, key);
+	put_text(sb, s);
+}
+
+static void put_name_field(struct sbuf *sb, const char *key, const char *name)
+{
+	put_key(sb, key);
+	put_string(sb, name);
+}
+
+static void put_int_field(struct sbuf *sb, const char *key, long long v)
+{
+	put_key(sb, key);
+	sbuf_addf(sb, "%lld", v);
+}
+
+static void put_bool_field(struct sbuf *sb, const char *key, bool v)
+{
+	put_key(sb, key);
+	sbuf_puts(sb, v ? "true" : "false");
 }
 
 /* Enumerations are stored by name (version 2 on): an upgrade that reorders an enum must not change what a rollback
@@ -54,65 +130,97 @@ static const char *name_field(json_t *j, const char *const *v1, size_t nv1)
 }
 
 /* Elements travel as one hex string per set: a million IPv4 ranges are 16 MB of text, not a million JSON objects. */
-static json_t *encode_set(const struct rs_set *s)
+static void encode_set(struct sbuf *sb, const struct rs_set *s)
 {
-	json_t *j = json_pack("{s:o, s:s, s:b, s:b, s:o}", "name", saved_text(s->name), "key", set_key_of(s->key)->name, "interval",
-			      s->interval, "vmap", s->vmap, "comment", saved_text(s->comment));
-	char *hex = hex_dup(s->elems, s->nelem * rs_set_stride(s));
+	size_t bytes = s->nelem * rs_set_stride(s);
 
-	json_object_set_new(j, "count", json_integer((json_int_t)s->nelem));
-	json_object_set_new(j, "elements", json_string(hex));
-	free(hex);
-	if (s->vmap) {
-		json_t *v = json_array();
-
-		for (size_t i = 0; i < s->nelem; i++)
-			json_array_append_new(v, json_pack("{s:s, s:o}", "code", rs_verdict_name(s->data[i].code), "chain",
-							   saved_text(s->data[i].chain)));
-		json_object_set_new(j, "verdicts", v);
+	sbuf_putc(sb, '{');
+	put_text_field(sb, "name", s->name);
+	put_name_field(sb, "key", set_key_of(s->key)->name);
+	put_bool_field(sb, "interval", s->interval);
+	put_bool_field(sb, "vmap", s->vmap);
+	put_text_field(sb, "comment", s->comment);
+	put_int_field(sb, "count", (long long)s->nelem);
+	put_key(sb, "elements");
+	sbuf_putc(sb, '"');
+	if (bytes) {
+		x_grow(&sb->buf, &sb->cap, sb->len + 2 * bytes + 1, 1);
+		hex_encode(s->elems, bytes, sb->buf + sb->len);
+		sb->len += 2 * bytes;
 	}
-	return j;
+	sbuf_putc(sb, '"');
+	if (s->vmap) {
+		put_key(sb, "verdicts");
+		sbuf_putc(sb, '[');
+		for (size_t i = 0; i < s->nelem; i++) {
+			sbuf_puts(sb, i ? ",{" : "{");
+			put_name_field(sb, "code", rs_verdict_name(s->data[i].code));
+			put_text_field(sb, "chain", s->data[i].chain);
+			sbuf_putc(sb, '}');
+		}
+		sbuf_putc(sb, ']');
+	}
+	sbuf_putc(sb, '}');
 }
 
-static json_t *encode_stmt(const struct rs_stmt *st)
+static void encode_stmt(struct sbuf *sb, const struct rs_stmt *st)
 {
 	const struct rs_match *m = &st->u.match;
 
+	sbuf_putc(sb, '{');
 	switch (st->kind) {
-	case RS_STMT_MATCH: {
-		json_t *vals = json_array();
-		json_t *j;
-
-		for (size_t i = 0; i < m->nvals; i++)
-			json_array_append_new(vals, json_pack("[I, o]", (json_int_t)m->vals[i].num, saved_text(m->vals[i].str)));
-		j = json_pack("{s:s, s:s, s:s, s:o, s:o}", "kind", "match", "sel", selector_of(m->sel)->name, "op",
-			      rs_op_name(m->op), "set", saved_text(m->set), "vals", vals);
-		if (m->mask)
-			json_object_set_new(j, "mask", json_integer(m->mask));
-		if (m->length) {
-			json_object_set_new(j, "offset", json_integer(m->offset));
-			json_object_set_new(j, "length", json_integer(m->length));
+	case RS_STMT_MATCH:
+		put_name_field(sb, "kind", "match");
+		put_name_field(sb, "sel", selector_of(m->sel)->name);
+		put_name_field(sb, "op", rs_op_name(m->op));
+		put_text_field(sb, "set", m->set);
+		put_key(sb, "vals");
+		sbuf_putc(sb, '[');
+		for (size_t i = 0; i < m->nvals; i++) {
+			sbuf_addf(sb, "%s[%lld,", i ? "," : "", (long long)m->vals[i].num);
+			put_text(sb, m->vals[i].str);
+			sbuf_putc(sb, ']');
 		}
-		return j;
-	}
+		sbuf_putc(sb, ']');
+		if (m->mask)
+			put_int_field(sb, "mask", (long long)m->mask);
+		if (m->length) {
+			put_int_field(sb, "offset", (long long)m->offset);
+			put_int_field(sb, "length", (long long)m->length);
+		}
+		break;
 	case RS_STMT_COUNTER:
-		return json_pack("{s:s}", "kind", "counter");
+		put_name_field(sb, "kind", "counter");
+		break;
 	case RS_STMT_LIMIT:
-		return json_pack("{s:s, s:I, s:s, s:i}", "kind", "limit", "rate", (json_int_t)st->u.limit.rate, "unit",
-				 rs_rate_unit_name(st->u.limit.unit), "burst", (json_int_t)st->u.limit.burst);
+		put_name_field(sb, "kind", "limit");
+		put_int_field(sb, "rate", (long long)st->u.limit.rate);
+		put_name_field(sb, "unit", rs_rate_unit_name(st->u.limit.unit));
+		put_int_field(sb, "burst", (long long)st->u.limit.burst);
+		break;
 	case RS_STMT_LOG:
-		return json_pack("{s:s, s:o}", "kind", "log", "prefix", saved_text(st->u.log.prefix));
+		put_name_field(sb, "kind", "log");
+		put_text_field(sb, "prefix", st->u.log.prefix);
+		break;
 	case RS_STMT_VERDICT:
-		return json_pack("{s:s, s:s, s:o}", "kind", "verdict", "code", rs_verdict_name(st->u.verdict.code),
-				 "chain", saved_text(st->u.verdict.chain));
+		put_name_field(sb, "kind", "verdict");
+		put_name_field(sb, "code", rs_verdict_name(st->u.verdict.code));
+		put_text_field(sb, "chain", st->u.verdict.chain);
+		break;
 	case RS_STMT_REJECT:
-		return json_pack("{s:s, s:s}", "kind", "reject", "type", rs_reject_name(st->u.reject));
+		put_name_field(sb, "kind", "reject");
+		put_name_field(sb, "type", rs_reject_name(st->u.reject));
+		break;
 	case RS_STMT_CT_MARK_OR:
-		return json_pack("{s:s, s:I}", "kind", "ct mark or", "bits", (json_int_t)st->u.mark_bits);
+		put_name_field(sb, "kind", "ct mark or");
+		put_int_field(sb, "bits", (long long)st->u.mark_bits);
+		break;
 	case RS_STMT_CT_MARK_CLEAR:
-		return json_pack("{s:s, s:I}", "kind", "ct mark clear", "bits", (json_int_t)st->u.mark_bits);
+		put_name_field(sb, "kind", "ct mark clear");
+		put_int_field(sb, "bits", (long long)st->u.mark_bits);
+		break;
 	}
-	return json_null();
+	sbuf_putc(sb, '}');
 }
 
 void snapshot_info_release(struct snapshot_info *info)
@@ -140,58 +248,85 @@ static bool sets_present(const struct rs_table *t, const struct rs_rule *r, size
 	return true;
 }
 
-static json_t *encode_chain(const struct rs_table *t, const struct rs_chain *c, size_t *set_at, size_t *left_out)
+static void encode_chain(struct sbuf *sb, const struct rs_table *t, const struct rs_chain *c, size_t *set_at,
+			 size_t *left_out)
 {
-	json_t *rules = json_array();
+	bool first = true;
 
+	sbuf_putc(sb, '{');
+	put_text_field(sb, "name", c->name);
+	put_text_field(sb, "comment", c->comment);
+	put_bool_field(sb, "base", c->base);
+	put_int_field(sb, "hook", (long long)c->hook);
+	put_text_field(sb, "type", c->type);
+	put_int_field(sb, "priority", (long long)c->priority);
+	put_name_field(sb, "policy", rs_verdict_name(c->policy));
+	put_key(sb, "rules");
+	sbuf_putc(sb, '[');
 	for (size_t j = 0; j < c->nrules; j++) {
 		const struct rs_rule *r = c->rules[j];
-		json_t *stmts;
 
 		if (r->unreadable || !sets_present(t, r, set_at)) {
 			(*left_out)++;
 			continue;
 		}
-		stmts = json_array();
-		for (size_t k = 0; k < r->nstmts; k++)
-			json_array_append_new(stmts, encode_stmt(&r->stmts[k]));
-		json_array_append_new(rules, json_pack("{s:o, s:o}", "comment", saved_text(r->comment), "stmts", stmts));
+		sbuf_puts(sb, first ? "{" : ",{");
+		first = false;
+		put_text_field(sb, "comment", r->comment);
+		put_key(sb, "stmts");
+		sbuf_putc(sb, '[');
+		for (size_t k = 0; k < r->nstmts; k++) {
+			if (k)
+				sbuf_putc(sb, ',');
+			encode_stmt(sb, &r->stmts[k]);
+		}
+		sbuf_puts(sb, "]}");
 	}
-	return json_pack("{s:o, s:o, s:b, s:i, s:o, s:i, s:s, s:o}", "name", saved_text(c->name), "comment", saved_text(c->comment),
-			 "base", c->base, "hook", (json_int_t)c->hook, "type", saved_text(c->type), "priority",
-			 (json_int_t)c->priority, "policy", rs_verdict_name(c->policy), "rules", rules);
+	sbuf_puts(sb, "]}");
 }
 
 char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info, size_t *left_out)
 {
-	json_t *root = json_pack("{s:i, s:o, s:o, s:I, s:o, s:I, s:s}", "tlswall_snapshot", SNAPSHOT_VERSION, "table",
-				 saved_text(info->table), "origin", saved_text(info->origin ? info->origin : ""), "saved",
-				 (json_int_t)time(NULL), "stamp", saved_text(info->stamp ? info->stamp : ""), "netns",
-				 (json_int_t)info->netns, "boot", info->boot ? info->boot : "");
-	char *text;
+	struct sbuf sb = { 0 };
 
 	*left_out = 0;
+	sbuf_putc(&sb, '{');
+	put_int_field(&sb, "tlswall_snapshot", SNAPSHOT_VERSION);
+	put_text_field(&sb, "table", info->table);
+	put_text_field(&sb, "origin", info->origin ? info->origin : "");
+	put_int_field(&sb, "saved", (long long)time(NULL));
+	put_text_field(&sb, "stamp", info->stamp ? info->stamp : "");
+	put_int_field(&sb, "netns", (long long)info->netns);
+	put_text_field(&sb, "boot", info->boot ? info->boot : "");
+	put_key(&sb, "ruleset");
 	if (!t) {
-		json_object_set_new(root, "ruleset", json_null());
-	} else {
-		json_t *sets = json_array(), *chains = json_array();
+		sbuf_puts(&sb, "null}");
+		return sbuf_detach(&sb);
+	}
+	sbuf_putc(&sb, '{');
+	put_text_field(&sb, "comment", t->comment);
+	put_key(&sb, "sets");
+	sbuf_putc(&sb, '[');
+	for (size_t i = 0, n = 0; i < t->nsets; i++)
+		if (!t->sets[i]->foreign) {
+			if (n++)
+				sbuf_putc(&sb, ',');
+			encode_set(&sb, t->sets[i]);
+		}
+	sbuf_putc(&sb, ']');
+	put_key(&sb, "chains");
+	sbuf_putc(&sb, '[');
+	{
 		size_t set_at = 0; /* rules name sets in the table's order: rs_table_find_set_from */
 
-		for (size_t i = 0; i < t->nsets; i++)
-			if (!t->sets[i]->foreign)
-				json_array_append_new(sets, encode_set(t->sets[i]));
-		for (size_t i = 0; i < t->nchains; i++)
-			json_array_append_new(chains, encode_chain(t, t->chains[i], &set_at, left_out));
-		json_object_set_new(root, "ruleset", json_pack("{s:o, s:o, s:o}", "comment", saved_text(t->comment),
-							       "sets", sets, "chains", chains));
+		for (size_t i = 0; i < t->nchains; i++) {
+			if (i)
+				sbuf_putc(&sb, ',');
+			encode_chain(&sb, t, t->chains[i], &set_at, left_out);
+		}
 	}
-	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text) {
-		fputs("tlswall: out of memory\n", stderr);
-		exit(1);
-	}
-	return text;
+	sbuf_puts(&sb, "]}}");
+	return sbuf_detach(&sb);
 }
 
 /* What saved_text() saved; NULL for null, or for anything else. */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tlswall/mapping.h"
+
 /* Host-order 128-bit value, so IPv6 ranges sort and merge with plain integer compares. */
 struct ip6 {
 	uint64_t hi, lo;
@@ -52,6 +54,9 @@ struct addr_list {
 	size_t n4, cap4;
 	struct range6 *v6;
 	size_t n6, cap6;
+	/* The file the arrays point into when they were read in place (a parsed list's cache, listfile.c): read-only,
+	 * so the list takes a copy before anything changes it, and releasing the list releases the mapping. */
+	struct mapping held;
 };
 
 void addr_list_add(struct addr_list *list, const struct addr_entry *e);
