@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tlswall/util.h"
@@ -14,28 +13,13 @@ static void out_of_memory(void)
 	exit(1);
 }
 
-/* Arrays of a long list (a million ranges: 6 to 8 MB each) are faulted in as 2 MB pages where the kernel allows it
- * (transparent huge pages in "madvise" mode, Debian's default): written into fresh 4 KB pages, a fault every 4 KB,
- * they cost a one-element apply at a million ranges a tenth of its time. Smaller blocks are left as they are. */
-#define HUGE_PAGE ((uintptr_t)2 << 20)
-#define BIG_BLOCK ((size_t)4 << 20)
-
-static void *big_pages(void *p, size_t n)
-{
-	uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), end = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
-
-	if (n >= BIG_BLOCK && end > start)
-		madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint: refused, nothing changes */
-	return p;
-}
-
 void *x_malloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
 		out_of_memory();
-	return big_pages(p, n);
+	return p;
 }
 
 void *x_calloc(size_t n, size_t size)
@@ -54,7 +38,7 @@ void *x_reallocarray(void *p, size_t n, size_t size)
 	p = realloc(p, n * size > 0 ? n * size : 1);
 	if (!p)
 		out_of_memory();
-	return big_pages(p, n * size);
+	return p;
 }
 
 void *x_nonnull(void *p)
