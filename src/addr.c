@@ -400,30 +400,87 @@ void addr_entry_format(const struct addr_entry *e, char *buf)
 		range6_format(&e->r6, buf);
 }
 
-/* Arrays read in place become the list's own before it changes them. */
-static void own_arrays(struct addr_list *list)
+static uint32_t from_be32(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return be32toh(v);
+}
+
+static void to_be32(uint32_t v, uint8_t *b)
+{
+	v = htobe32(v);
+	memcpy(b, &v, 4);
+}
+
+/* The i-th range of a list in either form. */
+static struct range4 range4_at(const struct addr_list *l, size_t i)
+{
+	struct range4 r;
+
+	if (!l->wire4)
+		return l->v4[i];
+	r.first = from_be32(l->wire4 + ADDR_WIRE4 * i);
+	r.last = from_be32(l->wire4 + ADDR_WIRE4 * i + 4);
+	return r;
+}
+
+static struct range6 range6_at(const struct addr_list *l, size_t i)
+{
+	struct range6 r;
+
+	if (!l->wire6)
+		return l->v6[i];
+	ip6_from_bytes(&r.first, l->wire6 + ADDR_WIRE6 * i);
+	ip6_from_bytes(&r.last, l->wire6 + ADDR_WIRE6 * i + 16);
+	return r;
+}
+
+void addr_list_host(struct addr_list *list)
 {
 	struct range4 *v4;
 	struct range6 *v6;
 
-	if (!list->held.data)
+	if (!list->wire4)
 		return;
 	v4 = x_reallocarray(NULL, list->n4 ? list->n4 : 1, sizeof(*v4));
 	v6 = x_reallocarray(NULL, list->n6 ? list->n6 : 1, sizeof(*v6));
-	if (list->n4)
-		memcpy(v4, list->v4, list->n4 * sizeof(*v4));
-	if (list->n6)
-		memcpy(v6, list->v6, list->n6 * sizeof(*v6));
+	for (size_t i = 0; i < list->n4; i++)
+		v4[i] = range4_at(list, i);
+	for (size_t i = 0; i < list->n6; i++)
+		v6[i] = range6_at(list, i);
 	list->v4 = v4;
 	list->v6 = v6;
 	list->cap4 = list->n4 ? list->n4 : 1;
 	list->cap6 = list->n6 ? list->n6 : 1;
+	list->wire4 = list->wire6 = NULL;
 	mapping_release(&list->held);
+}
+
+void addr_list_wire(const struct addr_list *list, uint8_t *out4, uint8_t *out6)
+{
+	if (list->wire4) {
+		if (out4 && list->n4)
+			memcpy(out4, list->wire4, list->n4 * ADDR_WIRE4);
+		if (out6 && list->n6)
+			memcpy(out6, list->wire6, list->n6 * ADDR_WIRE6);
+		return;
+	}
+	/* a million ranges: written in place, no call per element */
+	for (size_t i = 0; out4 && i < list->n4; i++) {
+		to_be32(list->v4[i].first, out4 + ADDR_WIRE4 * i);
+		to_be32(list->v4[i].last, out4 + ADDR_WIRE4 * i + 4);
+	}
+	for (size_t i = 0; out6 && i < list->n6; i++) {
+		ip6_to_bytes(&list->v6[i].first, out6 + ADDR_WIRE6 * i);
+		ip6_to_bytes(&list->v6[i].last, out6 + ADDR_WIRE6 * i + 16);
+	}
 }
 
 void addr_list_add(struct addr_list *list, const struct addr_entry *e)
 {
-	own_arrays(list);
+	addr_list_host(list);
 	if (e->family == ADDR_V4) {
 		x_grow(&list->v4, &list->cap4, list->n4 + 1, sizeof(*list->v4));
 		list->v4[list->n4++] = e->r4;
@@ -435,15 +492,17 @@ void addr_list_add(struct addr_list *list, const struct addr_entry *e)
 
 void addr_list_append(struct addr_list *dst, const struct addr_list *src)
 {
-	own_arrays(dst);
+	addr_list_host(dst);
 	if (src->n4) {
 		x_grow(&dst->v4, &dst->cap4, dst->n4 + src->n4, sizeof(*dst->v4));
-		memcpy(dst->v4 + dst->n4, src->v4, src->n4 * sizeof(*src->v4));
+		for (size_t i = 0; i < src->n4; i++)
+			dst->v4[dst->n4 + i] = range4_at(src, i);
 		dst->n4 += src->n4;
 	}
 	if (src->n6) {
 		x_grow(&dst->v6, &dst->cap6, dst->n6 + src->n6, sizeof(*dst->v6));
-		memcpy(dst->v6 + dst->n6, src->v6, src->n6 * sizeof(*src->v6));
+		for (size_t i = 0; i < src->n6; i++)
+			dst->v6[dst->n6 + i] = range6_at(src, i);
 		dst->n6 += src->n6;
 	}
 }
@@ -532,7 +591,7 @@ void addr_list_normalize(struct addr_list *list)
 {
 	size_t out = 0;
 
-	own_arrays(list);
+	addr_list_host(list);
 
 	if (list->n4 > 1) {
 		if (!sorted(list->v4, list->n4, sizeof(*list->v4), cmp4))
@@ -579,11 +638,8 @@ bool addr_list_equal(const struct addr_list *a, const struct addr_list *b)
 
 void addr_list_release(struct addr_list *list)
 {
-	if (list->held.data) {
-		mapping_release(&list->held);
-	} else {
-		free(list->v4);
-		free(list->v6);
-	}
+	mapping_release(&list->held);
+	free(list->v4);
+	free(list->v6);
 	memset(list, 0, sizeof(*list));
 }

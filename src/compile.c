@@ -45,14 +45,6 @@ struct rs_chain *compiler_service_chain(struct compiler *c, const char *prefix, 
 	return chain;
 }
 
-static void be32_put(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
 /* Every address list becomes one interval set per family: the kernel looks an address up in one step whatever
  * the list's length, so per-packet cost does not grow with the list. */
 /* An empty interval set named BASE.SUFFIX with room for n elements. */
@@ -70,6 +62,16 @@ static struct rs_set *addr_set(struct compiler *c, const char *base, const char 
 	return s;
 }
 
+/* A list read in place is already the set's elements (addr.h: wire form): the set points into it, and the policy,
+ * which holds it, outlives the table (compile.h). */
+static void borrow(struct rs_set *s, const uint8_t *wire)
+{
+	free(s->elems);
+	s->elems = (uint8_t *)wire; /* read-only, never written (ruleset.h: elems_borrowed) */
+	s->elems_borrowed = true;
+	s->capelem = s->nelem;
+}
+
 static void add_addr_sets(struct compiler *c, const char *base, const struct addr_list *l, bool v4, bool v6,
 			  struct loc origin)
 {
@@ -83,21 +85,20 @@ static void add_addr_sets(struct compiler *c, const char *base, const struct add
 	if (v4) {
 		struct rs_set *s = addr_set(c, base, "v4", RS_KEY_IPV4, l->n4, origin);
 
-		/* written in place: a million ranges, so no per-element call */
-		for (size_t i = 0; i < l->n4; i++) {
-			be32_put(s->elems + 8 * i, l->v4[i].first);
-			be32_put(s->elems + 8 * i + 4, l->v4[i].last);
-		}
 		s->nelem = l->n4;
+		if (l->wire4)
+			borrow(s, l->wire4);
+		else
+			addr_list_wire(l, s->elems, NULL);
 	}
 	if (v6) {
 		struct rs_set *s = addr_set(c, base, "v6", RS_KEY_IPV6, l->n6, origin);
 
-		for (size_t i = 0; i < l->n6; i++) {
-			ip6_to_bytes(&l->v6[i].first, s->elems + 32 * i);
-			ip6_to_bytes(&l->v6[i].last, s->elems + 32 * i + 16);
-		}
 		s->nelem = l->n6;
+		if (l->wire6)
+			borrow(s, l->wire6);
+		else
+			addr_list_wire(l, NULL, s->elems);
 	}
 }
 

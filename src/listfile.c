@@ -98,8 +98,8 @@ next:;
 /* ---- the parsed-list cache ----
  *
  * A list file that has not changed is not parsed again: the state directory keeps, per list file, what parsing it
- * gave (the normalized ranges) with what identifies the file's content then: device, inode, size, modification time
- * and a hash of the bytes. The file is still opened, checked for trust and read (to hash it); only parsing and
+ * gave (the normalized ranges, in wire form: read in place, they are the sets' elements, addr.h) with what identifies
+ * the file's content then: device, inode, size, modification time and a hash of the bytes. The file is still opened, checked for trust and read (to hash it); only parsing and
  * sorting, most of the cost, are skipped. Only a file that parsed without any diagnostic is cached, so a cached
  * read reports nothing, as parsing it again would not. */
 
@@ -171,19 +171,19 @@ static bool cache_load(struct state *cache, const char *path, const struct stat 
 	want.n4 = h.n4;
 	want.n6 = h.n6;
 	want.checksum = h.checksum;
-	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > m.len / sizeof(*l.v4) || h.n6 > m.len / sizeof(*l.v6) ||
-	    m.len != sizeof(h) + padded(pathlen) + h.n4 * sizeof(*l.v4) + h.n6 * sizeof(*l.v6))
+	if (memcmp(&h, &want, sizeof(h)) != 0 || h.n4 > m.len / ADDR_WIRE4 || h.n6 > m.len / ADDR_WIRE6 ||
+	    m.len != sizeof(h) + padded(pathlen) + h.n4 * ADDR_WIRE4 + h.n6 * ADDR_WIRE6)
 		goto out;
-	a4 = h.n4 * sizeof(*l.v4);
-	a6 = h.n6 * sizeof(*l.v6);
+	a4 = h.n4 * ADDR_WIRE4;
+	a6 = h.n6 * ADDR_WIRE6;
 	v4 = m.data + sizeof(h) + padded(pathlen);
 	v6 = v4 + a4;
 	if (memcmp(m.data + sizeof(h), path, pathlen) != 0 || cache_sum(path, v4, a4, v6, a6) != h.checksum)
 		goto out;
-	l.cap4 = l.n4 = h.n4;
-	l.cap6 = l.n6 = h.n6;
-	l.v4 = (struct range4 *)(const void *)v4; /* read-only, never written (addr.h) */
-	l.v6 = (struct range6 *)(const void *)v6;
+	l.n4 = h.n4;
+	l.n6 = h.n6;
+	l.wire4 = (const uint8_t *)v4;
+	l.wire6 = (const uint8_t *)v6;
 	l.held = m;
 	memset(&m, 0, sizeof(m));
 	/* out is the set's list, empty: it takes the arrays as they are */
@@ -205,7 +205,7 @@ out:
 static void cache_save(struct state *cache, const char *path, const struct stat *st, uint64_t content,
 		       const struct addr_list *l)
 {
-	size_t pathlen = strlen(path), a4 = l->n4 * sizeof(*l->v4), a6 = l->n6 * sizeof(*l->v6);
+	size_t pathlen = strlen(path), a4 = l->n4 * ADDR_WIRE4, a6 = l->n6 * ADDR_WIRE6;
 	size_t at = sizeof(struct cache_head) + padded(pathlen), len = at + a4 + a6;
 	char *data = x_calloc(1, len), *name = cache_name(path);
 	struct cache_head h;
@@ -213,13 +213,10 @@ static void cache_save(struct state *cache, const char *path, const struct stat 
 	cache_head_of(&h, path, st, content);
 	h.n4 = l->n4;
 	h.n6 = l->n6;
-	h.checksum = cache_sum(path, l->v4, a4, l->v6, a6);
+	addr_list_wire(l, (uint8_t *)data + at, (uint8_t *)data + at + a4);
+	h.checksum = cache_sum(path, data + at, a4, data + at + a4, a6);
 	memcpy(data, &h, sizeof(h));
 	memcpy(data + sizeof(h), path, pathlen);
-	if (a4)
-		memcpy(data + at, l->v4, a4);
-	if (a6)
-		memcpy(data + at + a4, l->v6, a6);
 	state_write_cache(cache, name, data, len);
 	free(name);
 	free(data);

@@ -65,10 +65,11 @@ bool record_bin_is(const char *data, size_t len)
 	return data && len >= 8 && memcmp(data, MAGIC, 8) == 0;
 }
 
-/* Whether s has the very elements of the set of its name in base. */
-static bool same_as_base(const struct rs_set *s, const struct rs_table *base)
+/* Whether s has the very elements of the set of its name in base (cursor: rs_table_find_set_from, for a walk of a
+ * table in its own order). */
+static bool same_as_base(const struct rs_set *s, const struct rs_table *base, size_t *cursor)
 {
-	const struct rs_set *b = base ? rs_table_find_set(base, s->name) : NULL;
+	const struct rs_set *b = base ? rs_table_find_set_from(base, s->name, cursor) : NULL;
 
 	if (b == s)
 		return true;
@@ -81,10 +82,10 @@ static bool same_as_base(const struct rs_set *s, const struct rs_table *base)
 
 size_t record_bin_delta_bytes(const struct rs_table *t, const struct rs_table *base)
 {
-	size_t n = 0;
+	size_t n = 0, at = 0;
 
 	for (size_t i = 0; i < t->nsets; i++)
-		if (elements_apart(t->sets[i]) && !same_as_base(t->sets[i], base))
+		if (elements_apart(t->sets[i]) && !same_as_base(t->sets[i], base, &at))
 			n += t->sets[i]->nelem * rs_set_stride(t->sets[i]);
 	return n;
 }
@@ -96,7 +97,7 @@ char *record_bin_encode(const struct rs_table *t, const struct snapshot_info *in
 	struct rs_set *bare = x_calloc(t->nsets ? t->nsets : 1, sizeof(*bare));
 	struct rs_set **sets = x_calloc(t->nsets ? t->nsets : 1, sizeof(*sets));
 	bool *apart = x_calloc(t->nsets ? t->nsets : 1, sizeof(*apart));
-	size_t json_len, bin_len = 0, off;
+	size_t json_len, bin_len = 0, off, at = 0;
 	char *json;
 	uint8_t *out;
 
@@ -105,7 +106,7 @@ char *record_bin_encode(const struct rs_table *t, const struct snapshot_info *in
 		bare[i] = *t->sets[i];
 		if (elements_apart(t->sets[i])) {
 			bare[i].nelem = 0;
-			apart[i] = !same_as_base(t->sets[i], base);
+			apart[i] = !same_as_base(t->sets[i], base, &at);
 			if (apart[i])
 				bin_len += entry_head(RECORD_BIN_VERSION) + ALIGN8(strlen(t->sets[i]->name)) +
 					   ALIGN8(t->sets[i]->nelem * rs_set_stride(t->sets[i]));

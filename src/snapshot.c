@@ -75,7 +75,9 @@ static void put_key(struct sbuf *sb, const char *key)
 {
 	if (sb->len && sb->buf[sb->len - 1] != '{')
 		sbuf_putc(sb, ',');
-	sbuf_addf(sb, "\"%s\":", key);
+	sbuf_putc(sb, '"');
+	sbuf_puts(sb, key);
+	sbuf_puts(sb, "\":");
 }
 
 static void put_text_field(struct sbuf *sb, const char *key, const char *s)
@@ -92,8 +94,11 @@ static void put_name_field(struct sbuf *sb, const char *key, const char *name)
 
 static void put_int_field(struct sbuf *sb, const char *key, long long v)
 {
+	char digits[24];
+
 	put_key(sb, key);
-	sbuf_addf(sb, "%lld", v);
+	snprintf(digits, sizeof(digits), "%lld", v);
+	sbuf_puts(sb, digits);
 }
 
 static void put_bool_field(struct sbuf *sb, const char *key, bool v)

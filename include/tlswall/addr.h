@@ -54,16 +54,29 @@ struct addr_list {
 	size_t n4, cap4;
 	struct range6 *v6;
 	size_t n6, cap6;
-	/* The file the arrays point into when they were read in place (a parsed list's cache, listfile.c): read-only,
-	 * so the list takes a copy before anything changes it, and releasing the list releases the mapping. */
+	/* Wire form: a list read in place from a parsed list's cache (listfile.c) holds its ranges as the ruleset model
+	 * holds an interval set's elements, first and last address in network byte order (8 bytes per IPv4 range, 32
+	 * per IPv6 one), in wire4 and wire6, inside the mapping held; v4 and v6 are then NULL, n4 and n6 the counts.
+	 * Compiling it makes no copy (compile.h); anything that changes the list or reads v4 and v6 first turns it
+	 * into host form (addr_list_host()), and releasing it releases the mapping. */
+	const uint8_t *wire4, *wire6;
 	struct mapping held;
 };
 
+/* The size of one range in wire form. */
+#define ADDR_WIRE4 8
+#define ADDR_WIRE6 32
+
+/* list (either form) in host form. */
+void addr_list_host(struct addr_list *list);
+/* The ranges of list (either form) in wire form, into out4 (n4 * ADDR_WIRE4 bytes) and out6 (n6 * ADDR_WIRE6); a
+ * family whose out is NULL is skipped. */
+void addr_list_wire(const struct addr_list *list, uint8_t *out4, uint8_t *out6);
 void addr_list_add(struct addr_list *list, const struct addr_entry *e);
 void addr_list_append(struct addr_list *dst, const struct addr_list *src);
 /* Sorts and merges duplicates, overlaps and adjacent ranges: O(n log n), in place. */
 void addr_list_normalize(struct addr_list *list);
-/* Both lists normalized. */
+/* Both lists normalized, in host form. */
 bool addr_list_equal(const struct addr_list *a, const struct addr_list *b);
 void addr_list_release(struct addr_list *list);
 

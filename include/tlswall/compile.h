@@ -5,7 +5,8 @@
 struct policy;
 struct rs_table;
 
-/* Deterministic: the same policy always gives the same model. The policy must be free of errors. */
+/* Deterministic: the same policy always gives the same model. The policy must be free of errors. The sets of a list
+ * read in place (addr.h: wire form) point into the policy's copy of it: the policy must outlive the table. */
 struct rs_table *compile_policy(const struct policy *p);
 
 /* Names tlswall gives the objects it creates (shared with read-back, which must recognize them). Chains named

@@ -30,6 +30,7 @@ struct fixture {
 	struct state *st;
 	char *loaded[4];
 	size_t nloaded, ndiags;
+	bool in_place; /* the last load read the cache in place (addr.h: wire form) */
 };
 
 static int setup(void **state)
@@ -93,7 +94,8 @@ static int caches(const struct fixture *f)
 }
 
 /* loads f->list as set "s" of a fresh policy, with the cache in f's state directory: its IPv4 ranges as
- * "first-last,..." (host order, hex) and the number of IPv6 ones; its diagnostics counted in f->ndiags */
+ * "first-last,..." (host order, hex), the number of IPv6 ones and each as "[first-last]" (hex halves); its
+ * diagnostics counted in f->ndiags */
 static const char *load(struct fixture *f)
 {
 	struct policy *p = policy_alloc("policy.conf");
@@ -108,9 +110,17 @@ static const char *load(struct fixture *f)
 	s->path = x_strdup(f->list);
 	s->loc = s->file_loc = policy_loc(p, "policy.conf", 1);
 	listfile_load_sets_cached(p, TRUST_WARN, f->st, diags);
+	f->in_place = s->addrs.wire4 != NULL;
+	addr_list_host(&s->addrs);
 	for (size_t i = 0; i < s->addrs.n4; i++)
 		sbuf_addf(&sb, "%x-%x,", s->addrs.v4[i].first, s->addrs.v4[i].last);
 	sbuf_addf(&sb, "v6:%zu", s->addrs.n6);
+	for (size_t i = 0; i < s->addrs.n6; i++) {
+		const struct range6 *r = &s->addrs.v6[i];
+
+		sbuf_addf(&sb, "[%016llx%016llx-%016llx%016llx]", (unsigned long long)r->first.hi,
+			  (unsigned long long)r->first.lo, (unsigned long long)r->last.hi, (unsigned long long)r->last.lo);
+	}
 	f->ndiags = diag_count(diags);
 	diag_list_free(diags);
 	policy_free(p);
@@ -126,9 +136,12 @@ static void test_cached_and_reused(void **state)
 	write_list(f->list, "10.0.1.0/24\n10.0.0.0/24\n2001:db8::/32\n");
 	a = load(f);
 	assert_int_equal(f->ndiags, 0);
-	assert_string_equal(a, "a000000-a0001ff,v6:1");
+	assert_string_equal(a, "a000000-a0001ff,v6:1[20010db8000000000000000000000000-20010db8ffffffffffffffffffffffff]");
+	assert_false(f->in_place);
 	assert_int_equal(caches(f), 1);
+	/* read again: from the cache, in place, the same ranges */
 	assert_string_equal(a, load(f));
+	assert_true(f->in_place);
 }
 
 /* same size, same modification time, other bytes: the content hash tells */
