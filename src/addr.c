@@ -535,50 +535,113 @@ static bool sorted(const void *base, size_t n, size_t size, int (*cmp)(const voi
 	return true;
 }
 
-/* LSD radix sort by first address: four passes of a byte each. Order among equal firsts does not matter to the merge
- * below (it keeps the larger last), so the key is the first address alone. */
+/* LSD radix sorts by first address. Only the bits in which the keys differ are sorted on (a list of /24s differs in
+ * none of the last 8 bits of its first addresses, a list of /48s in none of the low 16 of the high half), in as few
+ * passes as digits of at most RADIX_BITS bits take, each counting into a table that stays in the first-level cache.
+ * Order among equal firsts does not matter to the merge below (it keeps the larger last), so the key is the first
+ * address alone. A million ranges sort in a third of the time bytewise passes over every bit took. */
+#define RADIX_BITS 8
+
+/* [*lo, *hi): the bits set in diff, the OR of every key XOR the first; the width of each of *passes digits. */
+static unsigned radix_plan(uint64_t diff, unsigned *lo, unsigned *hi, unsigned *passes)
+{
+	*lo = (unsigned)__builtin_ctzll(diff);
+	*hi = 64 - (unsigned)__builtin_clzll(diff);
+	*passes = (*hi - *lo + RADIX_BITS - 1) / RADIX_BITS;
+	return (*hi - *lo + *passes - 1) / *passes;
+}
+
+/* count[d] becomes where the first key of digit d goes */
+static void radix_offsets(size_t *count, size_t buckets)
+{
+	size_t sum = 0;
+
+	for (size_t d = 0; d < buckets; d++) {
+		size_t c = count[d];
+
+		count[d] = sum;
+		sum += c;
+	}
+}
+
 static void radix4(struct range4 *v, size_t n)
 {
-	struct range4 *tmp = x_reallocarray(NULL, n, sizeof(*tmp)), *src = v, *dst = tmp;
+	static size_t count[1u << RADIX_BITS];
+	struct range4 *tmp, *src = v, *dst;
+	uint64_t diff = 0;
+	unsigned lo, hi, passes, width;
 
-	for (unsigned shift = 0; shift < 32; shift += 8) {
-		size_t count[257] = { 0 };
+	for (size_t i = 1; i < n; i++)
+		diff |= v[i].first ^ v[0].first;
+	if (!diff)
+		return;
+	width = radix_plan(diff, &lo, &hi, &passes);
+	tmp = x_reallocarray(NULL, n, sizeof(*tmp));
+	dst = tmp;
+	for (unsigned shift = lo; shift < hi; shift += width) {
+		uint32_t mask = (1u << width) - 1;
 
+		memset(count, 0, sizeof(count));
 		for (size_t i = 0; i < n; i++)
-			count[((src[i].first >> shift) & 0xff) + 1]++;
-		for (size_t b = 1; b < 257; b++)
-			count[b] += count[b - 1];
+			count[(src[i].first >> shift) & mask]++;
+		radix_offsets(count, (size_t)mask + 1);
 		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i].first >> shift) & 0xff]++] = src[i];
-		struct range4 *t = src;
-
-		src = dst;
-		dst = t;
+			dst[count[(src[i].first >> shift) & mask]++] = src[i];
+		dst = src;
+		src = src == v ? tmp : v;
 	}
-	/* four passes: the result is back in v */
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
 	free(tmp);
 }
 
-/* IPv6: radix by the high 64 bits of the first address, then the (rare) runs that share them sorted whole. */
+/* IPv6: the high halves of the first addresses are sorted with each range's index (16 bytes moved a pass, not the
+ * range's 32), the ranges gathered in that order once, then the (rare) runs that share a high half sorted whole. */
+struct key6 {
+	uint64_t hi;
+	size_t index;
+};
+
 static void radix6(struct range6 *v, size_t n)
 {
-	struct range6 *tmp = x_reallocarray(NULL, n, sizeof(*tmp)), *src = v, *dst = tmp;
+	static size_t count[1u << RADIX_BITS];
+	struct key6 *a, *b, *src, *dst;
+	struct range6 *gathered;
+	uint64_t diff = 0;
+	unsigned lo, hi, passes, width;
 
-	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[257] = { 0 };
+	for (size_t i = 1; i < n; i++)
+		diff |= v[i].first.hi ^ v[0].first.hi;
+	if (diff) {
+		width = radix_plan(diff, &lo, &hi, &passes);
+		a = x_reallocarray(NULL, n, sizeof(*a));
+		b = x_reallocarray(NULL, n, sizeof(*b));
+		for (size_t i = 0; i < n; i++) {
+			a[i].hi = v[i].first.hi;
+			a[i].index = i;
+		}
+		src = a;
+		dst = b;
+		for (unsigned shift = lo; shift < hi; shift += width) {
+			uint64_t mask = ((uint64_t)1 << width) - 1;
 
+			memset(count, 0, sizeof(count));
+			for (size_t i = 0; i < n; i++)
+				count[(src[i].hi >> shift) & mask]++;
+			radix_offsets(count, (size_t)mask + 1);
+			for (size_t i = 0; i < n; i++)
+				dst[count[(src[i].hi >> shift) & mask]++] = src[i];
+			dst = src;
+			src = src == a ? b : a;
+		}
+		gathered = x_reallocarray(NULL, n, sizeof(*gathered));
 		for (size_t i = 0; i < n; i++)
-			count[((src[i].first.hi >> shift) & 0xff) + 1]++;
-		for (size_t b = 1; b < 257; b++)
-			count[b] += count[b - 1];
-		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i].first.hi >> shift) & 0xff]++] = src[i];
-		struct range6 *t = src;
-
-		src = dst;
-		dst = t;
+			gathered[i] = v[src[i].index];
+		memcpy(v, gathered, n * sizeof(*v));
+		free(gathered);
+		free(a);
+		free(b);
 	}
-	free(tmp);
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && v[j].first.hi == v[i].first.hi; j++)
 			;
