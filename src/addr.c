@@ -7,8 +7,22 @@
 #include "tlswall/addr.h"
 #include "tlswall/util.h"
 
-/* Network order is big-endian: a byte swap of each half (one instruction) on the little-endian hosts tlswall runs on,
- * where a byte loop was a twentieth of a million-range apply. */
+/* Network order is big-endian: a byte swap (one instruction) on the little-endian hosts tlswall runs on, where a
+ * byte loop was a twentieth of a million-range apply. */
+static uint32_t from_be32(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return be32toh(v);
+}
+
+static void to_be32(uint32_t v, uint8_t *b)
+{
+	v = htobe32(v);
+	memcpy(b, &v, 4);
+}
+
 static uint64_t from_be64(const uint8_t *b)
 {
 	uint64_t v;
@@ -97,11 +111,6 @@ static bool parse_one(const char *s, size_t len, enum addr_family *fam, uint8_t 
 	}
 	*fam = ADDR_V4;
 	return inet_pton(AF_INET, buf, bytes) == 1;
-}
-
-static uint32_t be32(const uint8_t b[4])
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 static bool parse_prefix_len(const char *s, size_t len, unsigned max, unsigned *out)
@@ -275,8 +284,8 @@ bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **
 		}
 		out->family = fa;
 		if (fa == ADDR_V4) {
-			out->r4.first = be32(a);
-			out->r4.last = be32(b);
+			out->r4.first = from_be32(a);
+			out->r4.last = from_be32(b);
 			if (out->r4.first > out->r4.last) {
 				*why = "range ends before it starts";
 				return false;
@@ -304,8 +313,8 @@ bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **
 			return false;
 		}
 		host = plen == 0 ? UINT32_MAX : plen == 32 ? 0 : UINT32_MAX >> plen;
-		out->host_bits = (be32(a) & host) != 0;
-		out->r4.first = be32(a) & ~host;
+		out->host_bits = (from_be32(a) & host) != 0;
+		out->r4.first = from_be32(a) & ~host;
 		out->r4.last = out->r4.first | host;
 	} else {
 		unsigned plen = 128;
@@ -398,20 +407,6 @@ void addr_entry_format(const struct addr_entry *e, char *buf)
 		range4_format(&e->r4, buf);
 	else
 		range6_format(&e->r6, buf);
-}
-
-static uint32_t from_be32(const uint8_t *b)
-{
-	uint32_t v;
-
-	memcpy(&v, b, 4);
-	return be32toh(v);
-}
-
-static void to_be32(uint32_t v, uint8_t *b)
-{
-	v = htobe32(v);
-	memcpy(b, &v, 4);
 }
 
 /* The i-th range of a list in either form. */
