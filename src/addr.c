@@ -1,5 +1,4 @@
 #include <arpa/inet.h>
-#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,46 +6,16 @@
 #include "tlswall/addr.h"
 #include "tlswall/util.h"
 
-/* Network order is big-endian: a byte swap (one instruction) on the little-endian hosts tlswall runs on, where a
- * byte loop was a twentieth of a million-range apply. */
-static uint32_t from_be32(const uint8_t *b)
-{
-	uint32_t v;
-
-	memcpy(&v, b, 4);
-	return be32toh(v);
-}
-
-static void to_be32(uint32_t v, uint8_t *b)
-{
-	v = htobe32(v);
-	memcpy(b, &v, 4);
-}
-
-static uint64_t from_be64(const uint8_t *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b, 8);
-	return be64toh(v);
-}
-
-static void to_be64(uint64_t v, uint8_t *b)
-{
-	v = htobe64(v);
-	memcpy(b, &v, 8);
-}
-
 void ip6_from_bytes(struct ip6 *ip, const uint8_t b[16])
 {
-	ip->hi = from_be64(b);
-	ip->lo = from_be64(b + 8);
+	ip->hi = be64_load(b);
+	ip->lo = be64_load(b + 8);
 }
 
 void ip6_to_bytes(const struct ip6 *ip, uint8_t b[16])
 {
-	to_be64(ip->hi, b);
-	to_be64(ip->lo, b + 8);
+	be64_store(ip->hi, b);
+	be64_store(ip->lo, b + 8);
 }
 
 static int ip6_cmp(const struct ip6 *a, const struct ip6 *b)
@@ -284,8 +253,8 @@ bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **
 		}
 		out->family = fa;
 		if (fa == ADDR_V4) {
-			out->r4.first = from_be32(a);
-			out->r4.last = from_be32(b);
+			out->r4.first = be32_load(a);
+			out->r4.last = be32_load(b);
 			if (out->r4.first > out->r4.last) {
 				*why = "range ends before it starts";
 				return false;
@@ -313,8 +282,8 @@ bool addr_parse(const char *s, size_t len, struct addr_entry *out, const char **
 			return false;
 		}
 		host = plen == 0 ? UINT32_MAX : plen == 32 ? 0 : UINT32_MAX >> plen;
-		out->host_bits = (from_be32(a) & host) != 0;
-		out->r4.first = from_be32(a) & ~host;
+		out->host_bits = (be32_load(a) & host) != 0;
+		out->r4.first = be32_load(a) & ~host;
 		out->r4.last = out->r4.first | host;
 	} else {
 		unsigned plen = 128;
@@ -416,8 +385,8 @@ static struct range4 range4_at(const struct addr_list *l, size_t i)
 
 	if (!l->wire4)
 		return l->v4[i];
-	r.first = from_be32(l->wire4 + ADDR_WIRE4 * i);
-	r.last = from_be32(l->wire4 + ADDR_WIRE4 * i + 4);
+	r.first = be32_load(l->wire4 + ADDR_WIRE4 * i);
+	r.last = be32_load(l->wire4 + ADDR_WIRE4 * i + 4);
 	return r;
 }
 
@@ -464,8 +433,8 @@ void addr_list_wire(const struct addr_list *list, uint8_t *out4, uint8_t *out6)
 	}
 	/* a million ranges: written in place, no call per element */
 	for (size_t i = 0; out4 && i < list->n4; i++) {
-		to_be32(list->v4[i].first, out4 + ADDR_WIRE4 * i);
-		to_be32(list->v4[i].last, out4 + ADDR_WIRE4 * i + 4);
+		be32_store(list->v4[i].first, out4 + ADDR_WIRE4 * i);
+		be32_store(list->v4[i].last, out4 + ADDR_WIRE4 * i + 4);
 	}
 	for (size_t i = 0; out6 && i < list->n6; i++) {
 		ip6_to_bytes(&list->v6[i].first, out6 + ADDR_WIRE6 * i);

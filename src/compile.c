@@ -62,16 +62,6 @@ static struct rs_set *addr_set(struct compiler *c, const char *base, const char 
 	return s;
 }
 
-/* A list read in place is already the set's elements (addr.h: wire form): the set points into it, and the policy,
- * which holds it, outlives the table (compile.h). */
-static void borrow(struct rs_set *s, const uint8_t *wire)
-{
-	free(s->elems);
-	s->elems = (uint8_t *)wire; /* read-only, never written (ruleset.h: elems_borrowed) */
-	s->elems_borrowed = true;
-	s->capelem = s->nelem;
-}
-
 static void add_addr_sets(struct compiler *c, const char *base, const struct addr_list *l, bool v4, bool v6,
 			  struct loc origin)
 {
@@ -83,22 +73,24 @@ static void add_addr_sets(struct compiler *c, const char *base, const struct add
 	if (made)
 		return;
 	if (v4) {
-		struct rs_set *s = addr_set(c, base, "v4", RS_KEY_IPV4, l->n4, origin);
+		struct rs_set *s = addr_set(c, base, "v4", RS_KEY_IPV4, l->wire4 ? 0 : l->n4, origin);
 
-		s->nelem = l->n4;
+		/* a list read in place is already the set's elements (addr.h: wire form), and the policy, which holds
+		 * it, outlives the table (compile.h) */
 		if (l->wire4)
-			borrow(s, l->wire4);
+			rs_set_borrow(s, l->wire4, l->n4);
 		else
 			addr_list_wire(l, s->elems, NULL);
+		s->nelem = l->n4;
 	}
 	if (v6) {
-		struct rs_set *s = addr_set(c, base, "v6", RS_KEY_IPV6, l->n6, origin);
+		struct rs_set *s = addr_set(c, base, "v6", RS_KEY_IPV6, l->wire6 ? 0 : l->n6, origin);
 
-		s->nelem = l->n6;
 		if (l->wire6)
-			borrow(s, l->wire6);
+			rs_set_borrow(s, l->wire6, l->n6);
 		else
 			addr_list_wire(l, NULL, s->elems);
+		s->nelem = l->n6;
 	}
 }
 

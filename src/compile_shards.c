@@ -284,9 +284,7 @@ static void add_shards(struct rs_table *t, const struct rs_set *s, const struct 
 		/* The run as it is: a view of s's elements, not a copy (ruleset.h). Only a shard whose end ranges
 		 * reach past its bounds (a range across a cut, split in two) is a copy, with those ends cut. */
 		if (memcmp(run, c->v[k], klen) >= 0 && memcmp(run + shard->nelem * 2 * klen - klen, end, klen) <= 0) {
-			shard->elems = (uint8_t *)run; /* borrowed: never written */
-			shard->elems_borrowed = true;
-			shard->capelem = shard->nelem;
+			rs_set_borrow(shard, run, shard->nelem);
 			continue;
 		}
 		shard->capelem = shard->nelem;

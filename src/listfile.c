@@ -99,9 +99,9 @@ next:;
  *
  * A list file that has not changed is not parsed again: the state directory keeps, per list file, what parsing it
  * gave (the normalized ranges, in wire form: read in place, they are the sets' elements, addr.h) with what identifies
- * the file's content then: device, inode, size, modification time and a hash of the bytes. The file is still opened, checked for trust and read (to hash it); only parsing and
- * sorting, most of the cost, are skipped. Only a file that parsed without any diagnostic is cached, so a cached
- * read reports nothing, as parsing it again would not. */
+ * the file's content then: device, inode, size, modification time and a hash of the bytes. The file is still opened,
+ * checked for trust and read (to hash it); only parsing and sorting, most of the cost, are skipped. Only a file
+ * that parsed without any diagnostic is cached, so a cached read reports nothing, as parsing it again would not. */
 
 #define CACHE_MAGIC "TLSWALLL"
 #define CACHE_VERSION 3

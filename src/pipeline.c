@@ -10,6 +10,7 @@
 #include "tlswall/ruleset.h"
 #include "tlswall/shard.h"
 #include "tlswall/state.h"
+#include "tlswall/table_hash.h"
 #include "tlswall/validate.h"
 
 static bool build(struct pipeline *pl, const char *path, enum trust_mode trust, struct state *cache)
@@ -56,7 +57,7 @@ void pipeline_layout(struct pipeline *pl, const struct rs_table *live)
 		rs_table_free(pl->table);
 	pl->table = shard_layout_needed(pl->logical) ? shard_layout(pl->logical, live) : pl->logical;
 	/* what did not change is not hashed again (table_hash.h) */
-	rs_table_adopt_digests(pl->table, live);
+	table_hash_sets(pl->table, live);
 }
 
 void pipeline_release(struct pipeline *pl)

@@ -220,22 +220,6 @@ char *record_bin_stamp(const char *data, size_t len)
 	return stamp;
 }
 
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return __builtin_bswap64(v);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return __builtin_bswap32(v);
-}
-
 /* Elements strictly increasing, each range first <= last: what a set in the model always is. Keys are compared as
  * big-endian words (an IPv6 key as two), not with memcmp: a million calls of it were a tenth of a delta apply. */
 static bool in_order(const struct rs_set *s)
@@ -252,7 +236,7 @@ static bool in_order(const struct rs_set *s)
 		uint32_t prev = 0;
 
 		for (size_t i = 0; i < s->nelem; i++) {
-			uint32_t first = be32(s->elems + i * 8), last = be32(s->elems + i * 8 + 4);
+			uint32_t first = be32_load(s->elems + i * 8), last = be32_load(s->elems + i * 8 + 4);
 
 			if (first > last || (i && first <= prev))
 				return false;
@@ -265,7 +249,7 @@ static bool in_order(const struct rs_set *s)
 
 		for (size_t i = 0; i < s->nelem; i++) {
 			const uint8_t *e = s->elems + i * 32;
-			uint64_t fh = be64(e), fl = be64(e + 8), lh = be64(e + 16), ll = be64(e + 24);
+			uint64_t fh = be64_load(e), fl = be64_load(e + 8), lh = be64_load(e + 16), ll = be64_load(e + 24);
 
 			if (fh > lh || (fh == lh && fl > ll))
 				return false;
@@ -318,15 +302,13 @@ static bool fill(struct rs_set *s, const struct entry *e, bool borrow)
 {
 	if (s->nelem || !elements_apart(s) || e->stride != rs_set_stride(s))
 		return false;
-	s->nelem = s->capelem = (size_t)e->nelem;
 	if (e->nelem && borrow) {
-		free(s->elems);
-		s->elems = (uint8_t *)e->elems; /* never written: the file is mapped read-only */
-		s->elems_borrowed = true;
+		rs_set_borrow(s, e->elems, (size_t)e->nelem); /* the file is mapped read-only */
 	} else if (e->nelem) {
 		s->elems = x_reallocarray(s->elems, (size_t)e->nelem, e->stride);
 		memcpy(s->elems, e->elems, (size_t)e->nelem * e->stride);
 	}
+	s->nelem = s->capelem = (size_t)e->nelem;
 	if (e->digest) {
 		memcpy(s->digest, e->digest, RS_DIGEST_LEN);
 		s->digest_known = true;

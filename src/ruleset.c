@@ -35,6 +35,15 @@ static void own_elems(struct rs_set *s)
 	s->elems_borrowed = false;
 }
 
+void rs_set_borrow(struct rs_set *s, const uint8_t *elems, size_t n)
+{
+	if (!s->elems_borrowed)
+		free(s->elems);
+	s->elems = (uint8_t *)elems; /* never written: rs_set_add and rs_set_sort copy first */
+	s->nelem = s->capelem = n;
+	s->elems_borrowed = true;
+}
+
 void rs_set_add(struct rs_set *s, const uint8_t *first, const uint8_t *last, const struct rs_verdict *data)
 {
 	size_t klen = rs_keylen(s->key), stride = rs_set_stride(s);
@@ -274,23 +283,6 @@ struct rs_set *rs_table_find_set_from(const struct rs_table *t, const char *name
 		}
 	}
 	return NULL;
-}
-
-void rs_table_adopt_digests(struct rs_table *t, const struct rs_table *from)
-{
-	size_t cursor = 0;
-
-	for (size_t i = 0; from && i < t->nsets; i++) {
-		struct rs_set *s = t->sets[i];
-		const struct rs_set *f = rs_table_find_set_from(from, s->name, &cursor);
-
-		if (!s->digest_known && f && f->digest_known && !s->vmap && !f->vmap && f->key == s->key &&
-		    f->interval == s->interval && f->nelem == s->nelem &&
-		    (!s->nelem || memcmp(f->elems, s->elems, s->nelem * rs_set_stride(s)) == 0)) {
-			memcpy(s->digest, f->digest, RS_DIGEST_LEN);
-			s->digest_known = true;
-		}
-	}
 }
 
 struct rs_chain *rs_table_find_chain(const struct rs_table *t, const char *name)

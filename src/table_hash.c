@@ -31,6 +31,32 @@ void table_hash_set(const struct rs_set *s, uint8_t out[RS_DIGEST_LEN])
 	EVP_Digest(s->elems, s->nelem * rs_set_stride(s), out, &len, EVP_sha256(), NULL);
 }
 
+/* The sets whose elements the table hash takes as a digest: those that are not maps (a map's elements are in the
+ * text) and that tlswall made. */
+static bool digested(const struct rs_set *s)
+{
+	return !s->vmap && !s->foreign;
+}
+
+void table_hash_sets(struct rs_table *t, const struct rs_table *known)
+{
+	size_t cursor = 0;
+
+	for (size_t i = 0; i < t->nsets; i++) {
+		struct rs_set *s = t->sets[i];
+		const struct rs_set *k = known ? rs_table_find_set_from(known, s->name, &cursor) : NULL;
+
+		if (s->digest_known || !digested(s))
+			continue;
+		if (k && k->digest_known && digested(k) && k->key == s->key && k->interval == s->interval &&
+		    k->nelem == s->nelem && (!s->nelem || memcmp(k->elems, s->elems, s->nelem * rs_set_stride(s)) == 0))
+			memcpy(s->digest, k->digest, RS_DIGEST_LEN);
+		else
+			table_hash_set(s, s->digest);
+		s->digest_known = true;
+	}
+}
+
 /* The table as generate prints it, but for the elements of address sets, which go in afterwards as the SHA-256 of the
  * bytes the model holds: printing a million ranges as text would cost a commit a third of its time, and the audit
  * trail hashes every commit; hashing them whole, a tenth of it, and a set's digest is known when its elements are
@@ -67,7 +93,7 @@ void table_sha256(const struct rs_table *t, char out[TABLE_HASH_LEN])
 		uint8_t digest[RS_DIGEST_LEN];
 		char hex[2 * RS_DIGEST_LEN + 1];
 
-		if (s->vmap || !s->nelem)
+		if (!digested(s) || !s->nelem)
 			continue;
 		table_hash_set(s, digest);
 		hex_encode(digest, sizeof(digest), hex);

@@ -24,7 +24,8 @@ void pipeline_release(struct pipeline *pl);
  * (NULL: the default) keeping what list files parsed to, so that an unchanged one is not parsed again. */
 bool pipeline_build_logical(struct pipeline *pl, const char *path, enum trust_mode trust, const char *state_dir);
 /* Lays table out (again) keeping the shard boundaries live (the table in the kernel, or NULL) has, so that a change
- * touches only the shards it changes; its sets with the very elements of live's take their digests (ruleset.h). */
+ * touches only the shards it changes; every set gets its digest, those with the very elements of live's from live
+ * (table_hash.h). */
 void pipeline_layout(struct pipeline *pl, const struct rs_table *live);
 
 #endif

@@ -58,8 +58,8 @@ char *record_bin_stamp(const char *data, size_t len);
 void record_bin_seal(char *data, size_t len);
 /* base: the bytes of the whole binary snapshot a based one is based on (NULL for a whole one; a based one without it
  * is refused). Its header and checksum are checked, its JSON part is not decoded: its element part gives the sets
- * the file does not list their elements, as views of base (ruleset.h: elems_borrowed), which must outlive *out. listed (NULL: not wanted) receives the names of the sets the file lists
- * itself, *nlisted of them (to free). */
+ * the file does not list their elements, as views of base (ruleset.h: elems_borrowed), which must outlive *out.
+ * listed (NULL: not wanted) receives the names of the sets the file lists itself, *nlisted of them (to free). */
 bool record_bin_decode(const char *data, size_t len, const char *base, size_t base_len, struct rs_table **out,
 		       struct snapshot_info *info, char ***listed, size_t *nlisted, char **error);
 

@@ -67,6 +67,8 @@ size_t rs_set_stride(const struct rs_set *s);
 const uint8_t *rs_set_elem(const struct rs_set *s, size_t i);
 /* last == NULL for a single key; for non-interval sets last must be NULL or equal to first. */
 void rs_set_add(struct rs_set *s, const uint8_t *first, const uint8_t *last, const struct rs_verdict *data);
+/* s's elements become the n at elems, which outlive s and are never written (elems_borrowed). */
+void rs_set_borrow(struct rs_set *s, const uint8_t *elems, size_t n);
 void rs_set_sort(struct rs_set *s);
 /* The element of sorted set s holding key (inside its range, for interval sets): its index, or -1. */
 long rs_set_lookup(const struct rs_set *s, const uint8_t *key);
@@ -249,9 +251,6 @@ struct rs_chain *rs_table_find_chain(const struct rs_table *t, const char *name)
  * up in the table's own order passes one cursor and finds each at once. */
 struct rs_set *rs_table_find_set_from(const struct rs_table *t, const char *name, size_t *cursor);
 struct rs_chain *rs_table_find_chain_from(const struct rs_table *t, const char *name, size_t *cursor);
-/* Each set of t with the very elements of the set of its name in from takes that set's known digest: after it, the
- * table hash of t hashes only the elements that changed. */
-void rs_table_adopt_digests(struct rs_table *t, const struct rs_table *from);
 
 struct rs_rule *rs_chain_add_rule(struct rs_chain *c);
 /* Statement builders; they return the statement so callers can fill in details. */

@@ -18,5 +18,9 @@
 void table_sha256(const struct rs_table *t, char out[TABLE_HASH_LEN]);
 /* The SHA-256 of a set's elements (its digest when known, ruleset.h). */
 void table_hash_set(const struct rs_set *s, uint8_t out[RS_DIGEST_LEN]);
+/* Gives every address set of t its digest, once: the digest of the set of its name in known (NULL: none) when that
+ * set has the very same elements, else their SHA-256. After it, hashing t, or saving it as a snapshot, hashes no
+ * elements again, and a table laid out against the record hashes only the shards that changed. */
+void table_hash_sets(struct rs_table *t, const struct rs_table *known);
 
 #endif

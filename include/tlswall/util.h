@@ -2,10 +2,13 @@
 #ifndef TLSWALL_UTIL_H
 #define TLSWALL_UTIL_H
 
+#include <endian.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 /* Lets -Wformat check every printf-like call site; harmless to drop on other compilers. */
@@ -64,6 +67,36 @@ void hex_encode(const void *bytes, size_t n, char *out);
 char *hex_dup(const void *bytes, size_t n);
 /* n bytes from the 2n lower-case hex digits at s (what hex_encode writes), into out; false at any other character. */
 bool hex_decode(const char *s, size_t n, void *out);
+/* Big-endian (network order) words at unaligned addresses: a byte swap, one instruction, on the little-endian hosts
+ * tlswall runs on; a million-range list goes through these, so they are inline. */
+static inline uint32_t be32_load(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return be32toh(v);
+}
+
+static inline uint64_t be64_load(const uint8_t *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, 8);
+	return be64toh(v);
+}
+
+static inline void be32_store(uint32_t v, uint8_t *b)
+{
+	v = htobe32(v);
+	memcpy(b, &v, 4);
+}
+
+static inline void be64_store(uint64_t v, uint8_t *b)
+{
+	v = htobe64(v);
+	memcpy(b, &v, 8);
+}
+
 /* Hands the buffer to the caller (never NULL) and leaves sb empty. */
 char *sbuf_detach(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);
