@@ -114,55 +114,42 @@ static bool in_ports(const uint16_t *ports, size_t n, uint16_t port)
 	return false;
 }
 
-/* Inbound TCP connections: established sockets whose local port something listens on. */
+/* Inbound TCP connections: established sockets whose local port something listens on. One dump of both families
+ * and both states (nl.h): the kernel walks its socket tables once. */
 static void established(struct conn **v, size_t *n, size_t *cap, struct nl_socket **listen, size_t *nlisten)
 {
 	uint16_t *ports = NULL;
-	size_t nports = 0, capports = 0;
+	struct nl_socket *s = NULL;
+	size_t ns = 0, nports = 0, capports = 0, caplisten = 0;
 
 	*listen = NULL;
 	*nlisten = 0;
-	for (int f = 0; f < 2; f++) {
-		struct nl_socket *s = NULL, *more;
-		size_t ns = 0;
-
-		if (nl_sockets(f ? AF_INET6 : AF_INET, IPPROTO_TCP, 1u << TCP_LISTEN, &s, &ns) != 0 || ns == 0) {
-			free(s);
+	if (nl_sockets(AF_UNSPEC, IPPROTO_TCP, 1u << TCP_LISTEN | 1u << TCP_ESTABLISHED, &s, &ns) != 0)
+		return;
+	for (size_t i = 0; i < ns; i++) {
+		if (s[i].state != TCP_LISTEN)
 			continue;
-		}
-		more = x_reallocarray(*listen, *nlisten + ns, sizeof(**listen));
-		memcpy(more + *nlisten, s, ns * sizeof(*s));
-		*listen = more;
-		*nlisten += ns;
-		for (size_t i = 0; i < ns; i++) {
-			x_grow(&ports, &capports, nports + 1, sizeof(*ports));
-			ports[nports++] = s[i].lport;
-		}
-		free(s);
+		x_grow(&ports, &capports, nports + 1, sizeof(*ports));
+		ports[nports++] = s[i].lport;
+		x_grow(listen, &caplisten, *nlisten + 1, sizeof(**listen));
+		(*listen)[(*nlisten)++] = s[i];
 	}
-	for (int f = 0; f < 2; f++) {
-		struct nl_socket *s = NULL;
-		size_t ns = 0;
+	for (size_t i = 0; i < ns; i++) {
+		struct conn c = { 0 };
 
-		if (nl_sockets(f ? AF_INET6 : AF_INET, IPPROTO_TCP, 1u << TCP_ESTABLISHED, &s, &ns) != 0)
+		if (s[i].state != TCP_ESTABLISHED || !in_ports(ports, nports, s[i].lport))
+			continue; /* our side is the client: replies are established traffic */
+		c.p.family = s[i].family == AF_INET ? 4 : 6;
+		memcpy(c.p.saddr, s[i].remote, 16);
+		normalize(&c.p.family, c.p.saddr);
+		if (loopback(c.p.family, c.p.saddr))
 			continue;
-		for (size_t i = 0; i < ns; i++) {
-			struct conn c = { 0 };
-
-			if (!in_ports(ports, nports, s[i].lport))
-				continue; /* our side is the client: replies are established traffic */
-			c.p.family = s[i].family == AF_INET ? 4 : 6;
-			memcpy(c.p.saddr, s[i].remote, 16);
-			normalize(&c.p.family, c.p.saddr);
-			if (loopback(c.p.family, c.p.saddr))
-				continue;
-			c.p.l4proto = 6;
-			c.p.dport = s[i].lport;
-			c.client_port = s[i].rport;
-			add_conn(v, n, cap, &c);
-		}
-		free(s);
+		c.p.l4proto = 6;
+		c.p.dport = s[i].lport;
+		c.client_port = s[i].rport;
+		add_conn(v, n, cap, &c);
 	}
+	free(s);
 	free(ports);
 }
 

@@ -241,16 +241,18 @@ static void read_text(void *arg)
 	struct list_read *r = arg;
 	size_t diags_before = diag_count(r->diags);
 
-	if (r->text.len && memchr(r->text.data, '\0', r->text.len)) {
-		r->io_error = "it contains NUL bytes, so it is not a text list of addresses";
-		return;
-	}
+	/* a cache is only ever written for a text that parsed clean (so held no NUL byte): on a hit, the text is read
+	 * once, by the hash, and not scanned again */
 	if (r->cache) {
 		r->content = hash64(r->text.data, r->text.len);
 		if (cache_load(r->cache, r->path, r->st, r->content, r->out)) {
 			r->ok = true;
 			return;
 		}
+	}
+	if (r->text.len && memchr(r->text.data, '\0', r->text.len)) {
+		r->io_error = "it contains NUL bytes, so it is not a text list of addresses";
+		return;
 	}
 	r->ok = listfile_parse(r->text.data, r->text.len, r->path, r->out, r->diags);
 	r->save = r->cache && r->ok && diag_count(r->diags) == diags_before;

@@ -467,7 +467,8 @@ static int socket_cb(const struct nlmsghdr *nlh, void *data)
 	struct socket_list *l = data;
 	struct nl_socket *s;
 
-	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+	if ((nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY && nlh->nlmsg_type != TCPDIAG_GETSOCK) ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return MNL_CB_OK;
 	x_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	s = &l->v[l->n++];
@@ -487,16 +488,28 @@ int nl_sockets(int family, int proto, uint32_t states, struct nl_socket **out, s
 {
 	char buf[256] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct inet_diag_req_v2 *req;
 	struct socket_list l = { NULL, 0, 0, (uint8_t)proto };
 	int ret;
 
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = (uint8_t)family;
-	req->sdiag_protocol = (uint8_t)proto;
-	req->idiag_states = states;
+	if (family == AF_UNSPEC) {
+		/* The older request asks for both families in one dump. The kernel walks its whole table of
+		 * established sockets (shared by every namespace, sized by the host's memory) at every dump: on this
+		 * machine kind about a millisecond, whatever the sockets, so one walk instead of one per family. */
+		struct inet_diag_req *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+
+		if (proto != IPPROTO_TCP)
+			return -EAFNOSUPPORT;
+		nlh->nlmsg_type = TCPDIAG_GETSOCK;
+		req->idiag_states = states;
+	} else {
+		struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+
+		nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		req->sdiag_family = (uint8_t)family;
+		req->sdiag_protocol = (uint8_t)proto;
+		req->idiag_states = states;
+	}
 	ret = query(NETLINK_SOCK_DIAG, nlh, socket_cb, &l);
 	if (ret) {
 		free(l.v);

@@ -316,50 +316,62 @@ static bool fill(struct rs_set *s, const struct entry *e, bool borrow)
 	return in_order(s);
 }
 
-static bool named(const struct entry *e, const char *name)
-{
-	return strlen(name) == e->nlen && memcmp(e->name, name, e->nlen) == 0;
-}
-
 /* The sets of t that the file lists none of take their elements from the base's entries. The base's JSON part is
- * never decoded: its element part alone says what each set held. */
+ * never decoded: its element part alone says what each set held. Its checksum is taken as its entries are walked
+ * (hash.h), so that each entry's elements are checked for order while they are still in the processor's cache:
+ * one pass over a base of many megabytes, not two; a mismatch found at the end fails the whole. */
 static bool fill_from_base(struct rs_table *t, const struct rs_set **filled, size_t nfilled, const uint8_t *b,
 			   size_t blen)
 {
-	size_t json_len, nentries = 0, cap = 0;
-	struct entry *entries = NULL;
+	size_t json_len = 0, bin_len = 0, off, cursor = 0;
+	bool *from_base = x_calloc(t->nsets ? t->nsets : 1, sizeof(*from_base));
+	struct hash64_state h;
 	char *error = NULL;
 	unsigned version;
-	bool ok = true;
+	bool ok;
 
-	if (!checked(b, blen, &json_len, &error) || (get32(b + 12) & FLAG_BASED)) {
-		free(error);
-		return false;
-	}
-	version = get32(b + 8);
-	for (size_t off = HEADER + ALIGN8(json_len); off < blen;) {
-		x_grow(&entries, &cap, nentries + 1, sizeof(*entries));
-		if (!next_entry(b, blen, version, &off, &entries[nentries++])) {
-			free(entries);
-			return false;
-		}
-	}
-	for (size_t i = 0, next = 0; ok && i < t->nsets; i++) {
-		struct rs_set *s = t->sets[i];
+	/* format 2's serial checksum cannot be taken piece by piece: checked whole first */
+	ok = json_part(b, blen, &json_len, &bin_len, &error) && !(get32(b + 12) & FLAG_BASED) &&
+	     (get32(b + 8) != 2 || checked(b, blen, &json_len, &error));
+	free(error);
+	version = ok ? get32(b + 8) : 0;
+	off = HEADER + ALIGN8(json_len);
+	hash64_begin(&h, blen - HEADER);
+	if (ok)
+		hash64_update(&h, b + HEADER, off - HEADER);
+	while (ok && off < blen) {
+		size_t at = off;
+		struct entry e;
+		struct rs_set *s;
 		bool own = false;
-		size_t k;
+		char *name;
 
-		for (k = 0; k < nfilled && !own; k++)
+		if (!next_entry(b, blen, version, &off, &e)) {
+			ok = false;
+			break;
+		}
+		hash64_update(&h, b + at, off - at);
+		name = x_strndup(e.name, e.nlen);
+		s = rs_table_find_set_from(t, name, &cursor);
+		free(name);
+		for (size_t k = 0; s && k < nfilled && !own; k++)
 			own = filled[k] == s;
-		if (own || !elements_apart(s))
+		if (!s || own || !elements_apart(s))
 			continue;
-		/* the base lists its sets in the table's order: the next entry is the one, but for a changed layout */
-		for (k = 0; k < nentries && !named(&entries[(next + k) % nentries], s->name); k++)
-			;
-		ok = k < nentries && fill(s, &entries[(next + k) % nentries], true);
-		next = (next + k + 1) % (nentries ? nentries : 1);
+		/* listed twice, or out of order or of another kind (fill) */
+		ok = !from_base[cursor - 1] && fill(s, &e, true);
+		from_base[cursor - 1] = true;
 	}
-	free(entries);
+	if (ok && version != 2)
+		ok = hash64_end(&h) == get64(b + 32);
+	for (size_t i = 0; ok && i < t->nsets; i++) {
+		bool own = false;
+
+		for (size_t k = 0; k < nfilled && !own; k++)
+			own = filled[k] == t->sets[i];
+		ok = own || !elements_apart(t->sets[i]) || from_base[i];
+	}
+	free(from_base);
 	return ok;
 }
 

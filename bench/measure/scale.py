@@ -15,7 +15,7 @@ size N it times, each figure the median of --runs rounds (--runs-big for N >= 1M
   diff (dump)    `tlswall diff` after someone else committed (`nft add table ip x`): tlswall must dump the set
   phases         the remove-one apply under strace: list file, state, snapshots, the kernel's commit
   kernel commit  the kernel's own time for a one-element commit (bench/commit1.c, sendmsg to ack, no tool around
-                 it): to the shard of tlswall's live table that holds the network (a list above 8,192 networks is
+                 it): to the shard of tlswall's live table that holds the network (a list above 16,384 networks is
                  sharded), and, side by side, to one interval set of the same N networks loaded with nft -f (the
                  layout before sharding)
 
@@ -549,8 +549,8 @@ class Scale(B.Measurement):
             "",
             "bench/commit1.c alone, no tool around it: one batch deleting the network and one adding it back, each "
             "timed from its sendmsg to the kernel's acknowledgement (median of at least 5). tlswall's layout: the "
-            "shard of the live table that holds the network (lists above 8,192 networks are sharded: shards of "
-            "about 4,096); one set: the same IPv4 networks in one interval set, loaded with nft -f, as tables were "
+            "shard of the live table that holds the network (lists above 16,384 networks are sharded: shards of "
+            "about 8,192); one set: the same IPv4 networks in one interval set, loaded with nft -f, as tables were "
             "laid out before sharding. Both in the same run.",
             "",
             B.md_table(["N", "tlswall's set", "delete (tlswall's layout)", "add (tlswall's layout)",

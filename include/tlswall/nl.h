@@ -66,7 +66,8 @@ struct nl_socket {
 	uint32_t inode;
 };
 
-/* Every socket of family and proto whose state bit (1 << state) is in states. */
+/* Every socket of family and proto whose state bit (1 << state) is in states; family AF_UNSPEC (TCP only): both
+ * families in one dump. */
 int nl_sockets(int family, int proto, uint32_t states, struct nl_socket **out, size_t *n);
 /* The interface this host uses to reach addr, so the one its packets arrive on ("lo" for local addresses). */
 int nl_route_iface(int family, const uint8_t *addr, char name[16]);

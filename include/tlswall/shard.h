@@ -29,7 +29,7 @@
 struct rs_table;
 
 /* Intervals a shard aims for when a list is first laid out or a shard is split. */
-#define SHARD_TARGET 4096
+#define SHARD_TARGET 8192
 /* A list of more intervals than this is sharded; at or under it, it stays one set. */
 #define SHARD_THRESHOLD (2 * SHARD_TARGET)
 /* A shard of more intervals than this is split (into shards of about SHARD_TARGET). */

@@ -52,7 +52,7 @@ want=$(($(ls "$golden"/*.nft | wc -l) + $(ls "$policies"/*.conf | wc -l)))
 [ $n -eq "$want" ] || tw_fail "$n policies compared, expected $want (every golden .nft and every policies/*.conf)"
 # a list long enough to be sharded (tlswall/shard.h), used by a deny list and by a service's "from": shard sets,
 # dispatch maps and shard chains list the same whichever of the two loaded them
-python3 "$root/tests/netns/scale_lists.py" make 40000 5 >"$TW_TMP/big.txt"
+python3 "$root/tests/netns/scale_lists.py" make 80000 5 >"$TW_TMP/big.txt"
 cat >"$TW_TMP/sharded.conf" <<'P'
 version = 1;
 sets = { big = { file = "big.txt"; }; };

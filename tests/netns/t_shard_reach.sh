@@ -34,13 +34,13 @@ mac=$(ip netns exec "$H" cat /sys/class/net/tw-h/address) || exit 1
 ip -n "$C" neigh replace fd00:99::1 lladdr "$mac" dev tw-c nud permanent || exit 1
 ip -n "$C" neigh replace 10.99.0.1 lladdr "$mac" dev tw-c nud permanent || exit 1
 
-# every other /24 of 32.0.0.0-32.71.x.x and every other /64 of 2001:db8::, so that the address before each element
-# is outside the list; 9,000 of each, above the sharding threshold
+# every other /24 of 32.0.0.0-32.140.x.x and every other /64 of 2001:db8::, so that the address before each element
+# is outside the list; 18,000 of each, above the sharding threshold
 python3 -c '
 import ipaddress
-for i in range(9000):
+for i in range(18000):
     print(ipaddress.IPv4Address(0x20000000 + i * 512), "/24", sep="")
-for i in range(9000):
+for i in range(18000):
     print(ipaddress.IPv6Address((0x20010db8 << 96) + (i * 2 << 64)), "/64", sep="")' >"$TW_TMP/big.txt"
 cat >"$TW_TMP/p.conf" <<'P'
 version = 1;

@@ -21,6 +21,10 @@
 #include "tlswall/shard.h"
 #include "tlswall/snapshot.h"
 
+/* A list of five shards, and a crowd of /32s that overfills the first of them */
+#define LIST_N (5 * SHARD_TARGET - SHARD_TARGET / 8)
+#define CROWD_N (SHARD_TARGET + SHARD_TARGET / 4)
+
 /* A table as the compiler makes it: list "bl.v4" of n /24s, one every 4th /24 from 16.0.0.0 (plus extra ones),
  * matched by a deny rule in input and by a service's rule. */
 static struct rs_table *logical(size_t n, uint32_t extra_from, size_t extra)
@@ -147,7 +151,7 @@ static int sharded_setup(void **state)
 
 	if (!f)
 		return -1;
-	f->l = logical(20000, 0, 0);
+	f->l = logical(LIST_N, 0, 0);
 	f->t = shard_layout(f->l, NULL);
 	*state = f;
 	return 0;
@@ -175,7 +179,7 @@ static void test_threshold(void **state)
 	b = shard_layout(over, NULL);
 	assert_int_equal(count_shards(a), 0);
 	assert_non_null(rs_table_find_set(a, "bl.v4"));
-	assert_int_equal(count_shards(b), 3); /* ceil(8193 / 4096) */
+	assert_int_equal(count_shards(b), 3); /* ceil(16385 / 8192) */
 	assert_null(rs_table_find_set(b, "bl.v4"));
 	assert_false(shard_any(a));
 	assert_true(shard_any(b));
@@ -243,7 +247,8 @@ static void test_boundaries_kept(void **state)
 {
 	struct sharded *f = *state;
 	struct rs_table *l = f->l, *t = f->t, *again = shard_layout(l, t);
-	struct rs_table *less = logical(19999, 0, 0), *t2 = shard_layout(less, t), *fresh = shard_layout(less, NULL);
+	struct rs_table *less = logical(LIST_N - 1, 0, 0), *t2 = shard_layout(less, t);
+	struct rs_table *shorter = logical(LIST_N - SHARD_TARGET / 2, 0, 0), *fresh = shard_layout(shorter, NULL);
 	struct diff d, df;
 
 	assert_same_text(t, again);
@@ -253,13 +258,14 @@ static void test_boundaries_kept(void **state)
 	assert_int_equal(d.v[0].kind, CHANGE_ELEMS);
 	assert_int_equal(d.v[0].nremoved, 1);
 	assert_int_equal(d.v[0].nadded, 0);
-	/* without the previous layout the cuts would all have moved */
+	/* laid out afresh (equal runs), a shorter list moves every cut; from the previous layout it would move none */
 	diff_tables(fresh, t, &df);
 	assert_true(df.structural);
 	diff_release(&d);
 	diff_release(&df);
 	rs_table_free(again);
 	rs_table_free(less);
+	rs_table_free(shorter);
 	rs_table_free(t2);
 	rs_table_free(fresh);
 }
@@ -269,7 +275,7 @@ static void test_split_touches_one_shard(void **state)
 {
 	struct sharded *f = *state;
 	struct rs_table *t = f->t;
-	struct rs_table *crowded = logical(20000, 0x10000101u, 9000), *t2 = shard_layout(crowded, t);
+	struct rs_table *crowded = logical(LIST_N, 0x10000101u, CROWD_N), *t2 = shard_layout(crowded, t);
 	size_t before = count_shards(t), after = count_shards(t2);
 	uint32_t c, second = UINT32_MAX;
 
@@ -348,7 +354,7 @@ static void test_evaluate_through_dispatch(void **state)
 		p.saddr[1] = (uint8_t)(probes[i] >> 16);
 		p.saddr[2] = (uint8_t)(probes[i] >> 8);
 		p.saddr[3] = (uint8_t)probes[i];
-		enum verdict want = probes[i] >= 0x10000000u && probes[i] < 0x10000000u + 20000u * 1024 &&
+		enum verdict want = probes[i] >= 0x10000000u && probes[i] < 0x10000000u + LIST_N * 1024u &&
 						    (probes[i] & 0x3ff) < 0x100 ? EVAL_DROP : EVAL_ACCEPT;
 
 		assert_int_equal(evaluate(l, rs_table_find_chain(l, "input"), &p, &why), want);
@@ -386,7 +392,7 @@ static void test_based_form(void **state)
 {
 	struct sharded *f = *state;
 	struct rs_table *l0 = f->l, *t0 = f->t;
-	struct rs_table *l1 = logical(19999, 0, 0), *t1 = shard_layout(l1, t0), *back = NULL;
+	struct rs_table *l1 = logical(LIST_N - 1, 0, 0), *t1 = shard_layout(l1, t0), *back = NULL;
 	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=2", 0, NULL }, got;
 	size_t whole, len, left_out, blen, olen;
 	char *full = record_bin_encode(t1, &info, NULL, 0, &whole, &left_out);
@@ -408,10 +414,16 @@ static void test_based_form(void **state)
 	assert_non_null(strstr(error, "does not match the base"));
 	free(error);
 	error = NULL;
-	base[blen - 8] ^= 1;
-	assert_false(record_bin_decode(bin, len, base, blen, &back, &got, NULL, NULL, &error));
-	assert_null(back);
-	free(error);
+	/* one bit anywhere in the base: its JSON part (never decoded), the middle and the end of its elements */
+	for (size_t i = 0, at[] = { 58, blen / 2, blen - 8 }; i < 3; i++) {
+		base[at[i]] ^= 1;
+		assert_false(record_bin_decode(bin, len, base, blen, &back, &got, NULL, NULL, &error));
+		assert_null(back);
+		free(error);
+		error = NULL;
+		base[at[i]] ^= 1;
+	}
+	assert_decodes_to(bin, len, base, blen, t1);
 	free(bin);
 	free(base);
 	free(other);
@@ -463,7 +475,7 @@ static char *as_format2(const char *bin, size_t len, size_t *out_len)
 static void test_format2_read(void **state)
 {
 	struct sharded *f = *state;
-	struct rs_table *t0 = f->t, *l1 = logical(19999, 0, 0), *t1 = shard_layout(l1, t0);
+	struct rs_table *t0 = f->t, *l1 = logical(LIST_N - 1, 0, 0), *t1 = shard_layout(l1, t0);
 	struct snapshot_info info = { (char *)"t", (char *)"test", (char *)"generation=2", 0, NULL };
 	size_t blen, len2, len, left_out;
 	char *base = record_bin_encode(t0, &info, NULL, 0, &blen, &left_out);
