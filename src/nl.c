@@ -494,8 +494,8 @@ int nl_sockets(int family, int proto, uint32_t states, struct nl_socket **out, s
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	if (family == AF_UNSPEC) {
 		/* The older request asks for both families in one dump. The kernel walks its whole table of
-		 * established sockets (shared by every namespace, sized by the host's memory) at every dump: on this
-		 * machine kind about a millisecond, whatever the sockets, so one walk instead of one per family. */
+		 * established sockets (shared by every namespace, sized by the host's memory) at every dump, however
+		 * few sockets there are: one walk instead of one per family. */
 		struct inet_diag_req *req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 
 		if (proto != IPPROTO_TCP)
