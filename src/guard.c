@@ -106,10 +106,10 @@ static bool ssh_session(struct conn *c)
 	return true;
 }
 
-static bool in_ports(const uint16_t *ports, size_t n, uint16_t port)
+static bool listened(const struct nl_socket *listen, size_t n, uint16_t port)
 {
 	for (size_t i = 0; i < n; i++)
-		if (ports[i] == port)
+		if (listen[i].lport == port)
 			return true;
 	return false;
 }
@@ -118,9 +118,8 @@ static bool in_ports(const uint16_t *ports, size_t n, uint16_t port)
  * and both states (nl.h): the kernel walks its socket tables once. */
 static void established(struct conn **v, size_t *n, size_t *cap, struct nl_socket **listen, size_t *nlisten)
 {
-	uint16_t *ports = NULL;
 	struct nl_socket *s = NULL;
-	size_t ns = 0, nports = 0, capports = 0, caplisten = 0;
+	size_t ns = 0, caplisten = 0;
 
 	*listen = NULL;
 	*nlisten = 0;
@@ -129,15 +128,13 @@ static void established(struct conn **v, size_t *n, size_t *cap, struct nl_socke
 	for (size_t i = 0; i < ns; i++) {
 		if (s[i].state != TCP_LISTEN)
 			continue;
-		x_grow(&ports, &capports, nports + 1, sizeof(*ports));
-		ports[nports++] = s[i].lport;
 		x_grow(listen, &caplisten, *nlisten + 1, sizeof(**listen));
 		(*listen)[(*nlisten)++] = s[i];
 	}
 	for (size_t i = 0; i < ns; i++) {
 		struct conn c = { 0 };
 
-		if (s[i].state != TCP_ESTABLISHED || !in_ports(ports, nports, s[i].lport))
+		if (s[i].state != TCP_ESTABLISHED || !listened(*listen, *nlisten, s[i].lport))
 			continue; /* our side is the client: replies are established traffic */
 		c.p.family = s[i].family == AF_INET ? 4 : 6;
 		memcpy(c.p.saddr, s[i].remote, 16);
@@ -150,7 +147,6 @@ static void established(struct conn **v, size_t *n, size_t *cap, struct nl_socke
 		add_conn(v, n, cap, &c);
 	}
 	free(s);
-	free(ports);
 }
 
 static const struct rs_chain *input_of(const struct rs_table *t)

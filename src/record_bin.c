@@ -323,8 +323,8 @@ static bool fill(struct rs_set *s, const struct entry *e, bool borrow)
 static bool fill_from_base(struct rs_table *t, const struct rs_set **filled, size_t nfilled, const uint8_t *b,
 			   size_t blen)
 {
-	size_t json_len = 0, bin_len = 0, off, cursor = 0;
-	bool *from_base = x_calloc(t->nsets ? t->nsets : 1, sizeof(*from_base));
+	enum { NOT_WANTED, WANTED, FILLED } *want;
+	size_t json_len, bin_len, off, cursor = 0;
 	struct hash64_state h;
 	char *error = NULL;
 	unsigned version;
@@ -334,16 +334,24 @@ static bool fill_from_base(struct rs_table *t, const struct rs_set **filled, siz
 	ok = json_part(b, blen, &json_len, &bin_len, &error) && !(get32(b + 12) & FLAG_BASED) &&
 	     (get32(b + 8) != 2 || checked(b, blen, &json_len, &error));
 	free(error);
-	version = ok ? get32(b + 8) : 0;
+	if (!ok)
+		return false;
+	/* every set the file did not list takes its elements from the base */
+	want = x_calloc(t->nsets ? t->nsets : 1, sizeof(*want));
+	for (size_t i = 0; i < t->nsets; i++)
+		want[i] = elements_apart(t->sets[i]) ? WANTED : NOT_WANTED;
+	for (size_t k = 0; k < nfilled; k++)
+		for (size_t i = 0; i < t->nsets; i++)
+			if (t->sets[i] == filled[k])
+				want[i] = NOT_WANTED;
+	version = get32(b + 8);
 	off = HEADER + ALIGN8(json_len);
 	hash64_begin(&h, blen - HEADER);
-	if (ok)
-		hash64_update(&h, b + HEADER, off - HEADER);
+	hash64_update(&h, b + HEADER, off - HEADER);
 	while (ok && off < blen) {
 		size_t at = off;
 		struct entry e;
 		struct rs_set *s;
-		bool own = false;
 		char *name;
 
 		if (!next_entry(b, blen, version, &off, &e)) {
@@ -354,24 +362,17 @@ static bool fill_from_base(struct rs_table *t, const struct rs_set **filled, siz
 		name = x_strndup(e.name, e.nlen);
 		s = rs_table_find_set_from(t, name, &cursor);
 		free(name);
-		for (size_t k = 0; s && k < nfilled && !own; k++)
-			own = filled[k] == s;
-		if (!s || own || !elements_apart(s))
+		if (!s || want[cursor - 1] == NOT_WANTED)
 			continue;
 		/* listed twice, or out of order or of another kind (fill) */
-		ok = !from_base[cursor - 1] && fill(s, &e, true);
-		from_base[cursor - 1] = true;
+		ok = want[cursor - 1] == WANTED && fill(s, &e, true);
+		want[cursor - 1] = FILLED;
 	}
 	if (ok && version != 2)
 		ok = hash64_end(&h) == get64(b + 32);
-	for (size_t i = 0; ok && i < t->nsets; i++) {
-		bool own = false;
-
-		for (size_t k = 0; k < nfilled && !own; k++)
-			own = filled[k] == t->sets[i];
-		ok = own || !elements_apart(t->sets[i]) || from_base[i];
-	}
-	free(from_base);
+	for (size_t i = 0; ok && i < t->nsets; i++)
+		ok = want[i] != WANTED;
+	free(want);
 	return ok;
 }
 
