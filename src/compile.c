@@ -265,13 +265,27 @@ static void add_icmp(struct compiler *c, struct rs_chain *input)
 	icmp_rule(input, RS_SEL_ICMPV6_TYPE, echo6, 1, 0, true);
 }
 
-/* Pass: the input base chain. Order matters for cost: established traffic, the bulk, leaves at the first rule. */
+/* The input chain's pending chain: what is not a TLS record goes on, by protocol and port, to its check. */
+static void pending_input(struct compiler *c)
+{
+	struct rs_chain *pending = compiler_pending_chain(c, COMPILE_PENDING_CHAIN, compiler_checks_tcp(c));
+	struct rs_rule *r = rs_chain_add_rule(pending);
+
+	compiler_match_payload(r);
+	rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
+}
+
+/* Pass: the input base chain. Order matters for cost: established traffic, the bulk, leaves at the first rule, or
+ * with payload checks at the second. */
 static void pass_input(struct compiler *c)
 {
 	const struct policy *p = c->p;
-	struct rs_chain *input = rs_table_add_chain(c->t, COMPILE_INPUT_CHAIN);
+	struct rs_chain *input;
 	struct rs_rule *r;
 
+	if (c->payload)
+		pending_input(c);
+	input = rs_table_add_chain(c->t, COMPILE_INPUT_CHAIN);
 	input->base = true;
 	input->hook = RS_HOOK_INPUT;
 	input->type = x_strdup("filter");
@@ -279,21 +293,24 @@ static void pass_input(struct compiler *c)
 	input->policy = RS_DROP;
 	input->src_file = rs_table_file(c->t, p->path);
 
-	/* before established traffic leaves: a connection whose check is still pending, and a new connection to a port
-	 * whose payload is checked (compile_payload.c). Pending first: the check chain sets the bit on a new
-	 * connection's first packet, which would otherwise meet the check a second time at the next rule. */
+	/* before established traffic leaves: a connection whose check is still pending (compile_payload.c) */
 	if (c->payload) {
 		r = input_rule(input);
 		compiler_match_pending(r, 1u << p->ct_mark_bit, 1u << p->ct_mark_bit);
-		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
-		r = input_rule(input);
-		rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
-		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
+		rs_rule_verdict(r, RS_JUMP, COMPILE_PENDING_CHAIN);
 	}
 
 	r = input_rule(input);
 	rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_ESTABLISHED | RS_CT_RELATED);
 	rs_rule_verdict(r, RS_ACCEPT, NULL);
+
+	/* after them: a new connection to a port whose payload is checked, to its check chain, which marks it pending
+	 * (a new connection's first packet meets its check once: it has no mark yet at the first rule) */
+	if (c->payload) {
+		r = input_rule(input);
+		rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
+		rs_rule_match(r, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set = x_strdup(COMPILE_PAYLOAD_MAP);
+	}
 
 	r = input_rule(input);
 	rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_INVALID);

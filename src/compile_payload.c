@@ -3,15 +3,22 @@
  * transport header).
  *
  * A connection is checked from its first packet until its payload passes, and only then: its ct mark bit
- * (ct_mark_bit) says "check pending". The input chain's first two rules send every packet of a pending connection,
- * and a new connection's packets, to a port whose payload is checked, through one verdict map, to the port's check
- * chain.
- * A check chain sets the bit on a new connection, lets through what carries no payload (the handshake's ACKs: the
- * payload load fails, so no rule matches), clears the bit when the payload passes (so its later packets never reach
- * a check again), and sends a payload that fails to the service's plaintext chain, which counts it, logs it if the
- * policy logs, and drops it. A connection that was already open when the check came into force never had the bit:
- * it is never checked, and a TLS session in the middle of its records is not cut. Loopback is not checked: local
- * clients (a webmail talking IMAP to the same host) are the host's own. */
+ * (ct_mark_bit) says "check pending". A new connection to a port whose payload is checked goes through one verdict
+ * map to the port's check chain, which sets the bit. Every packet of a pending connection goes first to the pending
+ * chain: a segment that starts a TLS record (the common case: the ClientHello, or the upgrade's handshake on a
+ * STARTTLS port) clears the bit there, with no lookup; anything else that carries a payload goes through the same
+ * map to its port's check.
+ * A check chain lets through what carries no payload (the handshake's ACKs: the payload load fails, so no rule
+ * matches), clears the bit when the payload passes (so its later packets never reach a check again), and sends a
+ * payload that fails to the service's plaintext chain, which counts it, logs it if the policy logs, and drops it. A
+ * connection that was already open when the check came into force never had the bit: it is never checked, and a TLS
+ * session in the middle of its records is not cut. Loopback is not checked: local clients (a webmail talking IMAP
+ * to the same host) are the host's own.
+ *
+ * What this costs a connection was measured (bench/measure/packet.py, interleaved hosts): every packet pays one
+ * compare of the mark before the established ones leave; a new connection one lookup and its check chain's
+ * compares; its first segment a few compares. An earlier layout sent the first segment through the map as well, and
+ * tested the new state before the established packets left; that cost about one connection in a hundred more. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,11 +54,24 @@ void compiler_match_pending(struct rs_rule *r, uint32_t mask, uint32_t value)
 
 	m->mask = mask;
 	rs_match_add_num(m, value);
-	/* The handshake's ACK, and a FIN or RST before any data, would pass the check anyway (its loads fail): they skip
+}
+
+void compiler_match_payload(struct rs_rule *r)
+{
+	struct rs_match *m = rs_rule_match(r, RS_SEL_IH, RS_OP_PRESENT);
+
+	/* The handshake's ACK, and a FIN or RST before any data, would pass a check anyway (its loads fail): they skip
 	 * the map lookup and the check chain instead. */
-	m = rs_rule_match(r, RS_SEL_IH, RS_OP_PRESENT);
 	m->offset = 0;
 	m->length = 8;
+}
+
+bool compiler_checks_tcp(const struct compiler *c)
+{
+	for (size_t i = 0; c->payload && i < c->payload->nelem; i++)
+		if (*(const uint8_t *)rs_set_elem(c->payload, i) == L4_TCP)
+			return true;
+	return false;
 }
 
 /* the payload passed: the check is no longer pending */
@@ -95,6 +115,25 @@ static void pass_tls_record(struct rs_chain *chain, uint32_t bit)
 
 	payload(r, 0, 2, 0, RS_OP_EQ, 0x1603);
 	clear_and_return(r, bit);
+}
+
+struct rs_chain *compiler_pending_chain(struct compiler *c, const char *name, bool tcp)
+{
+	struct rs_chain *chain = rs_table_add_chain(c->t, name);
+
+	chain->comment = x_strdup("connections whose payload check is pending");
+	chain->src_file = rs_table_file(c->t, c->p->path);
+	if (tcp) {
+		/* every TCP check (a TLS record's, and the logins guard's until the upgrade) passes this first: the same
+		 * test, made here once for all ports, before any lookup. A UDP datagram is never a TLS record. */
+		uint32_t bit = 1u << c->p->ct_mark_bit;
+		struct rs_rule *r = rule(chain);
+
+		payload(r, 0, 2, 0, RS_OP_EQ, 0x1603);
+		rs_match_add_num(rs_rule_match(r, RS_SEL_L4PROTO, RS_OP_EQ), L4_TCP);
+		clear_and_return(r, bit);
+	}
+	return chain;
 }
 
 /* TCP: the first payload is a TLS record; any other payload goes to the plaintext chain. */
@@ -224,6 +263,26 @@ static const char *const check_prefixes[] = {
 	[CHECK_DTLS_RECORD] = "dtls",
 	[CHECK_LOGINS] = "logins",
 };
+
+/* whether name is PREFIX.something */
+static bool has_prefix(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(name, prefix, n) == 0 && name[n] == '.';
+}
+
+bool compile_is_check_chain(const char *name)
+{
+	if (strcmp(name, COMPILE_PENDING_CHAIN) == 0 ||
+	    strcmp(name, COMPILE_PUBLISHED_PREFIX "." COMPILE_PENDING_CHAIN) == 0 ||
+	    has_prefix(name, COMPILE_PLAINTEXT_PREFIX))
+		return true;
+	for (size_t kind = CHECK_TLS_RECORD; kind <= CHECK_LOGINS; kind++)
+		if (has_prefix(name, check_prefixes[kind]))
+			return true;
+	return false;
+}
 
 /* One service: a check chain per kind of check its ports ask for, and its plaintext chain. */
 static void compile_service_checks(struct compiler *c, const struct service *s, bool ranges)

@@ -81,35 +81,54 @@ void pass_published(struct compiler *c)
 {
 	const struct policy *p = c->p;
 	uint32_t local = 1u << p->published_mark_bit, pending = 1u << p->ct_mark_bit;
-	struct rs_chain *forward;
+	struct rs_set *payload_maps[ARRAY_SIZE(protos)] = { NULL };
+	struct rs_chain *forward, *pending_chain = NULL;
 	struct rs_rule *r;
 	struct rs_match *m;
 
 	if (!p->published_ports)
 		return;
 	mark_local(c, local);
-	forward = base_chain(c, COMPILE_FORWARD_CHAIN, RS_HOOK_FORWARD, 0);
-	/* payload checks first, as in the input chain: a forwarded connection whose check is pending, and a new one to
-	 * a checked port (pending first, so that a new connection's first packet meets its check once) */
+	/* payload checks as in the input chain (compile_payload.c), keyed by the original port: a forwarded
+	 * connection whose check is pending goes to its own pending chain, a new one to a checked port to its check */
 	for (size_t i = 0; c->payload && i < ARRAY_SIZE(protos); i++) {
 		char *name = x_asprintf("%s.%s.%s", COMPILE_PUBLISHED_PREFIX, COMPILE_PAYLOAD_MAP, l4proto_name(protos[i]));
 
-		if (port_map(c, c->payload, protos[i], name)) {
-			r = rs_chain_add_rule(forward);
-			compiler_match_pending(r, local | pending, local | pending);
-			lookup_original_port(r, protos[i], name);
-			r = rs_chain_add_rule(forward);
-			rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
-			m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
-			m->mask = local;
-			rs_match_add_num(m, local);
-			lookup_original_port(r, protos[i], name);
-		}
+		payload_maps[i] = port_map(c, c->payload, protos[i], name);
 		free(name);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+		bool tcp = false;
+
+		if (!payload_maps[i])
+			continue;
+		for (size_t k = 0; k < ARRAY_SIZE(protos); k++)
+			tcp |= protos[k] == L4_TCP && payload_maps[k];
+		if (!pending_chain)
+			pending_chain = compiler_pending_chain(c, COMPILE_PUBLISHED_PREFIX "." COMPILE_PENDING_CHAIN, tcp);
+		r = rs_chain_add_rule(pending_chain);
+		compiler_match_payload(r);
+		lookup_original_port(r, protos[i], payload_maps[i]->name);
+	}
+	forward = base_chain(c, COMPILE_FORWARD_CHAIN, RS_HOOK_FORWARD, 0);
+	if (pending_chain) {
+		r = rs_chain_add_rule(forward);
+		compiler_match_pending(r, local | pending, local | pending);
+		rs_rule_verdict(r, RS_JUMP, pending_chain->name);
 	}
 	r = rs_chain_add_rule(forward);
 	rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_ESTABLISHED | RS_CT_RELATED);
 	rs_rule_verdict(r, RS_ACCEPT, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+		if (!payload_maps[i])
+			continue;
+		r = rs_chain_add_rule(forward);
+		rs_match_add_num(rs_rule_match(r, RS_SEL_CT_STATE, RS_OP_FLAGS), RS_CT_NEW);
+		m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);
+		m->mask = local;
+		rs_match_add_num(m, local);
+		lookup_original_port(r, protos[i], payload_maps[i]->name);
+	}
 	/* not to an address of this host: routed traffic, containers among themselves or going out; not ours */
 	r = rs_chain_add_rule(forward);
 	m = rs_rule_match(r, RS_SEL_CT_MARK, RS_OP_EQ);

@@ -7,17 +7,6 @@
 #include "tlswall/shard.h"
 #include "tlswall/util.h"
 
-/* The chains that exist for an entry's payload checks: their counters belong to the entry, not beside it. */
-static const char *const check_prefixes[] = { "tls.", "quic.", "dtls.", "logins.", COMPILE_PLAINTEXT_PREFIX "." };
-
-static bool is_check_chain(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(check_prefixes); i++)
-		if (strncmp(name, check_prefixes[i], strlen(check_prefixes[i])) == 0)
-			return true;
-	return false;
-}
-
 /* "svc.imap" -> the chain "plaintext.imap", if there is one */
 static const struct rs_chain *plaintext_of(const struct rs_table *t, const char *chain)
 {
@@ -76,7 +65,7 @@ void table_counters(const struct rs_table *t, struct table_counters *out)
 							 forward ? &out->forwarded_dropped_bytes : &out->dropped_bytes);
 			continue;
 		}
-		if (is_check_chain(c->name) || add_shard_chain(t, c, out))
+		if (compile_is_check_chain(c->name) || add_shard_chain(t, c, out))
 			continue;
 		s = &out->services[out->nservices++];
 		s->chain = c->name;

@@ -9,6 +9,7 @@ descriptor that refers to them, so nothing is left behind however the run ends.
 import ctypes
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -190,6 +191,12 @@ class Runner:
 
 def median(xs):
     return statistics.median(xs)
+
+
+def swapped_pairs(ratios):
+    """Ratios of rounds whose two configurations traded places (hosts) every round, combined two by two: the geometric
+    mean of rounds 1 and 2, 3 and 4... What one place adds to a ratio, the swapped round takes away."""
+    return [math.sqrt(ratios[i] * ratios[i + 1]) for i in range(0, len(ratios) - 1, 2)]
 
 
 def iqr(xs):

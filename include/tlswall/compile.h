@@ -17,8 +17,15 @@ struct rs_table *compile_policy(const struct policy *p);
 #define COMPILE_PUBLISHED_PREFIX "published"   /* the services map per protocol, keyed by the original port */
 #define COMPILE_SERVICE_MAP "services"
 #define COMPILE_PAYLOAD_MAP "payload"          /* ports whose payload is checked -> their check chain */
+#define COMPILE_PENDING_CHAIN "pending"        /* connections whose check is pending: TLS passes, the rest to checks */
 #define COMPILE_SERVICE_PREFIX "svc"           /* a service: its sources and counter */
 #define COMPILE_EXEMPTION_PREFIX "exempt"      /* an exemption */
 #define COMPILE_PLAINTEXT_PREFIX "plaintext"   /* what a payload check refused: counted, logged, dropped */
+
+#include <stdbool.h>
+
+/* Whether a chain of the table exists for the payload checks (a port's check, a service's plaintext chain, a pending
+ * chain): what it counts belongs to the entries it checks, not beside them. */
+bool compile_is_check_chain(const char *name);
 
 #endif

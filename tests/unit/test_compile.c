@@ -427,6 +427,95 @@ static void test_named_sets(void **state)
 
 /* The table names the policy lines behind its objects with strings of its own: it outlives the policy it was
  * compiled from (the emergency ruleset does), and the sanitizers see any read of the policy's freed memory. */
+static const struct rs_match *stmt_match(const struct rs_rule *r, size_t i, enum rs_selector sel, enum rs_op op)
+{
+	assert_true(i < r->nstmts);
+	assert_int_equal(r->stmts[i].kind, RS_STMT_MATCH);
+	assert_int_equal(r->stmts[i].u.match.sel, sel);
+	assert_int_equal(r->stmts[i].u.match.op, op);
+	return &r->stmts[i].u.match;
+}
+
+static void assert_verdict(const struct rs_rule *r, enum rs_verdict_code code, const char *chain)
+{
+	const struct rs_stmt *last = &r->stmts[r->nstmts - 1];
+
+	assert_int_equal(last->kind, RS_STMT_VERDICT);
+	assert_int_equal(last->u.verdict.code, code);
+	if (chain)
+		assert_string_equal(last->u.verdict.chain, chain);
+}
+
+/* A pending connection goes first to the pending chain, where a segment starting a TLS record clears it with no
+ * lookup; only then do established packets leave, and after them a new connection goes to its port's check. */
+static void test_pending_chain(void **state)
+{
+	struct built b = build("require_tls = true; services = ( { service = \"https\"; } );\n");
+	const struct rs_chain *input = rs_table_find_chain(b.t, COMPILE_INPUT_CHAIN);
+	const struct rs_chain *pending = rs_table_find_chain(b.t, COMPILE_PENDING_CHAIN);
+	const struct rs_match *m;
+	const struct rs_rule *r;
+
+	(void)state;
+	assert_non_null(input);
+	assert_non_null(pending);
+	r = input->rules[0];
+	m = stmt_match(r, 0, RS_SEL_CT_MARK, RS_OP_EQ);
+	assert_int_equal(m->mask, 0x80000000u);
+	assert_int_equal(m->vals[0].num, 0x80000000u);
+	assert_int_equal(r->nstmts, 2);
+	assert_verdict(r, RS_JUMP, COMPILE_PENDING_CHAIN);
+	assert_int_equal(stmt_match(input->rules[1], 0, RS_SEL_CT_STATE, RS_OP_FLAGS)->vals[0].num,
+			 RS_CT_ESTABLISHED | RS_CT_RELATED);
+	assert_verdict(input->rules[1], RS_ACCEPT, NULL);
+	assert_int_equal(stmt_match(input->rules[2], 0, RS_SEL_CT_STATE, RS_OP_FLAGS)->vals[0].num, RS_CT_NEW);
+	assert_string_equal(stmt_match(input->rules[2], 1, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set, COMPILE_PAYLOAD_MAP);
+
+	assert_int_equal(pending->nrules, 2);
+	r = pending->rules[0];
+	m = stmt_match(r, 0, RS_SEL_IH, RS_OP_EQ);
+	assert_int_equal(m->offset, 0);
+	assert_int_equal(m->length, 16);
+	assert_int_equal(m->vals[0].num, 0x1603);
+	assert_int_equal(stmt_match(r, 1, RS_SEL_L4PROTO, RS_OP_EQ)->vals[0].num, 6);
+	assert_int_equal(r->stmts[2].kind, RS_STMT_CT_MARK_CLEAR);
+	assert_int_equal(r->stmts[2].u.mark_bits, 0x80000000u);
+	assert_verdict(r, RS_RETURN, NULL);
+	r = pending->rules[1];
+	stmt_match(r, 0, RS_SEL_IH, RS_OP_PRESENT);
+	assert_string_equal(stmt_match(r, 1, RS_SEL_L4PROTO_DPORT, RS_OP_VMAP)->set, COMPILE_PAYLOAD_MAP);
+	release(&b);
+
+	/* checks on UDP ports only: no TCP connection is ever pending, and no rule waits for a TLS record */
+	b = build("require_tls = true; services = ( { service = \"coaps\"; } );\n");
+	pending = rs_table_find_chain(b.t, COMPILE_PENDING_CHAIN);
+	assert_non_null(pending);
+	assert_int_equal(pending->nrules, 1);
+	stmt_match(pending->rules[0], 0, RS_SEL_IH, RS_OP_PRESENT);
+	release(&b);
+
+	/* without checks, no pending chain, and established packets leave at the first rule */
+	b = build("services = ( { service = \"https\"; } );\n");
+	assert_null(rs_table_find_chain(b.t, COMPILE_PENDING_CHAIN));
+	input = rs_table_find_chain(b.t, COMPILE_INPUT_CHAIN);
+	assert_verdict(input->rules[0], RS_ACCEPT, NULL);
+	release(&b);
+}
+
+static void test_check_chain_names(void **state)
+{
+	static const char *const checks[] = { "pending", "published.pending", "tls.https", "quic.https", "dtls.coaps",
+					      "logins.imap", "plaintext.https" };
+	static const char *const others[] = { "input", "forward", "svc.https", "exempt.ssh", "pending2", "tls",
+					      "tlsx.https", "published.tcp", "svc.tls", "bl.v4.s00000000" };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(checks); i++)
+		assert_true(compile_is_check_chain(checks[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(others); i++)
+		assert_false(compile_is_check_chain(others[i]));
+}
+
 static void test_table_owns_its_strings(void **state)
 {
 	struct built b = build("log = { };\nservices = ( { service = \"imaps\"; from = [ \"192.0.2.0/24\" ]; } );\n");
@@ -458,6 +547,8 @@ int main(void)
 		cmocka_unit_test(test_services_map_without_ranges),
 		cmocka_unit_test(test_from_literals),
 		cmocka_unit_test(test_named_sets),
+		cmocka_unit_test(test_pending_chain),
+		cmocka_unit_test(test_check_chain_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
