@@ -1,6 +1,7 @@
 /* fopencookie: the table is hashed as it is printed, never held as text */
 #define _GNU_SOURCE
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -18,6 +19,17 @@ static ssize_t digest_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* SHA-256, with libcrypto set up without its configuration file: the table hash names a ruleset, it decides nothing
+ * about security, and it must come out the same whatever an openssl.cnf on this host loads (a provider, a FIPS
+ * module). Not reading that file also shortens the first digest of every apply from about 2.0 to 1.2 ms (the rest
+ * is libcrypto fetching its default provider's SHA-256). No verb that hashes tables makes a TLS handshake, whose
+ * settings the configuration file may hold (tls_probe.c, audit). */
+static const EVP_MD *sha256(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	return EVP_sha256();
+}
+
 _Static_assert(TABLE_HASH_LEN == 2 * SHA256_DIGEST_LENGTH + 1, "a hex SHA-256 and its NUL");
 
 void table_hash_set(const struct rs_set *s, uint8_t out[RS_DIGEST_LEN])
@@ -28,7 +40,7 @@ void table_hash_set(const struct rs_set *s, uint8_t out[RS_DIGEST_LEN])
 		memcpy(out, s->digest, RS_DIGEST_LEN);
 		return;
 	}
-	EVP_Digest(s->elems, s->nelem * rs_set_stride(s), out, &len, EVP_sha256(), NULL);
+	EVP_Digest(s->elems, s->nelem * rs_set_stride(s), out, &len, sha256(), NULL);
 }
 
 /* The sets whose elements the table hash takes as a digest: those that are not maps (a map's elements are in the
@@ -85,7 +97,7 @@ void table_sha256(const struct rs_table *t, char out[TABLE_HASH_LEN])
 	}
 	shell.sets = set_ptrs;
 	ctx = x_nonnull(EVP_MD_CTX_new());
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(ctx, sha256(), NULL);
 	f = x_nonnull(fopencookie(ctx, "w", io));
 	emit_nft_table(&shell, 0, f);
 	for (size_t i = 0; i < t->nsets; i++) {
