@@ -226,7 +226,7 @@ static enum attempt commit_changes(const struct cli *cli, const struct apply_opt
 	int ret;
 
 	*exit_code = EXIT_ERROR;
-	if (guard_lockout(planned, s->live, o->force, s->diags) != 0) {
+	if (guard_lockout(planned, s->live, d, o->force, s->diags) != 0) {
 		*exit_code = EXIT_REFUSED;
 		return FAILED;
 	}

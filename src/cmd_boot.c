@@ -100,7 +100,7 @@ static int try_table(struct boot *b, const struct rs_table *t, const char *origi
 
 	if (session_read(&b->s, t->name, true) != 0)
 		return EXIT_ERROR;
-	if (guard_lockout(t, b->s.live, false, b->diags) != 0) {
+	if (guard_lockout(t, b->s.live, NULL, false, b->diags) != 0) {
 		diag_error(b->diags, NULL, 0, "boot: not applying %s: the live ruleset stays", origin);
 		log_not_installed(b, "refused", t, origin, mark);
 		return EXIT_REFUSED;

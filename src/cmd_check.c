@@ -126,7 +126,7 @@ static int check_live(const struct rs_table *planned, struct diag_list *diags)
 	if (session_read(&s, planned->name, false) == 0) {
 		if (!guard_coexistence(planned, diags))
 			diag_note(diags, NULL, 0, "no other table on the input hook undoes what %s allows", planned->name);
-		guard_lockout(planned, s.live, true, diags);
+		guard_lockout(planned, s.live, NULL, true, diags);
 		published_report(planned, diags);
 		flush_watch_report(planned->name, diags);
 		ret = 0;

@@ -5,6 +5,7 @@
 
 #include "tlswall/compile.h"
 #include "tlswall/diag.h"
+#include "tlswall/diff.h"
 #include "tlswall/evaluate.h"
 #include "tlswall/guard.h"
 #include "tlswall/nl.h"
@@ -114,16 +115,49 @@ static bool listened(const struct nl_socket *listen, size_t n, uint16_t port)
 	return false;
 }
 
-/* Inbound TCP connections: established sockets whose local port something listens on. One dump of both families
- * and both states (nl.h): the kernel walks its socket tables once. */
-static void established(struct conn **v, size_t *n, size_t *cap, struct nl_socket **listen, size_t *nlisten)
+/* Whether rule r looks set up only to drop (or reject) what it matches; false when it looks it up any other way. */
+static bool only_drops_from(const struct rs_rule *r, const char *set)
 {
+	for (size_t i = 0; i < r->nstmts; i++) {
+		const struct rs_stmt *st = &r->stmts[i];
+
+		if (st->kind == RS_STMT_MATCH && st->u.match.set && strcmp(st->u.match.set, set) == 0 &&
+		    (st->u.match.op != RS_OP_SET || !rs_rule_drops(r)))
+			return false;
+	}
+	return true;
+}
+
+bool guard_change_only_unblocks(const struct diff *d, const struct rs_table *live)
+{
+	if (!live || d->structural)
+		return false;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct change *c = &d->v[i];
+
+		if (c->kind != CHANGE_ELEMS || c->nadded || !c->live_set || c->live_set->vmap)
+			return false;
+		for (size_t k = 0; k < live->nchains; k++)
+			for (size_t j = 0; j < live->chains[k]->nrules; j++)
+				if (!only_drops_from(live->chains[k]->rules[j], c->object))
+					return false;
+	}
+	return true;
+}
+
+/* Inbound TCP connections: established sockets whose local port something listens on. One dump of both families
+ * and both states (nl.h): the kernel walks its socket tables once. Without `established_too`, the listening sockets
+ * alone: the kernel then skips its established-socket table, whose walk is the dump's cost. */
+static void established(bool established_too, struct conn **v, size_t *n, size_t *cap, struct nl_socket **listen,
+			size_t *nlisten)
+{
+	uint32_t states = 1u << TCP_LISTEN | (established_too ? 1u << TCP_ESTABLISHED : 0);
 	struct nl_socket *s = NULL;
 	size_t ns = 0, caplisten = 0;
 
 	*listen = NULL;
 	*nlisten = 0;
-	if (nl_sockets(AF_UNSPEC, IPPROTO_TCP, 1u << TCP_LISTEN | 1u << TCP_ESTABLISHED, &s, &ns) != 0)
+	if (nl_sockets(AF_UNSPEC, IPPROTO_TCP, states, &s, &ns) != 0)
 		return;
 	for (size_t i = 0; i < ns; i++) {
 		if (s[i].state != TCP_LISTEN)
@@ -195,7 +229,8 @@ static void explain(const struct rs_table *planned, const struct conn *c, const 
 			 owner->name, owner->src_file ? owner->src_file : "policy", owner->src_line, c->p.dport, proto);
 }
 
-int guard_lockout(const struct rs_table *planned, const struct rs_table *live, bool force, struct diag_list *diags)
+int guard_lockout(const struct rs_table *planned, const struct rs_table *live, const struct diff *d, bool force,
+		  struct diag_list *diags)
 {
 	const struct rs_chain *pin = input_of(planned), *lin = input_of(live);
 	struct conn *conns = NULL, ssh;
@@ -203,11 +238,13 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, b
 	size_t n = 0, cap = 0, nlisten = 0;
 	int cut = 0;
 
+	bool can_cut = !d || !guard_change_only_unblocks(d, live);
+
 	if (!pin)
 		return 0;
-	if (ssh_session(&ssh))
+	if (can_cut && ssh_session(&ssh))
 		add_conn(&conns, &n, &cap, &ssh);
-	established(&conns, &n, &cap, &listen, &nlisten);
+	established(can_cut, &conns, &n, &cap, &listen, &nlisten);
 	for (size_t i = 0; i < n; i++) {
 		struct conn *c = &conns[i];
 		struct eval_trace why, lwhy;
