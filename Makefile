@@ -16,7 +16,9 @@ CLANG ?= clang
 PKG_CONFIG ?= pkg-config
 VERSION := 0.1.0
 
-PKGS := libnftnl libmnl libconfig jansson libssl libcrypto
+PKGS := libnftnl libmnl libconfig jansson nettle
+# headers only: the audit loads libssl when it makes its first handshake (tls_probe.c)
+HEADER_PKGS := libssl
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wshadow -Wpointer-arith \
 	    -Wundef -Wvla -Wwrite-strings -Wmissing-declarations -Wold-style-definition
@@ -24,7 +26,7 @@ ifneq ($(CI),)
 WARNINGS += -Werror
 endif
 BASE_CPPFLAGS = -Iinclude -I$(O)/gen -D_DEFAULT_SOURCE -DTLSWALL_STATEDIR='"$(STATEDIR)"'  -DTLSWALL_VERSION='"$(VERSION)"' -DTLSWALL_SYSCONFDIR='"$(SYSCONFDIR)"'
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(HEADER_PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 $(BASE_CPPFLAGS) $(PKG_CFLAGS) $(WARNINGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

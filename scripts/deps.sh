@@ -5,7 +5,7 @@
 # Run as root on a fresh machine; as another user it only says what is missing.
 set -eu
 
-PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-dev libssl-dev libcmocka-dev
+PACKAGES="gcc make pkg-config libnftnl-dev libmnl-dev libconfig-dev libjansson-dev nettle-dev libssl-dev libcmocka-dev
 nftables iptables iproute2 util-linux procps clang libclang-rt-14-dev valgrind openssl curl python3 systemd strace
 build-essential dpkg-dev debhelper lintian debootstrap ansible-core mandoc man-db groff-base bash-completion"
 # Real servers for the audit tests. Each runs only as a child of a test, inside its network namespace, with a
