@@ -172,9 +172,13 @@ def main():
             small = sc.get(10, op, "tlswall")
             if small:
                 note += (f" What does not: the same apply at 10 networks takes {secs(small[0])} in this run "
-                         "(starting the process and its libraries, the lockout guard's socket dump, whose kernel "
-                         "walk covers the host's whole table of established sockets, the scan of systemd units for "
-                         "ruleset flushes, and the syncs of the state directory).")
+                         "(starting the process, the lockout guard's socket dump when the change could cut a "
+                         "connection, whose kernel walk covers the host's whole table of established sockets, the "
+                         "scan of systemd units for ruleset flushes, and the syncs of the state directory).")
+            if op == "remove one":
+                note += (" A removal also waits at exit: nf_tables frees what a commit deleted after an RCU grace "
+                         "period, and makes the release of a netfilter socket wait for it (in exit (socket close) "
+                         "above; an addition does not wait).")
         target(label + " time", "<= 50 ms", secs(*t), t[0] <= 0.05, note)
         if f:
             r = t[0] / f[0]
