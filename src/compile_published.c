@@ -85,6 +85,7 @@ void pass_published(struct compiler *c)
 	struct rs_chain *forward, *pending_chain = NULL;
 	struct rs_rule *r;
 	struct rs_match *m;
+	bool tcp = false;
 
 	if (!p->published_ports)
 		return;
@@ -95,15 +96,12 @@ void pass_published(struct compiler *c)
 		char *name = x_asprintf("%s.%s.%s", COMPILE_PUBLISHED_PREFIX, COMPILE_PAYLOAD_MAP, l4proto_name(protos[i]));
 
 		payload_maps[i] = port_map(c, c->payload, protos[i], name);
+		tcp |= protos[i] == L4_TCP && payload_maps[i];
 		free(name);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
-		bool tcp = false;
-
 		if (!payload_maps[i])
 			continue;
-		for (size_t k = 0; k < ARRAY_SIZE(protos); k++)
-			tcp |= protos[k] == L4_TCP && payload_maps[k];
 		if (!pending_chain)
 			pending_chain = compiler_pending_chain(c, COMPILE_PUBLISHED_PREFIX "." COMPILE_PENDING_CHAIN, tcp);
 		r = rs_chain_add_rule(pending_chain);
