@@ -51,6 +51,13 @@ version = 1;
 services = ( { service = "https"; } );
 P
 
+# host_and_client N: host and client namespaces on a veth pair (H and C), the host at H4=10.N.0.1 and H6=fd00:N::1,
+# the client at C4=10.N.0.2 and C6=fd00:N::2
+host_and_client() {
+	H4=10.$1.0.1 C4=10.$1.0.2 H6=fd00:$1::1 C6=fd00:$1::2
+	tw_pair host client $H4 $C4 $H6 $C6
+}
+
 # hold NS ARGS...: tests/netns/hold.py in NS (a server that holds every connection, or a client that holds one)
 hold() {
 	_ns=$1

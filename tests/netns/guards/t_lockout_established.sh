@@ -3,11 +3,7 @@
 # host's own outbound connection is no reason to refuse; closing a port under inbound connections over IPv4 and
 # IPv6 is refused (exit 3, naming both clients, nothing changed); --force applies it with a warning.
 . "$(dirname "$0")/../guards_lib.sh"
-H4=10.98.0.1
-C4=10.98.0.2
-H6=fd00:98::1
-C6=fd00:98::2
-tw_pair host client $H4 $C4 $H6 $C6
+host_and_client 98
 tl "$H" -q -f "$T/admin.conf" apply || tw_fail "applying the admin policy failed"
 # the host's own outbound connection (to a server in the client namespace)
 hold "$C" server "0.0.0.0,7000" >"$T/csrv.log" 2>&1

@@ -4,11 +4,7 @@
 # allow list (the sources of a service) that loses it; a deny list that only loses entries can cut nobody and applies
 # (the guard then asks the kernel for listening sockets only: it still warns of a listener no entry lets in).
 . "$(dirname "$0")/../guards_lib.sh"
-H4=10.97.0.1
-C4=10.97.0.2
-H6=fd00:97::1
-C6=fd00:97::2
-tw_pair host client $H4 $C4 $H6 $C6
+host_and_client 97
 
 # list FILE LINES...: a list file, as an admin writes one
 list() {
