@@ -268,7 +268,7 @@ static void add_icmp(struct compiler *c, struct rs_chain *input)
 /* The input chain's pending chain: what is not a TLS record goes on, by protocol and port, to its check. */
 static void pending_input(struct compiler *c)
 {
-	struct rs_chain *pending = compiler_pending_chain(c, COMPILE_PENDING_CHAIN, compiler_checks_tcp(c));
+	struct rs_chain *pending = compiler_pending_chain(c, COMPILE_PENDING_CHAIN);
 	struct rs_rule *r = rs_chain_add_rule(pending);
 
 	compiler_match_payload(r);

@@ -66,7 +66,8 @@ void compiler_match_payload(struct rs_rule *r)
 	m->length = 8;
 }
 
-bool compiler_checks_tcp(const struct compiler *c)
+/* Whether a TCP port's payload is checked (a TLS record, or logins until the upgrade). */
+static bool checks_tcp(const struct compiler *c)
 {
 	for (size_t i = 0; c->payload && i < c->payload->nelem; i++)
 		if (*(const uint8_t *)rs_set_elem(c->payload, i) == L4_TCP)
@@ -117,13 +118,13 @@ static void pass_tls_record(struct rs_chain *chain, uint32_t bit)
 	clear_and_return(r, bit);
 }
 
-struct rs_chain *compiler_pending_chain(struct compiler *c, const char *name, bool tcp)
+struct rs_chain *compiler_pending_chain(struct compiler *c, const char *name)
 {
 	struct rs_chain *chain = rs_table_add_chain(c->t, name);
 
 	chain->comment = x_strdup("connections whose payload check is pending");
 	chain->src_file = rs_table_file(c->t, c->p->path);
-	if (tcp) {
+	if (checks_tcp(c)) {
 		/* every TCP check (a TLS record's, and the logins guard's until the upgrade) passes this first: the same
 		 * test, made here once for all ports, before any lookup. A UDP datagram is never a TLS record. */
 		uint32_t bit = 1u << c->p->ct_mark_bit;

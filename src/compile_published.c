@@ -85,7 +85,6 @@ void pass_published(struct compiler *c)
 	struct rs_chain *forward, *pending_chain = NULL;
 	struct rs_rule *r;
 	struct rs_match *m;
-	bool tcp = false;
 
 	if (!p->published_ports)
 		return;
@@ -96,14 +95,13 @@ void pass_published(struct compiler *c)
 		char *name = x_asprintf("%s.%s.%s", COMPILE_PUBLISHED_PREFIX, COMPILE_PAYLOAD_MAP, l4proto_name(protos[i]));
 
 		payload_maps[i] = port_map(c, c->payload, protos[i], name);
-		tcp |= protos[i] == L4_TCP && payload_maps[i];
 		free(name);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
 		if (!payload_maps[i])
 			continue;
 		if (!pending_chain)
-			pending_chain = compiler_pending_chain(c, COMPILE_PUBLISHED_PREFIX "." COMPILE_PENDING_CHAIN, tcp);
+			pending_chain = compiler_pending_chain(c, COMPILE_PUBLISHED_PREFIX "." COMPILE_PENDING_CHAIN);
 		r = rs_chain_add_rule(pending_chain);
 		compiler_match_payload(r);
 		lookup_original_port(r, protos[i], payload_maps[i]->name);

@@ -33,14 +33,12 @@ void compiler_refuse(struct compiler *c, struct rs_chain *chain);
 void pass_payload_checks(struct compiler *c);
 /* ct mark & mask == value: a connection whose check is still pending (rule r then jumps to its pending chain). */
 void compiler_match_pending(struct rs_rule *r, uint32_t mask, uint32_t value);
-/* A pending chain NAME (compile_payload.c): a segment that starts a TLS record clears the connection (when `tcp`: a
- * port of the chain's hook has a TCP check), with no lookup; the caller adds the rules that send what else carries
- * a payload on to its port's check, each begun with compiler_match_payload(). */
-struct rs_chain *compiler_pending_chain(struct compiler *c, const char *name, bool tcp);
+/* A pending chain NAME (compile_payload.c): a segment that starts a TLS record clears the connection (when a TCP
+ * port's payload is checked), with no lookup; the caller adds the rules that send what else carries a payload on to
+ * its port's check, each begun with compiler_match_payload(). */
+struct rs_chain *compiler_pending_chain(struct compiler *c, const char *name);
 /* The packet carries a payload: the first byte after the transport header is there. */
 void compiler_match_payload(struct rs_rule *r);
-/* Whether a TCP port's payload is checked (a TLS record, or logins until the upgrade). */
-bool compiler_checks_tcp(const struct compiler *c);
 /* Pass: connections forwarded through ports published on this host's addresses. */
 void pass_published(struct compiler *c);
 

@@ -236,12 +236,12 @@ int guard_lockout(const struct rs_table *planned, const struct rs_table *live, c
 	struct conn *conns = NULL, ssh;
 	struct nl_socket *listen = NULL;
 	size_t n = 0, cap = 0, nlisten = 0;
+	bool can_cut;
 	int cut = 0;
-
-	bool can_cut = !d || !guard_change_only_unblocks(d, live);
 
 	if (!pin)
 		return 0;
+	can_cut = !d || !guard_change_only_unblocks(d, live);
 	if (can_cut && ssh_session(&ssh))
 		add_conn(&conns, &n, &cap, &ssh);
 	established(can_cut, &conns, &n, &cap, &listen, &nlisten);
