@@ -1,3 +1,6 @@
+/* pipe2, close_range: the child that takes the socket's last reference */
+#define _GNU_SOURCE
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "tlswall/nl.h"
+#include "tlswall/test_hooks.h"
 #include "tlswall/util.h"
 
 /* Element messages are capped at 64 KiB by libnftnl; a page must hold the largest message whole. */
@@ -34,6 +38,7 @@ struct nl {
 	struct mnl_socket *sock;
 	uint32_t portid;
 	uint32_t seq;
+	bool frees_pending; /* a committed batch deleted or replaced something: see nl_close */
 };
 
 struct batch_msg {
@@ -50,6 +55,7 @@ struct nl_batch {
 	size_t nmsgs, capmsgs;
 	size_t bytes;
 	char *zeroed, *zeroed_end; /* a stretch of the current page already cleared */
+	bool frees;                /* a message deletes or replaces something */
 };
 
 /* Pages come from malloc: clear ahead of each message so attribute padding never carries stale heap bytes to the
@@ -99,11 +105,56 @@ int nl_open(struct nl **out)
 	return 0;
 }
 
+/* nf_tables frees what a commit deleted or replaced only after an RCU grace period, and the release of a netfilter
+ * socket waits for that to finish: 8-20 ms, longer than a whole small apply. Nothing is waiting for that memory, so
+ * the socket's last reference goes to a child that drops it once ours is gone: the child waits for the kernel, the
+ * caller does not. Returns the gate to close after our reference, or -1 if there is no child. */
+static int hand_release_to_child(int sock)
+{
+	int gate[2];
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(gate[0]);
+		close(gate[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int lo = sock < gate[0] ? sock : gate[0], hi = sock < gate[0] ? gate[0] : sock;
+		char c;
+
+		/* nothing else stays open in the child: a copy of stdout would keep the reader of a pipe waiting, and a
+		 * copy of the state directory's lock would keep the next run waiting */
+		if (lo > 0)
+			close_range(0, (unsigned)lo - 1, 0);
+		if (hi > lo + 1)
+			close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+		close_range((unsigned)hi + 1, ~0U, 0);
+		/* end of file once the parent has closed the gate, after its own reference */
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		test_hook_hold_release();
+		close(sock);
+		_exit(0);
+	}
+	close(gate[0]);
+	return gate[1];
+}
+
 void nl_close(struct nl *nl)
 {
+	int gate = -1;
+
 	if (!nl)
 		return;
+	if (nl->frees_pending)
+		gate = hand_release_to_child(mnl_socket_get_fd(nl->sock));
 	mnl_socket_close(nl->sock);
+	if (gate >= 0)
+		close(gate);
 	free(nl);
 }
 
@@ -204,6 +255,9 @@ struct nlmsghdr *nl_batch_msg(struct nl_batch *b, uint16_t type, uint16_t family
 	uint32_t s = ++b->nl->seq;
 
 	b->pending = nftnl_nlmsg_build_hdr(clear_ahead(b), type, family, flags, s);
+	b->frees |= type == NFT_MSG_DELTABLE || type == NFT_MSG_DELCHAIN || type == NFT_MSG_DELRULE ||
+		    type == NFT_MSG_DELSET || type == NFT_MSG_DELSETELEM || type == NFT_MSG_DELOBJ ||
+		    type == NFT_MSG_DELFLOWTABLE || (flags & NLM_F_REPLACE);
 	x_grow(&b->msgs, &b->capmsgs, b->nmsgs + 1, sizeof(*b->msgs));
 	b->msgs[b->nmsgs].seq = s;
 	b->msgs[b->nmsgs].nlh = b->pending;
@@ -397,6 +451,7 @@ int nl_batch_commit(struct nl *nl, struct nl_batch *b, struct nl_commit_result *
 	free(buf);
 	if (ret == 0 && res->nfailures)
 		ret = res->failures[0].error;
+	nl->frees_pending |= ret == 0 && b->frees;
 	/* kernels before the end-of-batch ack send nothing on success: no failure then means committed */
 	(void)acked;
 	return ret;

@@ -50,8 +50,9 @@ void session_close(struct session *s)
 	free(s->sent.origin);
 	free(s->state_error);
 	free(s->pending_damaged);
-	nl_close(s->nl);
+	/* unlocked first: the socket's last reference may go to a child (nl_close), which must not hold the lock */
 	state_close(s->st);
+	nl_close(s->nl);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -19,25 +19,41 @@ size_t test_hook_fault_at(void)
 	return v && *v ? (size_t)strtoul(v, NULL, 10) : 0;
 }
 
-void test_hook_pause(void)
+/* Creates PATH.ready (holding this process's ID) and waits, at most 30 s, for PATH to appear; then removes both. */
+static void wait_for_go(const char *path)
 {
-	const char *path = getenv("TLSWALL_TEST_PAUSE_FILE");
 	struct timespec tick = { 0, 20 * 1000 * 1000 };
 	struct stat st;
 	char ready[4096];
 	FILE *f;
 
-	if (!path || !*path)
-		return;
 	snprintf(ready, sizeof(ready), "%s.ready", path);
 	f = fopen(ready, "w");
-	if (f)
+	if (f) {
+		fprintf(f, "%ld\n", (long)getpid());
 		fclose(f);
+	}
 	for (int i = 0; i < 1500 && stat(path, &st) != 0; i++)
 		nanosleep(&tick, NULL);
-	/* consumed: a retry pauses again, and waits for the test to say go once more */
+	/* consumed: the next time waits for the test to say go once more */
 	unlink(ready);
 	unlink(path);
+}
+
+void test_hook_pause(void)
+{
+	const char *path = getenv("TLSWALL_TEST_PAUSE_FILE");
+
+	if (path && *path)
+		wait_for_go(path);
+}
+
+void test_hook_hold_release(void)
+{
+	const char *path = getenv("TLSWALL_TEST_HOLD_RELEASE_FILE");
+
+	if (path && *path)
+		wait_for_go(path);
 }
 
 void test_hook_hang_after_commit(void)

@@ -176,9 +176,9 @@ def main():
                          "connection, whose kernel walk covers the host's whole table of established sockets, the "
                          "scan of systemd units for ruleset flushes, and the syncs of the state directory).")
             if op == "remove one":
-                note += (" A removal also waits at exit: nf_tables frees what a commit deleted after an RCU grace "
-                         "period, and makes the release of a netfilter socket wait for it (in exit (socket close) "
-                         "above; an addition does not wait).")
+                note += (" A removal does not wait at exit for the RCU grace period after which nf_tables frees "
+                         "what the commit deleted (the release of a netfilter socket waits for it): a short-lived "
+                         "child takes the socket's last reference and waits instead.")
         target(label + " time", "<= 50 ms", secs(*t), t[0] <= 0.05, note)
         if f:
             r = t[0] / f[0]

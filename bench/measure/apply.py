@@ -178,9 +178,9 @@ class ApplyBench:
             "## CPU time",
             "",
             "User + system CPU time of the command itself (median). Unlike wall time it leaves out the time the "
-            "process sleeps in the kernel, mostly waiting for an RCU grace period when it closes its netlink socket "
-            "after a commit (see bench/README.md), which is the same for both tools and varies by several ms from "
-            "run to run.",
+            "process sleeps in the kernel: nft waits for an RCU grace period when it closes its netlink socket "
+            "after a commit that replaced or deleted something (see bench/README.md; tlswall leaves that wait to a "
+            "child), which varies by several ms from run to run.",
             "",
             B.md_table(["size", "operation", "tlswall CPU", "nft -f CPU", "ratio (tlswall / nft)"],
                        cpu_rows, ["r", "l", "r", "r", "r"]),

@@ -13,6 +13,9 @@ size_t test_hook_fault_at(void);
 /* TLSWALL_TEST_PAUSE_FILE=PATH: between reading the kernel and committing, create PATH.ready and wait (at most
  * 30 s) for PATH to appear; then remove both, so that the next commit pauses again. */
 void test_hook_pause(void);
+/* TLSWALL_TEST_HOLD_RELEASE_FILE=PATH: the child that takes the netfilter socket's last reference (nl_close) creates
+ * PATH.ready, holding its process ID, and waits in the same way before it drops it. */
+void test_hook_hold_release(void);
 /* TLSWALL_TEST_HANG_AFTER_COMMIT=1: hang for a minute right after a commit, to be killed there. */
 void test_hook_hang_after_commit(void);
 /* TLSWALL_TEST_WRITE_DELAY_MS=N: sleep N ms after each chunk a state file write. */
@@ -24,6 +27,10 @@ static inline size_t test_hook_fault_at(void)
 }
 
 static inline void test_hook_pause(void)
+{
+}
+
+static inline void test_hook_hold_release(void)
 {
 }
 

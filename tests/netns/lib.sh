@@ -15,7 +15,7 @@ TW_LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 # the test (an SSH session there would be judged by the lockout guard; a state directory there, written; sudo's
 # user, named in the audit trail)
 unset SSH_CONNECTION SUDO_USER TLSWALL_STATE_DIR TLSWALL_TEST_HANG_AFTER_COMMIT TLSWALL_TEST_WRITE_DELAY_MS \
-	TLSWALL_TEST_PAUSE_FILE TLSWALL_TEST_FAULT_AT
+	TLSWALL_TEST_PAUSE_FILE TLSWALL_TEST_FAULT_AT TLSWALL_TEST_HOLD_RELEASE_FILE
 
 # Rollback timers are detached (their own session, reparented away from the test) and outlive apply by design: at
 # exit, every one working on a state directory under $TW_TMP, or matching TW_TIMER_DIRS (an extended regular
