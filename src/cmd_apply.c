@@ -132,6 +132,8 @@ static bool prepare(struct session *s, const struct cli *cli, const struct apply
 		timer_stop(pend);
 		return false;
 	}
+	/* a host that goes down before the confirmation must boot knowing the change was not confirmed */
+	state_sync(s->st);
 	return true;
 }
 

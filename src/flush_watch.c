@@ -905,27 +905,96 @@ static void dir_list(const char *dir, const char *suffix, bool full, struct name
 	names_sort(out->v + first, out->n - first, cmp_str);
 }
 
-/* Units something pulls in: links in the .wants and .requires directories. */
-static void enabled_units(struct names *out)
+/* One of systemd's unit directories, listed once: looking a unit up is then a search in memory, not a readlink, a
+ * stat and an opendir per unit and directory (that probing was 1,000 system calls and 2-7 ms of every apply). */
+struct unit_dir {
+	const char *path;
+	struct unit_entry {
+		char *name;
+		unsigned char type; /* DT_REG, DT_LNK, DT_DIR...; DT_UNKNOWN on file systems that do not say */
+	} *v;
+	size_t n, cap;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct unit_entry *)a)->name, ((const struct unit_entry *)b)->name);
+}
+
+/* The entries of each directory of unit_dirs, sorted; one that is another's under a second name (/lib and /usr/lib
+ * on a merged /usr) is left empty, as the earlier one already answers every lookup the same way. */
+static void unit_dirs_read(struct unit_dir dirs[ARRAY_SIZE(unit_dirs)])
+{
+	struct stat seen[ARRAY_SIZE(unit_dirs)];
+
+	for (size_t i = 0; i < ARRAY_SIZE(unit_dirs); i++) {
+		struct unit_dir *u = &dirs[i];
+		DIR *d = opendir(unit_dirs[i]);
+		struct dirent *de;
+		bool again = false;
+
+		memset(u, 0, sizeof(*u));
+		u->path = unit_dirs[i];
+		memset(&seen[i], 0, sizeof(seen[i]));
+		if (!d)
+			continue;
+		if (fstat(dirfd(d), &seen[i]) == 0)
+			for (size_t k = 0; k < i; k++)
+				again |= seen[k].st_ino == seen[i].st_ino && seen[k].st_dev == seen[i].st_dev;
+		while (!again && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			x_grow(&u->v, &u->cap, u->n + 1, sizeof(*u->v));
+			u->v[u->n++] = (struct unit_entry){ x_strdup(de->d_name), de->d_type };
+		}
+		closedir(d);
+		if (u->n > 1)
+			qsort(u->v, u->n, sizeof(*u->v), cmp_entry);
+	}
+}
+
+static void unit_dirs_release(struct unit_dir dirs[ARRAY_SIZE(unit_dirs)])
 {
 	for (size_t i = 0; i < ARRAY_SIZE(unit_dirs); i++) {
-		struct names deps = { 0 };
+		for (size_t k = 0; k < dirs[i].n; k++)
+			free(dirs[i].v[k].name);
+		free(dirs[i].v);
+	}
+}
 
-		dir_list(unit_dirs[i], ".wants", true, &deps);
-		dir_list(unit_dirs[i], ".requires", true, &deps);
-		for (size_t k = 0; k < deps.n; k++)
-			dir_list(deps.v[k], ".service", false, out);
-		names_release(&deps);
+static const struct unit_entry *unit_dir_find(const struct unit_dir *u, const char *name)
+{
+	struct unit_entry key = { (char *)name, 0 };
+
+	return u->n ? bsearch(&key, u->v, u->n, sizeof(*u->v), cmp_entry) : NULL;
+}
+
+/* Units something pulls in: links in the .wants and .requires directories. */
+static void enabled_units(const struct unit_dir dirs[ARRAY_SIZE(unit_dirs)], struct names *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(unit_dirs); i++) {
+		for (size_t k = 0; k < dirs[i].n; k++) {
+			const char *name = dirs[i].v[k].name;
+			size_t n = strlen(name);
+			char *path;
+
+			if (!(n > 6 && strcmp(name + n - 6, ".wants") == 0) &&
+			    !(n > 9 && strcmp(name + n - 9, ".requires") == 0))
+				continue;
+			path = x_asprintf("%s/%s", dirs[i].path, name);
+			dir_list(path, ".service", false, out);
+			free(path);
+		}
 	}
 	names_sort(out->v, out->n, cmp_str);
 }
 
 /* The unit's file (the first in precedence order; a template's for an instance) and its drop-ins, in the order
  * systemd applies them. False when the unit is masked or has no file. */
-static bool unit_files(const char *name, struct names *files)
+static bool unit_files(const struct unit_dir dirs[ARRAY_SIZE(unit_dirs)], const char *name, struct names *files)
 {
 	struct names dropins = { 0 };
-	char *template = NULL;
+	char *template = NULL, *dropin_dir;
 	const char *at = strchr(name, '@'), *dot = strrchr(name, '.');
 	bool found = false;
 
@@ -935,11 +1004,16 @@ static bool unit_files(const char *name, struct names *files)
 		const char *want = pass ? template : name;
 
 		for (size_t i = 0; want && i < ARRAY_SIZE(unit_dirs) && !found; i++) {
-			char *path = x_asprintf("%s/%s", unit_dirs[i], want);
-			char target[64];
-			ssize_t n = readlink(path, target, sizeof(target) - 1);
+			const struct unit_entry *e = unit_dir_find(&dirs[i], want);
+			bool link = e && (e->type == DT_LNK || e->type == DT_UNKNOWN);
+			char *path, target[64];
 			struct stat st;
+			ssize_t n;
 
+			if (!e)
+				continue;
+			path = x_asprintf("%s/%s", dirs[i].path, want);
+			n = link ? readlink(path, target, sizeof(target) - 1) : -1;
 			if (n > 0) {
 				target[n] = '\0';
 				if (strcmp(target, "/dev/null") == 0) {
@@ -948,17 +1022,21 @@ static bool unit_files(const char *name, struct names *files)
 					return false;
 				}
 			}
-			if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (e->type == DT_REG || (link && stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
 				names_add(files, path);
 				found = true;
 			}
 			free(path);
 		}
 	}
+	dropin_dir = x_asprintf("%s.d", name);
 	for (size_t i = 0; found && i < ARRAY_SIZE(unit_dirs); i++) {
-		char *dir = x_asprintf("%s/%s.d", unit_dirs[i], name);
 		struct names here = { 0 };
+		char *dir;
 
+		if (!unit_dir_find(&dirs[i], dropin_dir))
+			continue;
+		dir = x_asprintf("%s/%s", dirs[i].path, dropin_dir);
 		dir_list(dir, ".conf", true, &here);
 		for (size_t k = 0; k < here.n; k++) {
 			bool shadowed = false;
@@ -972,6 +1050,7 @@ static bool unit_files(const char *name, struct names *files)
 		names_release(&here);
 		free(dir);
 	}
+	free(dropin_dir);
 	names_sort(dropins.v, dropins.n, cmp_base);
 	for (size_t i = 0; i < dropins.n; i++)
 		names_add(files, dropins.v[i]);
@@ -982,18 +1061,29 @@ static bool unit_files(const char *name, struct names *files)
 
 void flush_watch_scan(const char *table, struct flush_findings *out)
 {
+	struct unit_dir dirs[ARRAY_SIZE(unit_dirs)];
 	struct names units = { 0 };
 
 	memset(out, 0, sizeof(*out));
-	enabled_units(&units);
+	unit_dirs_read(dirs);
+	enabled_units(dirs, &units);
 	for (size_t i = 0; i < units.n; i++) {
 		struct names files = { 0 };
 
-		if (unit_files(units.v[i], &files))
+		if (unit_files(dirs, units.v[i], &files))
 			flush_watch_unit(units.v[i], (const char *const *)files.v, files.n, table, out);
 		names_release(&files);
 	}
 	names_release(&units);
+	for (size_t i = 0; i < ARRAY_SIZE(unit_dirs) && !out->reapply_enabled; i++) {
+		const struct unit_entry *wants = unit_dir_find(&dirs[i], "nftables.service.wants");
+		char *link = x_asprintf("%s/nftables.service.wants/tlswall-reapply.service", unit_dirs[i]);
+		struct stat st;
+
+		out->reapply_enabled = wants && lstat(link, &st) == 0;
+		free(link);
+	}
+	unit_dirs_release(dirs);
 	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
 		struct names scripts = { 0 };
 
@@ -1011,13 +1101,6 @@ void flush_watch_scan(const char *table, struct flush_findings *out)
 			flush_watch_script(scripts.v[k], hooks[i].interfaces, hooks[i].who, table, out);
 		}
 		names_release(&scripts);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(unit_dirs) && !out->reapply_enabled; i++) {
-		char *link = x_asprintf("%s/nftables.service.wants/tlswall-reapply.service", unit_dirs[i]);
-		struct stat st;
-
-		out->reapply_enabled = lstat(link, &st) == 0;
-		free(link);
 	}
 }
 

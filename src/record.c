@@ -124,10 +124,13 @@ void record_save(struct state *st, const struct rs_table *t, const char *name, c
 	} else {
 		uint64_t sum;
 
-		/* a new base: t whole, once; this record and the next ones name it */
-		ok = snapshot_save_base(st, t, name, &sum, &error) &&
-		     snapshot_save_based(st, STATE_RECORD, t, name, origin ? origin : "the last commit", stamp, t, sum,
-					 &error);
+		/* a new base: t whole, once; this record and the next ones name it, so its name reaches the disk first */
+		ok = snapshot_save_base(st, t, name, &sum, &error);
+		if (ok) {
+			state_sync(st);
+			ok = snapshot_save_based(st, STATE_RECORD, t, name, origin ? origin : "the last commit", stamp, t,
+						 sum, &error);
+		}
 		record_base_release(base);
 	}
 	/* a record that could not be written must not outlive the state it described */

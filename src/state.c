@@ -19,6 +19,7 @@ struct state {
 	char *dir;
 	int dirfd;
 	int lockfd;
+	bool unsynced; /* names made, replaced or removed since the directory was last synced */
 };
 
 /* The directory holds what the firewall rolls back to, so it must be root's (or the caller's) alone. */
@@ -99,10 +100,17 @@ out:
 	return st;
 }
 
+void state_sync(struct state *st)
+{
+	if (st && st->unsynced && fsync(st->dirfd) == 0)
+		st->unsynced = false;
+}
+
 void state_close(struct state *st)
 {
 	if (!st)
 		return;
+	state_sync(st);
 	if (st->lockfd >= 0)
 		close(st->lockfd); /* releases the lock */
 	close(st->dirfd);
@@ -142,8 +150,9 @@ bool state_lock(struct state *st, unsigned timeout_s, char **error)
 	return false;
 }
 
-/* Writes name whole or not at all: a temporary file (tmp, which must not exist), renamed over it. durable: synced,
- * and the directory after the rename, so that a crash brings back either the old file or the new one, never less. */
+/* Writes name whole or not at all: a temporary file (tmp, which must not exist), renamed over it. durable: the data
+ * synced before the rename, so that a crash brings back either the old file or the new one, never less, and the
+ * rename itself at the next state_sync. */
 static bool write_whole(struct state *st, const char *name, const char *tmp, const char *data, size_t len,
 			bool durable, char **error)
 {
@@ -176,9 +185,7 @@ static bool write_whole(struct state *st, const char *name, const char *tmp, con
 		*error = x_asprintf("cannot rename %s/%s: %s", st->dir, tmp, strerror(errno));
 		goto out;
 	}
-	/* the rename itself must reach the disk, or a crash could bring back the old name */
-	if (durable)
-		fsync(st->dirfd);
+	st->unsynced |= durable;
 	ok = true;
 out:
 	close(fd);
@@ -332,7 +339,7 @@ bool state_exists(struct state *st, const char *name)
 void state_remove(struct state *st, const char *name)
 {
 	unlinkat(st->dirfd, name, 0);
-	fsync(st->dirfd);
+	st->unsynced = true;
 }
 
 bool state_rename(struct state *st, const char *from, const char *to, char **error)
@@ -341,7 +348,7 @@ bool state_rename(struct state *st, const char *from, const char *to, char **err
 		*error = x_asprintf("cannot rename %s/%s: %s", st->dir, from, strerror(errno));
 		return false;
 	}
-	fsync(st->dirfd);
+	st->unsynced = true;
 	return true;
 }
 
@@ -382,7 +389,6 @@ void state_event(struct state *st, const char *fmt, ...)
 	fd = openat(st->dirfd, STATE_EVENTS, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		dprintf(fd, "%s %s\n", when, msg);
-		fsync(fd);
 		if (fstat(fd, &sb) == 0 && sb.st_size > EVENTS_MAX) {
 			close(fd);
 			fd = -1;
@@ -407,7 +413,7 @@ bool state_link(struct state *st, const char *from, const char *to, char **error
 		*error = x_asprintf("cannot link %s/%s to %s: %s", st->dir, from, to, strerror(errno));
 		unlinkat(st->dirfd, tmp, 0);
 	} else {
-		fsync(st->dirfd);
+		st->unsynced = true;
 	}
 	free(tmp);
 	return ok;

@@ -25,8 +25,8 @@ const char *state_dir(const struct state *st);
  * finish; returns false (with *error) if it does not. */
 bool state_lock(struct state *st, unsigned timeout_s, char **error);
 
-/* Crash-safe write of a file in the state directory: a temporary file, fsync, rename over the old one, fsync of
- * the directory. A write killed half-way leaves the previous file whole. */
+/* Crash-safe write of a file in the state directory: a temporary file, fsync, rename over the old one. A write
+ * killed half-way, or a crash, leaves the previous file whole or the new one. */
 bool state_write(struct state *st, const char *name, const char *data, size_t len, char **error);
 /* Writes a file that only saves work (a cache): replaced atomically, but not synced, and by a name of its own per
  * process, so that runs that do not hold the lock can write it. Its reader must check what it reads. */
@@ -51,6 +51,11 @@ void state_remove(struct state *st, const char *name);
 bool state_link(struct state *st, const char *from, const char *to, char **error);
 /* Moves one state file over another (atomic). */
 bool state_rename(struct state *st, const char *from, const char *to, char **error);
+/* Names made, replaced or removed (by the calls above) reach the disk together, at the next state_sync: one sync of
+ * the directory for all the files of a run rather than one per file. state_close syncs before it unlocks; a caller
+ * syncs before anything outside the directory relies on a name surviving a crash (a commit that boot must know
+ * to be unconfirmed). */
+void state_sync(struct state *st);
 
 /* The names of the state files. */
 #define STATE_PREVIOUS "previous.json"   /* the table before the last apply: what rollback restores */
@@ -59,7 +64,8 @@ bool state_rename(struct state *st, const char *from, const char *to, char **err
 #define STATE_PENDING "pending.json"     /* a confirmation deadline and the timer that enforces it */
 #define STATE_EVENTS "events.log"        /* the audit trail's lines (trail.h), for status and the metrics */
 
-/* Appends one line, stamped with the local time, to the events log (best effort). trail_send() is its one caller:
+/* Appends one line, stamped with the local time, to the events log (best effort, and not synced: the log is what
+ * status and the metrics read back, and syslog is where the audit trail is kept). trail_send() is its one caller:
  * every line also goes to syslog. */
 void state_event(struct state *st, const char *fmt, ...) TW_PRINTF(2, 3);
 
