@@ -18,7 +18,6 @@ Medians of --runs runs; timings under strace are a little higher than measure/ap
 
 import argparse
 import os
-import re
 import shutil
 import sys
 
@@ -26,25 +25,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import benchlib as B  # noqa: E402
 import policygen  # noqa: E402
 
-LINE = re.compile(r"^(?:(\d+)\s+)?(\d+\.\d+) (\w+)\((.*?)\)?\s*= (-?\d+|\?)(?:.*<(\d+\.\d+)>)?")
-EXITED = re.compile(r"^(?:\d+\s+)?(\d+\.\d+) \+\+\+ exited")
-
-
 def phases(trace):
     t0 = t_end = None
     nf_fds = set()
     commit_at = commit_dur = close_dur = 0.0
-    for line in open(trace):
-        m = EXITED.match(line)
-        if m:
-            t_end = float(m.group(1))
-            continue
-        m = LINE.match(line)
-        if not m:
-            continue
-        t, call, args, ret, dur = float(m.group(2)), m.group(3), m.group(4), m.group(5), m.group(6)
-        dur = float(dur) if dur else 0.0
-        if call == "execve" and t0 is None:
+    for t, call, args, ret, dur in B.strace_main_process(trace):
+        if call is None:
+            t_end = t
+        elif call == "execve" and t0 is None:
             t0 = t
         elif call == "socket" and "NETLINK_NETFILTER" in args and ret.isdigit():
             nf_fds.add(int(ret))

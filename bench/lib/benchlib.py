@@ -189,6 +189,33 @@ class Runner:
 
 # ---- statistics and formatting ------------------------------------------------------------------------------------
 
+# ---- strace -f -ttt -T output ---------------------------------------------------------------------------------------
+
+STRACE_CALL = re.compile(r"^(?:(\d+)\s+)?(\d+\.\d+) (\w+)\((.*)\)\s*= (-?\d+|\?)[^<]*(?:<(\d+\.\d+)>)?\s*$")
+STRACE_EXITED = re.compile(r"^(?:(\d+)\s+)?(\d+\.\d+) \+\+\+ exited")
+
+
+def strace_main_process(trace):
+    """The system calls of the process a trace (strace -f -ttt -T) started, as (time, call, arguments, return value,
+    duration), then (its exit time, None, None, None, None). Its children are left out: after a commit that removed
+    something, one of tlswall's takes the netfilter socket's last reference and waits for the kernel, and the
+    caller does not."""
+    pid = None
+    for line in open(trace):
+        m = STRACE_EXITED.match(line)
+        if m and pid is not None and m.group(1) == pid:
+            yield float(m.group(2)), None, None, None, None
+            return
+        m = STRACE_CALL.match(line)
+        if not m or (pid is not None and m.group(1) != pid):
+            continue
+        if pid is None:
+            if m.group(3) != "execve":
+                continue
+            pid = m.group(1)
+        yield float(m.group(2)), m.group(3), m.group(4), m.group(5), float(m.group(6) or 0)
+
+
 def median(xs):
     return statistics.median(xs)
 

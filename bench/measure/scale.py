@@ -60,8 +60,6 @@ def parse_args():
 
 # ---- strace phases of one apply -----------------------------------------------------------------------------------
 
-LINE = re.compile(r"^(?:\d+\s+)?(\d+\.\d+) (\w+)\((.*)\)\s*= (-?\d+|\?)[^<]*(?:<(\d+\.\d+)>)?\s*$")
-EXITED = re.compile(r"^(?:\d+\s+)?(\d+\.\d+) \+\+\+ exited")
 PHASES = ("read + parse list file", "compile, lock, open state", "decode record, diff, guards",
           "save previous.json", "kernel commit (sendmsg)", "encode + write applied.json (record)",
           "save last-known-good.json", "exit (socket close)")
@@ -75,16 +73,10 @@ def apply_phases(trace, list_name):
     marks = {}
     t0 = t_end = None
     list_fd = nf_fd = None
-    for line in open(trace):
-        m = EXITED.match(line)
-        if m:
-            t_end = float(m.group(1))
-            continue
-        m = LINE.match(line)
-        if not m:
-            continue
-        t, call, args, ret, dur = float(m.group(1)), m.group(2), m.group(3), m.group(4), float(m.group(5) or 0)
-        if call == "execve" and t0 is None:
+    for t, call, args, ret, dur in B.strace_main_process(trace):
+        if call is None:
+            t_end = t
+        elif call == "execve" and t0 is None:
             t0 = t
         elif call == "openat" and list_name in args and ret.isdigit():
             list_fd = int(ret)
@@ -126,16 +118,10 @@ def load_phases(trace):
     batch), and the rest (acknowledgements, tlswall's snapshots, closing the socket)."""
     t0 = t_end = first = None
     nf_fds, commit = set(), 0.0
-    for line in open(trace):
-        m = EXITED.match(line)
-        if m:
-            t_end = float(m.group(1))
-            continue
-        m = LINE.match(line)
-        if not m:
-            continue
-        t, call, args, ret, dur = float(m.group(1)), m.group(2), m.group(3), m.group(4), float(m.group(5) or 0)
-        if call == "execve" and t0 is None:
+    for t, call, args, ret, dur in B.strace_main_process(trace):
+        if call is None:
+            t_end = t
+        elif call == "execve" and t0 is None:
             t0 = t
         elif call == "socket" and "NETLINK_NETFILTER" in args and ret.isdigit():
             nf_fds.add(int(ret))
