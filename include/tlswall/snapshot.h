@@ -9,8 +9,9 @@
 
 struct rs_table;
 
-/* 2: enumerations stored by name. Version 1 (ordinals) is still read. */
-#define SNAPSHOT_VERSION 2
+/* 2: enumerations stored by name; 3: fields of the ruleset that hold what their absence means (no text, false,
+ * zero, no elements) left out. Versions 1 and 2, which wrote every field, are still read. */
+#define SNAPSHOT_VERSION 3
 
 /* What a snapshot says about itself. */
 struct snapshot_info {
