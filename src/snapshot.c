@@ -5,6 +5,7 @@
 
 #include "tlswall/ruleset.h"
 #include "tlswall/selector.h"
+#include "tlswall/shard.h"
 #include "tlswall/snapshot.h"
 #include "tlswall/util.h"
 
@@ -266,8 +267,129 @@ static bool sets_present(const struct rs_table *t, const struct rs_rule *r, size
 	return true;
 }
 
-static void encode_chain(struct sbuf *sb, const struct rs_table *t, const struct rs_chain *c, size_t *set_at,
-			 size_t *left_out)
+/* ---- the chains of a sharded list's shards
+ *
+ * The layout (compile_shards.c) gives each shard of a list a chain that holds the list's rule against that shard's
+ * set, and the dispatch map jumps to them in address order. A record of a million networks has hundreds of them, and
+ * jansson takes about a microsecond per value it reads: so a run of such chains is written as its first one and a
+ * count ("repeat"), and the reader makes the others from it and the dispatch map's elements, the way the layout did.
+ * The writer leaves a chain out only when what the reader would make of it is that very chain. */
+
+struct shard_run {
+	const struct rs_table *t;
+	char *list, *owner;
+	const struct rs_set *map; /* the dispatch map: element k jumps to the chain of the shard cut at its start */
+	size_t first;             /* the element of the first chain */
+	size_t klen;
+};
+
+static void shard_run_release(struct shard_run *run)
+{
+	free(run->list);
+	free(run->owner);
+	memset(run, 0, sizeof(*run));
+}
+
+/* Whether the snapshot holds the set: else the rules that look it up are left out. */
+static bool shard_set_present(const struct rs_table *t, const char *name)
+{
+	const struct rs_set *s = rs_table_find_set(t, name);
+
+	return s && !s->foreign;
+}
+
+/* Whether c is a shard's chain as the layout makes it (one rule, whose first statement looks up the shard's set,
+ * in a chain named for the same list and cut), and if so where its shard is in the dispatch map. */
+static bool shard_run_start(const struct rs_table *t, const struct rs_chain *c, struct shard_run *run)
+{
+	const struct rs_rule *r = c->nrules == 1 ? c->rules[0] : NULL;
+	const struct rs_match *m = r && !r->unreadable && !r->foreign && r->nstmts && r->stmts[0].kind == RS_STMT_MATCH ?
+					   &r->stmts[0].u.match :
+					   NULL;
+	unsigned char cut[16];
+	char *list = NULL, *name = NULL, *map;
+	bool ok;
+
+	memset(run, 0, sizeof(*run));
+	run->t = t;
+	if (!m || m->op != RS_OP_SET || !m->set || c->base || c->comment || c->policy != RS_ACCEPT ||
+	    !shard_set_present(t, m->set) || !shard_parse_chain(c->name, &run->list, &run->owner))
+		return false;
+	ok = shard_parse_set(m->set, &list, cut, &run->klen) && strcmp(list, run->list) == 0;
+	if (ok)
+		name = shard_chain_name(run->list, cut, run->klen, run->owner);
+	ok = ok && strcmp(name, c->name) == 0;
+	map = ok ? shard_map_name(run->list, run->owner) : NULL;
+	run->map = map ? rs_table_find_set(t, map) : NULL;
+	ok = ok && run->map && run->map->vmap && run->map->interval && rs_keylen(run->map->key) == run->klen;
+	for (run->first = 0; ok && run->first < run->map->nelem; run->first++)
+		if (memcmp(run->map->elems + run->first * 2 * run->klen, cut, run->klen) == 0)
+			break;
+	ok = ok && run->first < run->map->nelem;
+	free(list);
+	free(name);
+	free(map);
+	if (!ok)
+		shard_run_release(run);
+	return ok;
+}
+
+/* The names of the chain and the set of the map's element k. */
+static void shard_run_names(const struct shard_run *run, size_t k, char **chain, char **set)
+{
+	const uint8_t *cut = run->map->elems + k * 2 * run->klen;
+
+	*chain = shard_chain_name(run->list, cut, run->klen, run->owner);
+	*set = shard_set_name(run->list, cut, run->klen);
+}
+
+/* Whether c is what the reader makes for the map's element k from the run's first chain: the same but for its
+ * name and its set's. */
+static bool shard_run_makes(const struct shard_run *run, const struct rs_chain *first, size_t k,
+			    const struct rs_chain *c)
+{
+	const struct rs_rule *r = c->nrules == 1 ? c->rules[0] : NULL;
+	struct rs_verdict *jump = k < run->map->nelem ? &run->map->data[k] : NULL;
+	char *chain = NULL, *set = NULL;
+	bool ok = jump && r && !r->unreadable && !r->foreign && r->nstmts && r->stmts[0].kind == RS_STMT_MATCH &&
+		  !c->base && !c->comment && c->policy == RS_ACCEPT;
+
+	if (ok) {
+		struct rs_rule as_first = *r;
+		struct rs_stmt *stmts = x_calloc(r->nstmts, sizeof(*stmts));
+
+		shard_run_names(run, k, &chain, &set);
+		memcpy(stmts, r->stmts, r->nstmts * sizeof(*stmts));
+		/* compared with the first chain's rule, its set named as the first's is */
+		ok = r->stmts[0].u.match.set && strcmp(r->stmts[0].u.match.set, set) == 0 && strcmp(c->name, chain) == 0 &&
+		     jump->code == RS_JUMP && jump->chain && strcmp(jump->chain, chain) == 0 && shard_set_present(run->t, set);
+		stmts[0].u.match.set = first->rules[0]->stmts[0].u.match.set;
+		as_first.stmts = stmts;
+		ok = ok && rs_rule_equal(first->rules[0], &as_first);
+		free(stmts);
+	}
+	free(chain);
+	free(set);
+	return ok;
+}
+
+/* How many chains after t->chains[i] the reader can make from it. */
+static size_t shard_repeats(const struct rs_table *t, size_t i)
+{
+	struct shard_run run;
+	size_t n = 0;
+
+	if (!shard_run_start(t, t->chains[i], &run))
+		return 0;
+	while (i + n + 1 < t->nchains &&
+	       shard_run_makes(&run, t->chains[i], run.first + n + 1, t->chains[i + n + 1]))
+		n++;
+	shard_run_release(&run);
+	return n;
+}
+
+static void encode_chain(struct sbuf *sb, const struct rs_table *t, const struct rs_chain *c, size_t repeat,
+			 size_t *set_at, size_t *left_out)
 {
 	bool first = true;
 
@@ -304,7 +426,10 @@ static void encode_chain(struct sbuf *sb, const struct rs_table *t, const struct
 		}
 		sbuf_puts(sb, "]}");
 	}
-	sbuf_puts(sb, "]}");
+	sbuf_putc(sb, ']');
+	if (repeat)
+		put_int_field(sb, "repeat", (long long)repeat);
+	sbuf_putc(sb, '}');
 }
 
 char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info, size_t *left_out)
@@ -342,9 +467,12 @@ char *snapshot_encode(const struct rs_table *t, const struct snapshot_info *info
 		size_t set_at = 0; /* rules name sets in the table's order: rs_table_find_set_from */
 
 		for (size_t i = 0; i < t->nchains; i++) {
+			size_t repeat = shard_repeats(t, i);
+
 			if (i)
 				sbuf_putc(&sb, ',');
-			encode_chain(&sb, t, t->chains[i], &set_at, left_out);
+			encode_chain(&sb, t, t->chains[i], repeat, &set_at, left_out);
+			i += repeat;
 		}
 	}
 	sbuf_puts(&sb, "]}}");
@@ -501,6 +629,44 @@ static bool decode_stmt(struct rs_rule *r, json_t *j)
 	return false;
 }
 
+/* The chains a shard's chain stands for ("repeat"): made from it for the dispatch map's next elements, each what the
+ * writer checked it to be. */
+static bool decode_repeats(struct rs_table *t, const struct rs_chain *first, json_t *j)
+{
+	json_int_t repeat = json_integer_value(j);
+	struct shard_run run;
+	bool ok = true;
+
+	if (!j)
+		return true;
+	if (!json_is_integer(j) || repeat <= 0 || !shard_run_start(t, first, &run))
+		return false;
+	for (json_int_t n = 1; ok && n <= repeat; n++) {
+		size_t k = run.first + (size_t)n;
+		char *name = NULL, *set = NULL;
+		struct rs_chain *c;
+		struct rs_rule *r;
+
+		ok = k < run.map->nelem;
+		if (ok)
+			shard_run_names(&run, k, &name, &set);
+		ok = ok && !rs_table_find_chain(t, name);
+		if (ok) {
+			c = rs_table_add_chain(t, name);
+			c->policy = RS_ACCEPT;
+			r = rs_chain_copy_rule(t, c, first->rules[0]);
+			free(r->stmts[0].u.match.set);
+			r->stmts[0].u.match.set = set;
+			set = NULL;
+			ok = shard_run_makes(&run, first, k, c);
+		}
+		free(name);
+		free(set);
+	}
+	shard_run_release(&run);
+	return ok;
+}
+
 /* Every set a rule looks up and every chain a rule or map jumps to is in the table: else the kernel would refuse
  * the restore. */
 static bool references_resolve(const struct rs_table *t)
@@ -593,6 +759,8 @@ bool snapshot_decode(const char *text, struct rs_table **out, struct snapshot_in
 				if (!decode_stmt(r, json_array_get(stmts, k)))
 					goto bad;
 		}
+		if (!decode_repeats(t, c, json_object_get(jc, "repeat")))
+			goto bad;
 	}
 	if (!references_resolve(t))
 		goto bad;

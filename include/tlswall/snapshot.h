@@ -10,7 +10,8 @@
 struct rs_table;
 
 /* 2: enumerations stored by name; 3: fields of the ruleset that hold what their absence means (no text, false,
- * zero, no elements) left out. Versions 1 and 2, which wrote every field, are still read. */
+ * zero, no elements) left out, and a run of a sharded list's shard chains written as its first with a count.
+ * Versions 1 and 2, which wrote every field and chain, are still read. */
 #define SNAPSHOT_VERSION 3
 
 /* What a snapshot says about itself. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "tlswall/diff.h"
 #include "tlswall/emit_nft.h"
@@ -362,6 +363,111 @@ static void test_evaluate_through_dispatch(void **state)
 	}
 }
 
+/* Decoding text: the table, or NULL with *error set. */
+static struct rs_table *snapshot_of(const char *text, char **error)
+{
+	struct rs_table *t = NULL;
+	struct snapshot_info got;
+
+	*error = NULL;
+	if (!snapshot_decode(text, &t, &got, error))
+		return NULL;
+	snapshot_info_release(&got);
+	return t;
+}
+
+/* doc with the member key of the chain at index chain set to value (NULL: removed), as text */
+static char *altered(json_t *doc, size_t chain, const char *key, json_t *value)
+{
+	json_t *copy = json_deep_copy(doc);
+	json_t *c = json_array_get(json_object_get(json_object_get(copy, "ruleset"), "chains"), chain);
+	char *text;
+
+	if (value)
+		json_object_set_new(c, key, value);
+	else
+		json_object_del(c, key);
+	text = json_dumps(copy, JSON_COMPACT);
+	json_decref(copy);
+	return text;
+}
+
+/* A shard's chain is written once per run with a count, and read back as the run: the same table; a count the
+ * dispatch map cannot back, or on a chain that is no shard's, is damage. */
+static void test_shard_chains_repeated(void **state)
+{
+	struct sharded *f = *state;
+	struct rs_table *t = f->t, *back;
+	struct snapshot_info info = { (char *)"t", (char *)"test", NULL, 0, NULL };
+	size_t left_out, shards = count_shards(t), runs = 0, input = 0;
+	char *text = snapshot_encode(t, &info, &left_out), *bad, *error;
+	json_t *doc = json_loads(text, 0, NULL), *chains, *map;
+
+	assert_int_equal(shards, 5);
+	chains = json_object_get(json_object_get(doc, "ruleset"), "chains");
+	/* input, svc.x and two dispatch maps' runs of five chains, each written as one */
+	assert_int_equal(json_array_size(chains), t->nchains - 2 * (shards - 1));
+	for (size_t i = 0; i < json_array_size(chains); i++) {
+		json_t *c = json_array_get(chains, i);
+
+		if (strcmp(json_string_value(json_object_get(c, "name")), "input") == 0)
+			input = i;
+		if (json_object_get(c, "repeat")) {
+			assert_int_equal(json_integer_value(json_object_get(c, "repeat")), shards - 1);
+			runs++;
+		}
+	}
+	assert_int_equal(runs, 2);
+	back = snapshot_of(text, &error);
+	assert_non_null(back);
+	assert_same_text(t, back);
+	rs_table_free(back);
+
+	for (size_t i = 0; i < json_array_size(chains); i++) {
+		if (!json_object_get(json_array_get(chains, i), "repeat"))
+			continue;
+		/* more than the map has, none, a count that is no count */
+		bad = altered(doc, i, "repeat", json_integer((json_int_t)shards));
+		assert_null(snapshot_of(bad, &error));
+		free(error);
+		free(bad);
+		bad = altered(doc, i, "repeat", json_integer(0));
+		assert_null(snapshot_of(bad, &error));
+		free(error);
+		free(bad);
+		bad = altered(doc, i, "repeat", json_string("4"));
+		assert_null(snapshot_of(bad, &error));
+		free(error);
+		free(bad);
+		/* fewer: the chains left out are missing, and the map's jumps to them are refused */
+		bad = altered(doc, i, "repeat", json_integer((json_int_t)shards - 2));
+		assert_null(snapshot_of(bad, &error));
+		free(error);
+		free(bad);
+	}
+	/* on a chain that is no shard's */
+	bad = altered(doc, input, "repeat", json_integer(1));
+	assert_null(snapshot_of(bad, &error));
+	free(error);
+	free(bad);
+	/* a dispatch map whose second element jumps elsewhere: the chain made for it would not be the one it names */
+	map = NULL;
+	for (size_t i = 0; !map && i < json_array_size(json_object_get(json_object_get(doc, "ruleset"), "sets")); i++) {
+		map = json_array_get(json_object_get(json_object_get(doc, "ruleset"), "sets"), i);
+		if (!json_is_true(json_object_get(map, "vmap")) || strstr(json_string_value(json_object_get(map, "name")),
+									   ".in.") == NULL)
+			map = NULL;
+	}
+	assert_non_null(map);
+	json_object_set_new(json_array_get(json_object_get(map, "verdicts"), 1), "chain", json_string("input"));
+	bad = json_dumps(doc, JSON_COMPACT);
+	assert_null(snapshot_of(bad, &error));
+	free(error);
+	free(bad);
+	json_decref(doc);
+	free(text);
+}
+
 /* the binary form: a sharded table back whole; cut short or changed, refused */
 static void test_binary_form(void **state)
 {
@@ -504,6 +610,7 @@ int main(void)
 		SHARDED(test_split_touches_one_shard),
 		cmocka_unit_test(test_names),
 		SHARDED(test_evaluate_through_dispatch),
+		SHARDED(test_shard_chains_repeated),
 		SHARDED(test_binary_form),
 		SHARDED(test_based_form),
 		SHARDED(test_format2_read),
