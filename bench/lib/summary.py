@@ -168,7 +168,7 @@ def main():
                      "syncs the state directory. What grows with the list: hashing 16 MB of list file, 14 MB of "
                      "cache and 14 MB of base (all mapped, not copied; the base's order is checked in the same "
                      "pass), comparing the planned shards with the record's, and decoding the JSON skeleton of "
-                     "the record (the chains and sets of every shard).")
+                     "the record (a set per shard, one chain per run of shard chains).")
             small = sc.get(10, op, "tlswall")
             if small:
                 note += (f" What does not: the same apply at 10 networks takes {secs(small[0])} in this run "
