@@ -392,6 +392,17 @@ static char *altered(json_t *doc, size_t chain, const char *key, json_t *value)
 	return text;
 }
 
+/* doc altered as altered() does is refused as damage */
+static void assert_refused(json_t *doc, size_t chain, const char *key, json_t *value)
+{
+	char *bad = altered(doc, chain, key, value), *error;
+
+	assert_null(snapshot_of(bad, &error));
+	assert_non_null(error);
+	free(error);
+	free(bad);
+}
+
 /* A shard's chain is written once per run with a count, and read back as the run: the same table; a count the
  * dispatch map cannot back, or on a chain that is no shard's, is damage. */
 static void test_shard_chains_repeated(void **state)
@@ -426,30 +437,14 @@ static void test_shard_chains_repeated(void **state)
 	for (size_t i = 0; i < json_array_size(chains); i++) {
 		if (!json_object_get(json_array_get(chains, i), "repeat"))
 			continue;
-		/* more than the map has, none, a count that is no count */
-		bad = altered(doc, i, "repeat", json_integer((json_int_t)shards));
-		assert_null(snapshot_of(bad, &error));
-		free(error);
-		free(bad);
-		bad = altered(doc, i, "repeat", json_integer(0));
-		assert_null(snapshot_of(bad, &error));
-		free(error);
-		free(bad);
-		bad = altered(doc, i, "repeat", json_string("4"));
-		assert_null(snapshot_of(bad, &error));
-		free(error);
-		free(bad);
-		/* fewer: the chains left out are missing, and the map's jumps to them are refused */
-		bad = altered(doc, i, "repeat", json_integer((json_int_t)shards - 2));
-		assert_null(snapshot_of(bad, &error));
-		free(error);
-		free(bad);
+		/* more than the map has, none, a count that is no count; fewer: the map jumps to chains not there */
+		assert_refused(doc, i, "repeat", json_integer((json_int_t)shards));
+		assert_refused(doc, i, "repeat", json_integer(0));
+		assert_refused(doc, i, "repeat", json_string("4"));
+		assert_refused(doc, i, "repeat", json_integer((json_int_t)shards - 2));
 	}
 	/* on a chain that is no shard's */
-	bad = altered(doc, input, "repeat", json_integer(1));
-	assert_null(snapshot_of(bad, &error));
-	free(error);
-	free(bad);
+	assert_refused(doc, input, "repeat", json_integer(1));
 	/* a dispatch map whose second element jumps elsewhere: the chain made for it would not be the one it names */
 	map = NULL;
 	for (size_t i = 0; !map && i < json_array_size(json_object_get(json_object_get(doc, "ruleset"), "sets")); i++) {
